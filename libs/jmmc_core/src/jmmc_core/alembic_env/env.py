@@ -1,0 +1,3 @@
+from jmmc_core.migrations import run_env
+
+run_env()

@@ -1,0 +1,66 @@
+"""The common shape of a service application: logging, request ids, health, service index."""
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from .database import Database
+from .health import HealthCheck, database_check, health_router
+from .logging import RequestLogMiddleware, configure_logging
+from .settings import ServiceSettings
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    version: str,
+    title: str,
+    database: Database,
+    routers: Iterable[APIRouter] = (),
+    checks: Mapping[str, HealthCheck] | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build a service app whose routes all live under ``settings.public_prefix``.
+
+    ``/health`` is also served at the root, where HAProxy's ``httpchk`` and Kubernetes probe it.
+    The database is not contacted at start-up: a service with an unreachable database starts,
+    answers 503 on ``/health`` and recovers by itself once the database is back.
+    """
+    configure_logging(settings.service_name, settings.log_level)
+    prefix = settings.public_prefix
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+        database.dispose()
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        docs_url=f"{prefix}/docs",
+        openapi_url=f"{prefix}/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.add_middleware(RequestLogMiddleware)
+    all_checks = {"database": database_check(database), **(checks or {})}
+    app.include_router(health_router(settings.service_name, version, all_checks, ["", prefix]))
+    for router in routers:
+        app.include_router(router, prefix=prefix)
+
+    @app.get(prefix, include_in_schema=False)
+    @app.get(f"{prefix}/", include_in_schema=False)
+    def service_index() -> dict[str, str]:
+        return {
+            "service": settings.service_name,
+            "version": version,
+            "health": f"{prefix}/health",
+            "docs": f"{prefix}/docs",
+        }
+
+    return app

@@ -1,0 +1,58 @@
+"""``GET /health``: one JSON document for HAProxy, Zabbix and humans; 503 when a check fails."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from .database import Database
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": "ok" if self.ok else "fail", **self.details}
+
+
+HealthCheck = Callable[[], CheckResult]
+
+
+def database_check(database: Database) -> HealthCheck:
+    def check() -> CheckResult:
+        status = database.status()
+        details: dict[str, Any] = {"latency_ms": status.latency_ms}
+        if status.error:
+            details["error"] = status.error
+        return CheckResult(status.reachable, details)
+
+    return check
+
+
+def health_report(service: str, version: str, checks: Mapping[str, HealthCheck]) -> dict[str, Any]:
+    results = {name: check() for name, check in checks.items()}
+    return {
+        "status": "ok" if all(result.ok for result in results.values()) else "fail",
+        "service": service,
+        "version": version,
+        "checks": {name: result.as_json() for name, result in results.items()},
+    }
+
+
+def health_router(
+    service: str, version: str, checks: Mapping[str, HealthCheck], prefixes: list[str]
+) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    # A plain def: checks block on the database, so FastAPI runs them in its threadpool.
+    def health() -> JSONResponse:
+        report = health_report(service, version, checks)
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    for prefix in prefixes:
+        router.add_api_route(f"{prefix}/health", health, methods=["GET"], summary="Service health")
+    return router

@@ -1,0 +1,137 @@
+"""Alembic glue: every service keeps its migrations and its version table in its own schema."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, text
+
+from .database import TAP_READER_ROLE, create_database_engine
+from .settings import ServiceSettings
+
+
+ENVIRONMENT = Path(__file__).parent / "alembic_env"
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """Where a service's migrations live and which models they must match."""
+
+    metadata: MetaData
+    versions: Path
+
+
+def alembic_config(settings: ServiceSettings, migrations: Migrations) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ENVIRONMENT))
+    config.set_main_option("version_locations", str(migrations.versions))
+    config.set_main_option(
+        "file_template",
+        "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s",
+    )
+    config.attributes["settings"] = settings
+    config.attributes["metadata"] = migrations.metadata
+    return config
+
+
+def run_env() -> None:
+    """Body of the shared ``env.py`` (online mode only)."""
+    from alembic import context
+
+    settings: ServiceSettings = context.config.attributes["settings"]
+    metadata: MetaData = context.config.attributes["metadata"]
+    schema = settings.schema_name
+    engine = create_database_engine(settings)
+    with engine.connect() as connection:
+        # The version table lives in the schema, so the schema must exist before Alembic starts.
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            **_comparison_options(schema),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def _comparison_options(schema: str) -> dict:
+    """Look only at the service's own schema, and not at Alembic's bookkeeping table."""
+
+    def include_name(name: str | None, type_: str, _parents: object) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return not (type_ == "table" and name == "alembic_version")
+
+    return {"include_schemas": True, "include_name": include_name, "compare_type": True}
+
+
+def schema_differences(settings: ServiceSettings, migrations: Migrations) -> list:
+    """What differs between the migrated database and the models (empty when they agree)."""
+    engine = create_database_engine(settings)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts=_comparison_options(settings.schema_name)
+            )
+            return compare_metadata(context, migrations.metadata)
+    finally:
+        engine.dispose()
+
+
+def prepare_schema(connection: Connection, schema: str) -> None:
+    """First step of every service's first migration.
+
+    Creates pg_sphere (positions and cone searches) and lets the read-only TAP role read
+    whatever this service publishes in its schema. Roles are cluster-wide: an operator who
+    pre-creates them (the Helm chart does) keeps this a no-op.
+    """
+    connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_sphere SCHEMA public"))
+    connection.execute(
+        text(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{TAP_READER_ROLE}')"
+            f" THEN CREATE ROLE {TAP_READER_ROLE} NOLOGIN; END IF; END $$"
+        )
+    )
+    connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {TAP_READER_ROLE}'))
+    connection.execute(
+        text(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
+            f"GRANT SELECT ON TABLES TO {TAP_READER_ROLE}"
+        )
+    )
+
+
+def upgrade_to_head(settings: ServiceSettings, migrations: Migrations) -> None:
+    command.upgrade(alembic_config(settings, migrations), "head")
+
+
+def is_at_head(settings: ServiceSettings, migrations: Migrations) -> bool:
+    """True when the database schema is at the newest migration of the service."""
+    script = ScriptDirectory.from_config(alembic_config(settings, migrations))
+    engine = create_database_engine(settings)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table_schema": settings.schema_name}
+            )
+            return set(context.get_current_heads()) == set(script.get_heads())
+    finally:
+        engine.dispose()
+
+
+__all__ = [
+    "Migrations",
+    "alembic_config",
+    "is_at_head",
+    "prepare_schema",
+    "run_env",
+    "schema_differences",
+    "upgrade_to_head",
+]

@@ -1,0 +1,310 @@
+"""The whole platform on loopback: ``jmmc-platform up|down|status`` (behind ``make up/down/status``).
+
+Everything runs from this repository: a private PostgreSQL cluster (unless
+``JMMC_DATABASE_URL`` points at another server), the four services under uvicorn and HAProxy
+in front, configured from the same template as the Ansible role. Every process started is
+recorded by pid under the run folder, and ``down`` stops exactly those.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jinja2
+import yaml
+
+from .pgcluster import ClusterError, PostgresCluster, port_in_use
+
+REPO = Path(__file__).resolve().parents[4]
+HAPROXY_ROLE = REPO / "ansible" / "roles" / "haproxy"
+DATABASE_NAME = "jmmc"
+DATABASE_OWNER = "jmmc"
+
+#: Jobs that load each service's demo data after its migrations (idempotent commands).
+DEMO_COMMANDS: dict[str, list[list[str]]] = {}
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the platform runs: every value can be moved by an environment variable."""
+
+    run_dir: Path
+    haproxy_port: int
+    stats_port: int
+    pg_port: int
+    port_base: int
+    external_database: str | None
+    bin_dir: Path
+
+    @classmethod
+    def from_environment(cls) -> "Layout":
+        env = os.environ
+        return cls(
+            run_dir=Path(env.get("JMMC_RUN_DIR", REPO / "run")).resolve(),
+            haproxy_port=int(env.get("JMMC_HAPROXY_PORT", 8080)),
+            stats_port=int(env.get("JMMC_HAPROXY_STATS_PORT", 8081)),
+            pg_port=int(env.get("JMMC_PG_PORT", 55432)),
+            port_base=int(env.get("JMMC_PORT_BASE", 8100)),
+            external_database=env.get("JMMC_DATABASE_URL") or None,
+            bin_dir=Path(sys.executable).parent,
+        )
+
+    @property
+    def services(self) -> list[Service]:
+        names = ["obsportal", "jmdc", "oidb", "tap"]
+        return [Service(name, self.port_base + index) for index, name in enumerate(names, 1)]
+
+    @property
+    def cluster(self) -> PostgresCluster:
+        return PostgresCluster(self.run_dir / "pg", self.pg_port)
+
+    @property
+    def database_url(self) -> str:
+        return self.external_database or self.cluster.url(DATABASE_NAME, DATABASE_OWNER)
+
+    def pidfile(self, name: str) -> Path:
+        return self.run_dir / "pids" / f"{name}.pid"
+
+    def logfile(self, name: str) -> Path:
+        return self.run_dir / "logs" / f"{name}.log"
+
+    @property
+    def haproxy_config(self) -> Path:
+        return self.run_dir / "haproxy" / "haproxy.cfg"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.haproxy_port}"
+
+
+def running_pid(pidfile: Path) -> int | None:
+    """The pid recorded in ``pidfile`` if that process is still alive."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def stop_pid(pidfile: Path, timeout: float = 10) -> bool:
+    pid = running_pid(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running_pid(pidfile):
+        time.sleep(0.1)
+    if running_pid(pidfile):
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
+def service_environment(layout: Layout, service: Service) -> dict[str, str]:
+    return {
+        **os.environ,
+        f"{service.env_prefix}DATABASE_URL": layout.database_url,
+        f"{service.env_prefix}ENVIRONMENT": os.environ.get("JMMC_ENVIRONMENT", "development"),
+    }
+
+
+def run_job(layout: Layout, service: Service, *args: str) -> None:
+    command = [str(layout.bin_dir / service.name), *args]
+    result = subprocess.run(
+        command, env=service_environment(layout, service), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise PlatformError(f"`{service.name} {' '.join(args)}` failed: {detail[-1] if detail else '?'}")
+
+
+def wait_for(url: str, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.2)
+    raise PlatformError(f"{what} did not become healthy at {url} within {timeout:.0f} s ({last})")
+
+
+def start_service(layout: Layout, service: Service) -> str:
+    pidfile = layout.pidfile(service.name)
+    if running_pid(pidfile):
+        return "already running"
+    if port_in_use(service.port):
+        raise PlatformError(
+            f"port {service.port} for {service.name} is already in use by another process; "
+            "free it or move the platform with JMMC_PORT_BASE"
+        )
+    log = layout.logfile(service.name).open("ab")
+    process = subprocess.Popen(
+        [str(layout.bin_dir / service.name), "serve", "--port", str(service.port)],
+        env=service_environment(layout, service),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    pidfile.write_text(f"{process.pid}\n")
+    wait_for(f"http://127.0.0.1:{service.port}/health", 30, service.name)
+    return "started"
+
+
+def haproxy_variables(layout: Layout) -> dict:
+    variables = yaml.safe_load((HAPROXY_ROLE / "defaults" / "main.yml").read_text())
+    variables.update(
+        haproxy_port=layout.haproxy_port,
+        haproxy_stats_port=layout.stats_port,
+        haproxy_stats_socket=str(layout.run_dir / "haproxy" / "haproxy.sock"),
+        haproxy_services=[
+            {
+                "name": service.name,
+                "path": f"/{service.name}",
+                "servers": [
+                    {"name": f"{service.name}1", "address": "127.0.0.1", "port": service.port}
+                ],
+            }
+            for service in layout.services
+        ],
+    )
+    return variables
+
+
+def render_haproxy_config(variables: dict) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HAPROXY_ROLE / "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template("haproxy.cfg.j2").render(**variables)
+
+
+def start_haproxy(layout: Layout) -> str:
+    config = layout.haproxy_config
+    candidate = config.with_suffix(".new")
+    candidate.write_text(render_haproxy_config(haproxy_variables(layout)))
+    check = subprocess.run(["haproxy", "-c", "-q", "-f", str(candidate)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise PlatformError(f"rendered HAProxy config is invalid: {check.stderr.strip()}")
+    pidfile = layout.pidfile("haproxy")
+    pid = running_pid(pidfile)
+    if pid and config.exists() and config.read_text() == candidate.read_text():
+        candidate.unlink()
+        return "already running"
+    if pid is None and port_in_use(layout.haproxy_port):
+        raise PlatformError(
+            f"port {layout.haproxy_port} for HAProxy is already in use by another process; "
+            "free it or set JMMC_HAPROXY_PORT"
+        )
+    candidate.replace(config)
+    command = ["haproxy", "-D", "-p", str(pidfile), "-f", str(config)]
+    if pid:
+        command += ["-sf", str(pid)]  # graceful reload: the old process finishes its requests
+    subprocess.run(command, check=True)
+    return "reloaded" if pid else "started"
+
+
+def up(layout: Layout) -> None:
+    for folder in ("pids", "logs", "haproxy"):
+        (layout.run_dir / folder).mkdir(parents=True, exist_ok=True)
+    if layout.external_database is None:
+        cluster = layout.cluster
+        cluster.start()
+        cluster.ensure_database(DATABASE_NAME, DATABASE_OWNER)
+        report("postgresql", f"127.0.0.1:{layout.pg_port} ({layout.run_dir / 'pg'})")
+    for service in layout.services:
+        run_job(layout, service, "migrate")
+        for job in DEMO_COMMANDS.get(service.name, []):
+            run_job(layout, service, *job)
+        report(service.name, f"{start_service(layout, service)} on 127.0.0.1:{service.port}")
+    report("haproxy", start_haproxy(layout))
+    for service in layout.services:
+        wait_for(f"{layout.public_url}/{service.name}/health", 20, f"{service.name} via HAProxy")
+    print("\nThe platform is up:")
+    for service in layout.services:
+        print(f"  {service.name:<10} {layout.public_url}/{service.name}/")
+    print(f"  {'stats':<10} http://127.0.0.1:{layout.stats_port}/stats")
+
+
+def down(layout: Layout) -> None:
+    for name in ["haproxy", *(service.name for service in layout.services)]:
+        report(name, "stopped" if stop_pid(layout.pidfile(name)) else "was not running")
+    if layout.external_database is None and (layout.run_dir / "pg").exists():
+        cluster = layout.cluster
+        was_running = cluster.is_running()
+        cluster.stop()
+        report("postgresql", "stopped" if was_running else "was not running")
+
+
+def status(layout: Layout) -> bool:
+    """Print what runs; True when every component is running."""
+    rows = []
+    if layout.external_database is None:
+        pid = layout.cluster.pid() if layout.cluster.is_running() else None
+        rows.append(("postgresql", pid, layout.pg_port, "-"))
+    for service in layout.services:
+        pid = running_pid(layout.pidfile(service.name))
+        rows.append((service.name, pid, service.port, health(f"http://127.0.0.1:{service.port}/health") if pid else "-"))
+    pid = running_pid(layout.pidfile("haproxy"))
+    rows.append(("haproxy", pid, layout.haproxy_port, "-"))
+    print(f"{'component':<12}{'state':<10}{'pid':<9}{'port':<7}health")
+    for name, pid, port, state in rows:
+        print(f"{name:<12}{'running' if pid else 'stopped':<10}{pid or '-':<9}{port:<7}{state}")
+    return all(pid for _, pid, _, _ in rows)
+
+
+def health(url: str) -> str:
+    try:
+        return str(httpx.get(url, timeout=2).json().get("status"))
+    except (httpx.HTTPError, ValueError):
+        return "unreachable"
+
+
+def report(component: str, state: str) -> None:
+    print(f"{component:<12}{state}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="jmmc-platform", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["up", "down", "status"])
+    action = parser.parse_args(argv).action
+    layout = Layout.from_environment()
+    try:
+        if action == "up":
+            up(layout)
+        elif action == "down":
+            down(layout)
+        elif not status(layout):
+            sys.exit(3)
+    except (PlatformError, ClusterError, subprocess.CalledProcessError) as exc:
+        print(f"jmmc-platform {action}: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,10 @@
+"""Configuration of JMDC: every setting is read from ``JMDC_*`` environment variables."""
+
+from jmmc_core.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JMDC_", extra="ignore")
+
+    service_name: str = "jmdc"

@@ -1,0 +1,1 @@
+"""Alembic revisions of JMDC (environment shared in jmmc_core)."""

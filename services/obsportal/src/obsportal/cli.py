@@ -1,0 +1,18 @@
+"""``obsportal`` command: serve, migrate and the service's jobs."""
+
+from pathlib import Path
+
+from jmmc_core.cli import service_cli
+from jmmc_core.migrations import Migrations
+
+from .config import Settings
+from .schema import Base
+
+MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
+
+main = service_cli(
+    name="obsportal",
+    settings_class=Settings,
+    app_factory="obsportal.main:create_app",
+    migrations=MIGRATIONS,
+)

@@ -1,0 +1,1 @@
+"""Alembic revisions of ObsPortal (environment shared in jmmc_core)."""

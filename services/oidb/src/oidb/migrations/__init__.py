@@ -1,0 +1,1 @@
+"""Alembic revisions of OiDB (environment shared in jmmc_core)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of TAP (environment shared in jmmc_core)."""

@@ -1,0 +1,1 @@
+"""Pydantic API schemas of TAP."""
