@@ -1,0 +1,776 @@
+"""Streaming VOTable writer (VOTable 1.1-1.4, TABLEDATA and BINARY2).
+
+Rows come from any iterator of tuples (a list, a generator, a SQLAlchemy server-side cursor)
+and leave as an iterator of ``bytes`` chunks, so memory does not grow with the row count.
+
+Rows are read in batches and each batch is formatted column by column: converting a whole
+column with C-level ``map``/``join``/numpy calls is an order of magnitude faster than formatting
+value by value, and slow per-value paths only run for columns that need them (nulls, NaN,
+markup characters, non-str values).
+
+Value rules, identical in both serializations unless noted:
+
+* ``None`` is null: an empty ``<TD/>`` (``?`` for booleans) in TABLEDATA, the null flag in
+  BINARY2. In TABLEDATA a null string cannot be told from ``""``.
+* Integer columns get ``<VALUES null="..."/>`` where the format needs a sentinel: scalars in
+  VOTable 1.1/1.2 (an empty cell is illegal there), and integer arrays (for ``None`` elements).
+  The sentinel is ``Field.null`` or the smallest value of the type (255 for unsignedByte).
+* Floats: NaN is ``NaN``, infinities are ``+Inf``/``-Inf``; doubles use the shortest
+  round-trip representation.
+* Text: characters that XML 1.0 forbids (control characters, lone surrogates, U+FFFE/U+FFFF)
+  become U+FFFD; ``char`` columns are ASCII, other characters become ``?``; use
+  ``unicodeChar`` for Unicode text (non-BMP characters travel as UTF-16 surrogate pairs).
+  Fixed (``N``) and bounded (``N*``) sizes truncate longer strings. ``datetime``/``date``
+  values are written in ISO 8601.
+* Status (DALI): ``<INFO name="QUERY_STATUS" value="OK"/>`` opens the RESOURCE; when
+  ``max_records`` truncates the output, ``QUERY_STATUS=OVERFLOW`` follows ``</TABLE>``. If the row
+  iterator (or a value) fails mid-stream, the table is closed, ``QUERY_STATUS=ERROR`` with the
+  message follows it, the error is logged, and the document ends well-formed instead of the
+  exception propagating: by then the HTTP status has been sent, so a complete document with an
+  ERROR status is the only way to tell the client. Rows of the batch being read when the
+  failure happened may be missing. VOTable 1.1 allows nothing after a TABLE except a nested
+  RESOURCE, so there the trailing status goes into ``<RESOURCE type="meta">``.
+* BINARY2 exists from VOTable 1.3 on; asking for it with 1.1/1.2 is a ``ValueError``.
+* VOTable 1.2 deprecated COOSYS (1.3 restored it) and validators reject it there, so 1.2 output
+  leaves out COOSYS elements and ``ref`` attributes; 1.1 output leaves out ``xtype`` (new in 1.2).
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime
+import logging
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "VOTABLE_MEDIA_TYPE",
+    "CooSys",
+    "Field",
+    "Info",
+    "Param",
+    "VOTableWriter",
+    "error_document",
+]
+
+VOTABLE_MEDIA_TYPE = "application/x-votable+xml"
+
+VERSIONS = ("1.1", "1.2", "1.3", "1.4")
+SERIALIZATIONS = ("tabledata", "binary2")
+DATATYPES = (
+    "boolean",
+    "short",
+    "int",
+    "long",
+    "float",
+    "double",
+    "char",
+    "unicodeChar",
+    "unsignedByte",
+)
+
+_log = logging.getLogger(__name__)
+
+_NAMESPACES = {
+    "1.1": ("http://www.ivoa.net/xml/VOTable/v1.1", "http://www.ivoa.net/xml/VOTable/v1.1"),
+    "1.2": ("http://www.ivoa.net/xml/VOTable/v1.2", "http://www.ivoa.net/xml/VOTable/v1.2"),
+    "1.3": (
+        "http://www.ivoa.net/xml/VOTable/v1.3",
+        "http://www.ivoa.net/xml/VOTable/VOTable-1.3.xsd",
+    ),
+    # VOTable 1.4 kept the 1.3 namespace (IVOA note "XML Schema Versioning Policies").
+    "1.4": (
+        "http://www.ivoa.net/xml/VOTable/v1.3",
+        "http://www.ivoa.net/xml/VOTable/VOTable-1.4.xsd",
+    ),
+}
+
+_INTEGER_DTYPES = {"short": ">i2", "int": ">i4", "long": ">i8", "unsignedByte": "u1"}
+_FLOAT_DTYPES = {"float": ">f4", "double": ">f8"}
+_DEFAULT_INTEGER_NULLS = {"short": -(2**15), "int": -(2**31), "long": -(2**63), "unsignedByte": 255}
+
+_ARRAYSIZE = re.compile(r"(\*|[1-9][0-9]*\*?)")
+_XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_MARKUP = re.compile("[&<>\r]")
+_MARKUP_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+    }
+)
+_BOOLEAN_TEXT = {True: "T", False: "F", None: "?"}
+_BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
+
+_FIRST_BATCH_ROWS = 32
+_MAX_BATCH_ROWS = 10_000
+_BASE64_LINE = 57  # raw bytes per 76-character base64 line
+
+
+# --------------------------------------------------------------------------------------
+# Public metadata classes
+
+
+@dataclass(frozen=True)
+class Field:
+    """Column metadata, declared once and reused for every output (``ref`` names a CooSys)."""
+
+    name: str
+    datatype: str
+    arraysize: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    id: str | None = None
+    ref: str | None = None
+    null: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.datatype not in DATATYPES:
+            raise ValueError(
+                f"{self.name}: unknown datatype {self.datatype!r}; allowed: {', '.join(DATATYPES)}"
+            )
+        if self.arraysize is not None and not _ARRAYSIZE.fullmatch(self.arraysize):
+            raise ValueError(
+                f"{self.name}: arraysize must be None, '*', 'N' or 'N*', not {self.arraysize!r}"
+            )
+        for attribute in ("id", "ref"):
+            value = getattr(self, attribute)
+            if value is not None and not _XML_ID.fullmatch(value):
+                raise ValueError(f"{self.name}: {attribute} {value!r} is not an XML ID")
+        if self.null is not None and self.datatype not in _INTEGER_DTYPES:
+            raise ValueError(f"{self.name}: a null sentinel only applies to integer datatypes")
+
+    @classmethod
+    def text(cls, name: str, **metadata: Any) -> Field:
+        """A variable-length ASCII string column (``char``, ``arraysize="*"``)."""
+        return cls(name, "char", "*", **metadata)
+
+    @classmethod
+    def unicode_text(cls, name: str, **metadata: Any) -> Field:
+        """A variable-length Unicode string column (``unicodeChar``, ``arraysize="*"``)."""
+        return cls(name, "unicodeChar", "*", **metadata)
+
+
+@dataclass(frozen=True)
+class Param(Field):
+    """A PARAM: a Field with a constant value."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Info:
+    """An INFO element; ``content`` is its optional text."""
+
+    name: str
+    value: str
+    content: str = ""
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class CooSys:
+    """A COOSYS element; fields point at it with ``Field(ref=...)``."""
+
+    id: str
+    system: str = "ICRS"
+    equinox: str | None = None
+    epoch: str | None = None
+
+
+# --------------------------------------------------------------------------------------
+# XML helpers
+
+
+def _clean(text: str) -> str:
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
+def _attributes(**attributes: Any) -> str:
+    return "".join(
+        f' {name}="{_clean(str(value)).translate(_ATTRIBUTE_ESCAPES)}"'
+        for name, value in attributes.items()
+        if value is not None
+    )
+
+
+def _content(text: str) -> str:
+    return _clean(text).translate(_MARKUP_ESCAPES)
+
+
+def _description(text: str | None) -> str:
+    return f"<DESCRIPTION>{_content(text)}</DESCRIPTION>\n" if text else ""
+
+
+def _info(info: Info) -> str:
+    attributes = _attributes(ID=info.id, name=info.name, value=info.value)
+    if not info.content:
+        return f"<INFO{attributes}/>\n"
+    return f"<INFO{attributes}>{_content(info.content)}</INFO>\n"
+
+
+def _root_open(version: str) -> str:
+    namespace, location = _NAMESPACES[version]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VOTABLE version="{version}" xmlns="{namespace}"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        f' xsi:schemaLocation="{namespace} {location}">\n'
+    )
+
+
+def _trailing_infos(infos: Sequence[Info], version: str) -> str:
+    text = "".join(map(_info, infos))
+    if version == "1.1" and text:
+        return f'<RESOURCE type="meta">\n{text}</RESOURCE>\n'
+    return text
+
+
+def _check_version(version: str) -> None:
+    if version not in VERSIONS:
+        raise ValueError(f"unknown VOTable version {version!r}; allowed: {', '.join(VERSIONS)}")
+
+
+def error_document(message: str, *, version: str = "1.4") -> bytes:
+    """A complete VOTable reporting ``message`` as ``QUERY_STATUS=ERROR`` (DALI)."""
+    _check_version(version)
+    status = Info("QUERY_STATUS", "ERROR", content=message)
+    return (
+        f'{_root_open(version)}<RESOURCE type="results">\n{_info(status)}</RESOURCE>\n</VOTABLE>\n'
+    ).encode()
+
+
+# --------------------------------------------------------------------------------------
+# Column codecs: format one batch column for TABLEDATA or BINARY2
+
+
+@dataclass
+class _BinaryColumn:
+    """A batch column in BINARY2 form: a fixed-width block, or a length prefix plus pieces."""
+
+    is_null: np.ndarray | None
+    fixed: np.ndarray | None = None  # uint8 (rows, width)
+    counts: np.ndarray | None = None  # elements per row of a variable-length column
+    pieces: list[bytes] | None = None
+
+
+def _null_positions(column: Sequence[Any]) -> np.ndarray | None:
+    if None not in column:
+        return None
+    return np.fromiter((value is None for value in column), bool, len(column))
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _float_text(value: Any) -> str:
+    if value is None:
+        return ""
+    value = float(value)
+    if math.isfinite(value):
+        return float.__repr__(value)
+    if math.isnan(value):
+        return "NaN"
+    return "+Inf" if value > 0 else "-Inf"
+
+
+def _as_int(value: Any, null: int | None) -> int:
+    if value is None:
+        if null is None:
+            raise ValueError("None in an integer array needs Field.null")
+        return null
+    return int(value)
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-be", "surrogatepass")) // 2
+
+
+class _Codec:
+    """Formats batch columns of one field."""
+
+    values_null: int | None = None  # sentinel written as <VALUES null="..."/>
+
+    def tabledata(self, column: Sequence[Any]) -> Iterable[str]:
+        raise NotImplementedError
+
+    def value_text(self, value: Any) -> str:
+        """One value as unescaped text, for PARAM values."""
+        return next(iter(self.tabledata((value,))))
+
+    def binary(self, column: Sequence[Any]) -> _BinaryColumn:
+        raise NotImplementedError
+
+
+class _BooleanCodec(_Codec):
+    def tabledata(self, column):
+        try:
+            return list(map(_BOOLEAN_TEXT.__getitem__, column))
+        except (KeyError, TypeError):
+            return [_BOOLEAN_TEXT[None if value is None else bool(value)] for value in column]
+
+    def binary(self, column):
+        try:
+            data = bytes(map(_BOOLEAN_BYTE.__getitem__, column))
+        except (KeyError, TypeError):
+            data = bytes(_BOOLEAN_BYTE[None if v is None else bool(v)] for v in column)
+        block = np.frombuffer(data, np.uint8).reshape(-1, 1)
+        return _BinaryColumn(_null_positions(column), fixed=block)
+
+
+class _IntegerCodec(_Codec):
+    def __init__(self, dtype: str, null: int | None, values_null: int | None) -> None:
+        self.dtype = np.dtype(dtype)
+        self.null = null
+        self.values_null = values_null
+        self.null_text = "" if values_null is None else str(values_null)
+
+    def tabledata(self, column):
+        try:
+            return list(map(int.__repr__, column))
+        except TypeError:
+            null_text = self.null_text
+            return [null_text if value is None else str(int(value)) for value in column]
+
+    def binary(self, column):
+        is_null = None
+        try:
+            values = np.array(column, self.dtype)
+        except TypeError:
+            is_null = _null_positions(column)
+            null = self.null
+            values = np.array([null if value is None else value for value in column], self.dtype)
+        return _BinaryColumn(is_null, fixed=values.view(np.uint8).reshape(len(column), -1))
+
+
+class _FloatCodec(_Codec):
+    def __init__(self, dtype: str) -> None:
+        self.dtype = np.dtype(dtype)
+
+    def tabledata(self, column):
+        try:
+            if all(map(math.isfinite, column)):
+                return list(map(float.__repr__, column))
+        except TypeError:
+            pass
+        return list(map(_float_text, column))
+
+    def binary(self, column):
+        native = np.array(column, float)  # None becomes NaN
+        nan = np.isnan(native)
+        is_null = None
+        if nan.any():
+            is_null = nan
+            for index in np.flatnonzero(nan):
+                is_null[index] = column[index] is None
+        values = native.astype(self.dtype)
+        return _BinaryColumn(is_null, fixed=values.view(np.uint8).reshape(len(column), -1))
+
+
+class _TextCodec(_Codec):
+    def __init__(self, unicode: bool, arraysize: str | None) -> None:
+        self.unicode = unicode
+        # A missing arraysize means a single character.
+        self.limit = int(arraysize.rstrip("*") or 0) or None if arraysize else 1
+        self.padded = arraysize is None or not arraysize.endswith("*")
+
+    def _texts(self, column: Sequence[Any]) -> tuple[Sequence[str], str]:
+        """Normalized texts and (possibly longer) their concatenation."""
+        texts = column
+        try:
+            joined = "".join(texts)
+        except TypeError:
+            texts = list(map(_as_text, column))
+            joined = "".join(texts)
+        if _XML_ILLEGAL.search(joined):
+            texts = list(map(_clean, texts))
+            joined = "".join(texts)
+        if not self.unicode and not joined.isascii():
+            texts = [t if t.isascii() else t.encode("ascii", "replace").decode() for t in texts]
+        if self.limit is not None and texts:
+            texts = self._truncated(texts, joined)
+        return texts, joined
+
+    def _truncated(self, texts: Sequence[str], joined: str) -> Sequence[str]:
+        limit = self.limit
+        if self.unicode and max(joined, default="") > "\uffff":
+            # Sizes count UTF-16 code units; a cut surrogate pair is dropped whole.
+            return [
+                t.encode("utf-16-be")[: 2 * limit].decode("utf-16-be", "ignore")
+                if _utf16_units(t) > limit
+                else t
+                for t in texts
+            ]
+        if max(map(len, texts)) <= limit:
+            return texts
+        return [t[:limit] for t in texts]
+
+    def tabledata(self, column):
+        texts, joined = self._texts(column)
+        if _MARKUP.search(joined):
+            return [t.translate(_MARKUP_ESCAPES) for t in texts]
+        return texts
+
+    def value_text(self, value):
+        return self._texts((value,))[0][0]
+
+    def binary(self, column):
+        is_null = _null_positions(column)
+        texts = self._texts(column)[0]
+        encoding = "utf-16-be" if self.unicode else "ascii"
+        if self.padded:
+            width = self.limit * (2 if self.unicode else 1)
+            data = b"".join(t.encode(encoding).ljust(width, b"\0") for t in texts)
+            return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
+        pieces = [t.encode(encoding) for t in texts]
+        counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
+        if self.unicode:
+            counts //= 2
+        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
+
+
+class _ArrayCodec(_Codec):
+    """Numeric and boolean arrays: a None array is null; None elements use the null value."""
+
+    def __init__(self, datatype: str, arraysize: str, null: int | None) -> None:
+        self.datatype = datatype
+        self.size = None if arraysize.endswith("*") else int(arraysize)
+        self.limit = int(arraysize.rstrip("*") or 0) or None
+        self.values_null = null
+        if datatype == "boolean":
+            self.dtype, self.element_text = np.dtype("u1"), _BOOLEAN_TEXT.__getitem__
+        elif datatype in _FLOAT_DTYPES:
+            self.dtype, self.element_text = np.dtype(_FLOAT_DTYPES[datatype]), _float_text
+        else:
+            self.dtype = np.dtype(_INTEGER_DTYPES[datatype])
+            self.element_text = lambda value: str(_as_int(value, null))
+
+    def _elements(self, value: Any) -> list[Any]:
+        elements = [] if value is None else list(value)
+        if self.size is not None:
+            if value is None:
+                return [None] * self.size
+            if len(elements) != self.size:
+                raise ValueError(f"expected {self.size} array elements, got {len(elements)}")
+        elif self.limit is not None:
+            del elements[self.limit :]
+        return elements
+
+    def tabledata(self, column):
+        element_text = self.element_text
+        # A null variable-length array is empty; a null fixed-size one is all null elements.
+        variable = self.size is None
+        return [
+            "" if value is None and variable else " ".join(map(element_text, self._elements(value)))
+            for value in column
+        ]
+
+    def _binary_elements(self, elements: list[Any]) -> np.ndarray:
+        if self.datatype == "boolean":
+            return np.array([_BOOLEAN_BYTE[None if e is None else bool(e)] for e in elements])
+        if self.dtype.kind == "f":
+            return np.array(elements, float)
+        return np.array([_as_int(e, self.values_null) for e in elements])
+
+    def binary(self, column):
+        rows = [self._elements(value) for value in column]
+        flat = self._binary_elements(list(chain.from_iterable(rows))).astype(self.dtype)
+        is_null = _null_positions(column)
+        if self.size is not None:
+            return _BinaryColumn(is_null, fixed=flat.view(np.uint8).reshape(len(column), -1))
+        counts = np.fromiter(map(len, rows), np.uint32, len(rows))
+        data = flat.tobytes()
+        width = self.dtype.itemsize
+        ends = np.cumsum(counts) * width
+        pieces = [
+            data[start:end]
+            for start, end in zip(chain((0,), ends.tolist()), ends.tolist(), strict=False)
+        ]
+        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
+
+
+def _codec(field: Field, version: str) -> _Codec:
+    datatype = field.datatype
+    if datatype in ("char", "unicodeChar"):
+        return _TextCodec(datatype == "unicodeChar", field.arraysize)
+    if datatype in _INTEGER_DTYPES:
+        default_null = field.null if field.null is not None else _DEFAULT_INTEGER_NULLS[datatype]
+        if field.arraysize is not None:
+            return _ArrayCodec(datatype, field.arraysize, default_null)
+        # VOTable < 1.3 has no empty integer cells, so nulls need a declared sentinel.
+        needs_sentinel = field.null is not None or version in ("1.1", "1.2")
+        values_null = default_null if needs_sentinel else None
+        return _IntegerCodec(_INTEGER_DTYPES[datatype], default_null, values_null)
+    if field.arraysize is not None:
+        return _ArrayCodec(datatype, field.arraysize, None)
+    if datatype == "boolean":
+        return _BooleanCodec()
+    return _FloatCodec(_FLOAT_DTYPES[datatype])
+
+
+# --------------------------------------------------------------------------------------
+# BINARY2 row assembly and base64 streaming
+
+
+def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
+    """Interleave batch columns into BINARY2 rows (null bitmap, then each field)."""
+    is_null = np.zeros((rows, len(columns)), bool)
+    for index, column in enumerate(columns):
+        if column.is_null is not None:
+            is_null[:, index] = column.is_null
+    # Fixed-width runs (bitmap, fixed fields, length prefixes) are stacked per row with numpy;
+    # variable-length payloads are interleaved as ready-made bytes, one list slot per row.
+    segments: list[list[bytes]] = []
+    run: list[np.ndarray] = [np.packbits(is_null, axis=1)]
+    for column in columns:
+        if column.fixed is not None:
+            run.append(column.fixed)
+            continue
+        run.append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
+        segments.append(_row_slices(run))
+        segments.append(column.pieces)
+        run = []
+    if run:
+        segments.append(_row_slices(run))
+    if len(segments) == 1:
+        return b"".join(segments[0])
+    interleaved: list[bytes] = [b""] * (rows * len(segments))
+    for offset, segment in enumerate(segments):
+        interleaved[offset :: len(segments)] = segment
+    return b"".join(interleaved)
+
+
+def _row_slices(blocks: list[np.ndarray]) -> list[bytes]:
+    block = np.hstack(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
+    return block.view(f"V{block.shape[1]}").ravel().tolist()
+
+
+class _Base64Lines:
+    """Incremental base64 with 76-character lines; keeps the bytes that do not fill a line."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def encode(self, data: bytes) -> bytes:
+        data = self._rest + data
+        usable = len(data) - len(data) % _BASE64_LINE
+        self._rest = data[usable:]
+        if not usable:
+            return b""
+        encoded = binascii.b2a_base64(memoryview(data)[:usable], newline=False)
+        lines = np.frombuffer(encoded, np.uint8).reshape(-1, 76)
+        newlines = np.full((lines.shape[0], 1), 0x0A, np.uint8)
+        return np.hstack((lines, newlines)).tobytes()
+
+    def close(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        return binascii.b2a_base64(rest) if rest else b""
+
+
+# --------------------------------------------------------------------------------------
+# The writer
+
+
+class VOTableWriter:
+    """Writes one results table; reusable for any number of ``iter_bytes`` calls."""
+
+    def __init__(
+        self,
+        fields: Sequence[Field],
+        *,
+        resource_name: str | None = None,
+        resource_description: str | None = None,
+        table_name: str | None = None,
+        table_description: str | None = None,
+        params: Sequence[Param] = (),
+        infos: Sequence[Info] = (),
+        coosys: Sequence[CooSys] = (),
+        version: str = "1.4",
+        serialization: str = "tabledata",
+        chunk_size: int = 65536,
+    ) -> None:
+        _check_version(version)
+        serialization = serialization.lower()
+        if serialization not in SERIALIZATIONS:
+            raise ValueError(
+                f"unknown VOTable serialization {serialization!r}; "
+                f"allowed: {', '.join(SERIALIZATIONS)}"
+            )
+        if serialization == "binary2" and version in ("1.1", "1.2"):
+            raise ValueError(
+                f"BINARY2 needs VOTable 1.3 or later; allowed for {version}: tabledata"
+            )
+        if not fields:
+            raise ValueError("a VOTable needs at least one field")
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        ids = [item.id for item in (*fields, *params, *infos, *coosys) if item.id is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate XML IDs among {ids}")
+        known_refs = {system.id for system in coosys}
+        for item in (*fields, *params):
+            if item.ref is not None and item.ref not in known_refs:
+                raise ValueError(f"{item.name}: ref {item.ref!r} names no COOSYS")
+        self.version = version
+        self.serialization = serialization
+        self.chunk_size = chunk_size
+        self._fields = tuple(fields)
+        self._codecs = [_codec(field, version) for field in fields]
+        status = Info("QUERY_STATUS", "OK")
+        systems = "".join(
+            f"<COOSYS{_attributes(ID=s.id, equinox=s.equinox, epoch=s.epoch, system=s.system)}/>\n"
+            for s in coosys
+            if version != "1.2"  # 1.2 deprecated COOSYS (validators reject it); 1.3 restored it
+        )
+        columns = "".join(
+            self._field_text("FIELD", field, codec, None)
+            for field, codec in zip(self._fields, self._codecs, strict=True)
+        )
+        if serialization == "tabledata":
+            data_open = "<TABLEDATA>\n"
+        else:
+            data_open = '<BINARY2>\n<STREAM encoding="base64">\n'
+        self._header = (
+            f"{_root_open(version)}"
+            f'<RESOURCE type="results"{_attributes(name=resource_name)}>\n'
+            f"{_description(resource_description)}"
+            f"{''.join(map(_info, (status, *infos)))}"
+            f"{systems}"
+            f"{''.join(map(self._param_text, params))}"
+            f"<TABLE{_attributes(name=table_name)}>\n"
+            f"{_description(table_description)}"
+            f"{columns}"
+            f"<DATA>\n{data_open}"
+        )
+
+    # -- header ------------------------------------------------------------------------
+
+    def _field_text(self, element: str, field: Field, codec: _Codec, value: str | None) -> str:
+        attributes = _attributes(
+            name=field.name,
+            ID=field.id,
+            datatype=field.datatype,
+            arraysize=field.arraysize,
+            unit=field.unit,
+            ucd=field.ucd,
+            utype=field.utype,
+            xtype=field.xtype if self.version != "1.1" else None,  # xtype came with 1.2
+            ref=field.ref if self.version != "1.2" else None,
+            value=value,
+        )
+        children = _description(field.description)
+        if codec.values_null is not None:
+            children += f'<VALUES null="{codec.values_null}"/>\n'
+        if not children:
+            return f"<{element}{attributes}/>\n"
+        return f"<{element}{attributes}>\n{children}</{element}>\n"
+
+    def _param_text(self, param: Param) -> str:
+        codec = _codec(param, self.version)
+        return self._field_text("PARAM", param, codec, codec.value_text(param.value))
+
+    # -- body --------------------------------------------------------------------------
+
+    def _batches(self, rows: Iterator[Any], status: list[Info]) -> Iterator[bytes]:
+        """Encoded batches of rows; records a failure in ``status`` instead of raising."""
+        binary = self.serialization == "binary2"
+        batch_bytes = 4 * max(self.chunk_size, 65536)
+        batch_rows = _FIRST_BATCH_ROWS
+        base64 = _Base64Lines()
+        try:
+            while batch := list(islice(rows, batch_rows)):
+                columns = list(zip(*batch, strict=True))
+                if len(columns) != len(self._codecs):
+                    raise ValueError(
+                        f"rows have {len(columns)} values for {len(self._codecs)} fields"
+                    )
+                if binary:
+                    encoded = _binary2_rows(
+                        [codec.binary(c) for codec, c in zip(self._codecs, columns, strict=True)],
+                        len(batch),
+                    )
+                    raw_size = len(encoded)
+                    encoded = base64.encode(encoded)
+                else:
+                    cells = [
+                        codec.tabledata(c) for codec, c in zip(self._codecs, columns, strict=True)
+                    ]
+                    text = "</TD></TR>\n<TR><TD>".join(
+                        map("</TD><TD>".join, zip(*cells, strict=True))
+                    )
+                    encoded = f"<TR><TD>{text}</TD></TR>\n".encode()
+                    raw_size = len(encoded)
+                yield encoded
+                per_row = max(raw_size // len(batch), 1)
+                batch_rows = max(16, min(_MAX_BATCH_ROWS, batch_bytes // per_row))
+        except Exception as error:  # reported in the document
+            _log.exception("VOTable output failed mid-stream")
+            status.append(Info("QUERY_STATUS", "ERROR", content=f"{type(error).__name__}: {error}"))
+        if binary:
+            yield base64.close()
+
+    def _document(self, rows: Iterable[Any], max_records: int | None) -> Iterator[bytes]:
+        yield self._header.encode()
+        status: list[Info] = []
+        source = iter(rows)
+        limited = source if max_records is None else islice(source, max_records)
+        yield from self._batches(limited, status)
+        if max_records is not None and not status:
+            try:
+                if next(source, None) is not None:
+                    status.append(Info("QUERY_STATUS", "OVERFLOW"))
+            except Exception as error:
+                _log.exception("VOTable overflow probe failed")
+                status.append(Info("QUERY_STATUS", "ERROR", content=f"{error}"))
+        if self.serialization == "tabledata":
+            data_close = "</TABLEDATA>"
+        else:
+            data_close = "</STREAM>\n</BINARY2>"
+        yield (
+            f"{data_close}\n</DATA>\n</TABLE>\n{_trailing_infos(status, self.version)}"
+            "</RESOURCE>\n</VOTABLE>\n"
+        ).encode()
+
+    def iter_bytes(self, rows: Iterable[Any], max_records: int | None = None) -> Iterator[bytes]:
+        """The document as ``chunk_size`` byte chunks (the last one shorter).
+
+        Rows are pulled lazily; at most ``max_records + 1`` when ``max_records`` is given.
+        """
+        if max_records is not None and max_records < 0:
+            raise ValueError("max_records must be >= 0")
+        return self._chunks(rows, max_records)
+
+    def _chunks(self, rows: Iterable[Any], max_records: int | None) -> Iterator[bytes]:
+        pending = bytearray()
+        size = self.chunk_size
+        for piece in self._document(rows, max_records):
+            pending += piece
+            while len(pending) >= size:
+                yield bytes(pending[:size])
+                del pending[:size]
+        if pending:
+            yield bytes(pending)
