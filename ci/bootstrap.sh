@@ -8,6 +8,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-15-pgsphere postgresql-contrib
   haproxy socat stilts
   python3-venv
+  chromium chromium-driver wrk
   zabbix-server-pgsql zabbix-frontend-php php-pgsql php8.2-cgi php-cli zabbix-agent
 )
 
