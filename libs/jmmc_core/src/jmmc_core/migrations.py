@@ -8,11 +8,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, text
+from sqlalchemy.pool import NullPool
 
-from .database import TAP_READER_ROLE, create_database_engine
+from .database import TAP_READER_ROLE, database_url
 from .settings import ServiceSettings
-
 
 ENVIRONMENT = Path(__file__).parent / "alembic_env"
 
@@ -23,6 +23,19 @@ class Migrations:
 
     metadata: MetaData
     versions: Path
+
+
+def _migration_engine(settings: ServiceSettings) -> Engine:
+    """An engine whose default schema is ``public``, not the service's.
+
+    SQLAlchemy reports tables of the default schema as schema-less; with the service schema
+    first on the search path, autogenerate would see every model table as missing.
+    """
+    return create_engine(
+        database_url(settings),
+        poolclass=NullPool,
+        connect_args={"options": "-c search_path=public", "application_name": "migrations"},
+    )
 
 
 def alembic_config(settings: ServiceSettings, migrations: Migrations) -> Config:
@@ -45,7 +58,7 @@ def run_env() -> None:
     settings: ServiceSettings = context.config.attributes["settings"]
     metadata: MetaData = context.config.attributes["metadata"]
     schema = settings.schema_name
-    engine = create_database_engine(settings)
+    engine = _migration_engine(settings)
     with engine.connect() as connection:
         # The version table lives in the schema, so the schema must exist before Alembic starts.
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -74,7 +87,7 @@ def _comparison_options(schema: str) -> dict:
 
 def schema_differences(settings: ServiceSettings, migrations: Migrations) -> list:
     """What differs between the migrated database and the models (empty when they agree)."""
-    engine = create_database_engine(settings)
+    engine = _migration_engine(settings)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
@@ -115,7 +128,7 @@ def upgrade_to_head(settings: ServiceSettings, migrations: Migrations) -> None:
 def is_at_head(settings: ServiceSettings, migrations: Migrations) -> bool:
     """True when the database schema is at the newest migration of the service."""
     script = ScriptDirectory.from_config(alembic_config(settings, migrations))
-    engine = create_database_engine(settings)
+    engine = _migration_engine(settings)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
