@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds (and optionally pushes) the service images from services/<svc>/Containerfile, with
+# the repository root as build context.
+#
+#   ci/build-images.sh [options] [SERVICE...]       (no SERVICE: every service)
+#     --engine docker|podman  container engine (default: docker if present, else podman)
+#     --repository PREFIX     image name prefix (default: $CI_REGISTRY_IMAGE or localhost/jmmc)
+#     --tag TAG               image tag (default: $CI_COMMIT_SHA or the current commit)
+#     --base IMAGE            BASE_IMAGE build argument (default: the Containerfile's)
+#     --local-base            build the base with ci/base-image.sh (podman, no registry)
+#     --offline               wheels downloaded on the host, build with no network
+#     --changed-since REV     only services whose files changed since REV
+#     --push                  push each image after building it
+#     --list                  print the known services and exit
+# Prints one "SERVICE IMAGE" line per built image on stdout; progress goes to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Files every image is built from besides its own service folder.
+SHARED_INPUTS=(libs/jmmc_core constraints.txt)
+WHEELS=build/wheels
+
+known_services() {
+  for containerfile in services/*/Containerfile; do
+    basename "$(dirname "$containerfile")"
+  done
+}
+
+die() { echo "build-images: $*" >&2; exit 2; }
+
+engine=""
+repository=${CI_REGISTRY_IMAGE:-localhost/jmmc}
+tag=${CI_COMMIT_SHA:-}
+base=""
+local_base=0
+offline=0
+changed_since=""
+push=0
+services=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --engine) engine=${2:?}; shift ;;
+    --repository) repository=${2:?}; shift ;;
+    --tag) tag=${2:?}; shift ;;
+    --base) base=${2:?}; shift ;;
+    --local-base) local_base=1 ;;
+    --offline) offline=1 ;;
+    --changed-since) changed_since=${2:?}; shift ;;
+    --push) push=1 ;;
+    --list) known_services; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) services+=("$1") ;;
+  esac
+  shift
+done
+
+known=$(known_services | tr '\n' ' ')
+for service in "${services[@]}"; do
+  [ -f "services/$service/Containerfile" ] \
+    || die "unknown service '$service'; known services: ${known% }"
+done
+[ ${#services[@]} -gt 0 ] || read -r -a services <<<"$known"
+
+if [ -n "$changed_since" ]; then
+  changed=$(git diff --name-only "$changed_since" HEAD --)
+  if ! grep -qE "^($(IFS='|'; echo "${SHARED_INPUTS[*]}"))" <<<"$changed"; then
+    selected=()
+    for service in "${services[@]}"; do
+      grep -q "^services/$service/" <<<"$changed" && selected+=("$service")
+    done
+    services=("${selected[@]}")
+  fi
+  if [ ${#services[@]} -eq 0 ]; then
+    echo "build-images: no service changed since $changed_since" >&2
+    exit 0
+  fi
+fi
+
+if [ -z "$engine" ]; then
+  if command -v docker >/dev/null; then engine=docker; else engine=podman; fi
+fi
+case "$engine" in
+  docker) build=(docker build) ; push_cmd=(docker push) ;;
+  # crun cannot run here (cgroups in hybrid mode); HEALTHCHECK needs the docker format.
+  podman) build=(podman --runtime runc build --format docker) ; push_cmd=(podman push) ;;
+  *) die "unknown engine '$engine'; use docker or podman" ;;
+esac
+[ -n "$tag" ] || tag=$(git rev-parse HEAD)
+
+build_args=(--build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
+if [ "$local_base" -eq 1 ]; then
+  [ "$engine" = podman ] || die "--local-base needs --engine podman"
+  base=$(ci/base-image.sh)
+fi
+[ -z "$base" ] || build_args+=(--build-arg "BASE_IMAGE=$base")
+
+mkdir -p "$WHEELS"
+if [ "$offline" -eq 1 ]; then
+  python=python3
+  [ -x .venv/bin/python ] && python=.venv/bin/python
+  # The download resolves every dependency again (~20 s); skip it while the inputs are unchanged.
+  inputs=$(cat constraints.txt libs/jmmc_core/pyproject.toml services/*/pyproject.toml | sha256sum)
+  if [ "$(cat "$WHEELS/.inputs" 2>/dev/null)" != "$inputs" ]; then
+    echo "build-images: downloading wheels into $WHEELS" >&2
+    sources=(./libs/jmmc_core)
+    for service in $known; do sources+=("./services/$service"); done
+    "$python" -m pip download -q --disable-pip-version-check -d "$WHEELS" -c constraints.txt \
+      --only-binary=:all: "${sources[@]}" setuptools 2>&1 | grep -v "is ignored" >&2 || true
+    echo "$inputs" >"$WHEELS/.inputs"
+  fi
+  build_args+=(--network none --build-arg "PIP_INSTALL_OPTIONS=--no-index")
+fi
+
+for service in "${services[@]}"; do
+  image="$repository/$service:$tag"
+  echo "build-images: building $image" >&2
+  started=$SECONDS
+  "${build[@]}" "${build_args[@]}" -f "services/$service/Containerfile" -t "$image" . >&2
+  echo "build-images: built $image in $((SECONDS - started)) s" >&2
+  [ "$push" -eq 0 ] || "${push_cmd[@]}" "$image" >&2
+  echo "$service $image"
+done
