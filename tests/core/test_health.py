@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from jmmc_devtools.pgcluster import PostgresCluster, free_port
 
+from jmmc_devtools.pgcluster import PostgresCluster, free_port
 from oidb.config import Settings
 from oidb.main import create_app
 

@@ -5,8 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from jmmc_core.migrations import schema_differences
 from sqlalchemy import create_engine, text
+
+from jmmc_core.migrations import schema_differences
 
 SERVICES = ["obsportal", "jmdc", "oidb", "tap"]
 

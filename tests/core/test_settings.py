@@ -1,8 +1,8 @@
 import pytest
-from jmmc_core.settings import DEVELOPMENT_SECRET
 from pydantic import ValidationError
 
 from jmdc.config import Settings as JmdcSettings
+from jmmc_core.settings import DEVELOPMENT_SECRET
 from obsportal.config import Settings as ObsportalSettings
 
 

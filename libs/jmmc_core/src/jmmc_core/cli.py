@@ -77,5 +77,3 @@ def service_cli(
         command.revision(config, message=message, autogenerate=True)
 
     return cli
-
-

@@ -96,10 +96,21 @@ class PostgresCluster:
         self._hand_to_server_user()
         if (self.data / "PG_VERSION").exists():
             return
-        self._run(BINDIR / "initdb", "-D", self.data, "--auth=trust", "-U", SUPERUSER,
-                  "--encoding=UTF8", "--locale=C.UTF-8")
-        settings = {**_SETTINGS, "port": str(self.port),
-                    "unix_socket_directories": f"'{self.socket_dir}'"}
+        self._run(
+            BINDIR / "initdb",
+            "-D",
+            self.data,
+            "--auth=trust",
+            "-U",
+            SUPERUSER,
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
+        settings = {
+            **_SETTINGS,
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.socket_dir}'",
+        }
         with (self.data / "postgresql.auto.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
 
@@ -121,8 +132,19 @@ class PostgresCluster:
             return
         if port_in_use(self.port):
             raise ClusterError(f"port {self.port} is already in use; cannot start PostgreSQL")
-        self._run(BINDIR / "pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
-                  "-l", self.logfile, "-o", f"-p {self.port}")
+        self._run(
+            BINDIR / "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            self.data,
+            "-l",
+            self.logfile,
+            "-o",
+            f"-p {self.port}",
+        )
 
     def stop(self) -> None:
         if self.is_running():
@@ -139,9 +161,13 @@ class PostgresCluster:
     def ensure_database(self, name: str, owner: str) -> None:
         """Create the login role and the database it owns, unless they exist."""
         with self.connect() as connection:
-            if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [owner]).fetchone():
+            if not connection.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", [owner]
+            ).fetchone():
                 connection.execute(f'CREATE ROLE "{owner}" LOGIN SUPERUSER')
-            if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            if not connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+            ).fetchone():
                 connection.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
 
     def drop_database(self, name: str) -> None:

@@ -1,4 +1,4 @@
-"""The whole platform on loopback: ``jmmc-platform up|down|status`` (behind ``make up/down/status``).
+"""The whole platform on loopback: ``jmmc-platform up|down|status`` (``make up/down/status``).
 
 Everything runs from this repository: a private PostgreSQL cluster (unless
 ``JMMC_DATABASE_URL`` points at another server), the four services under uvicorn and HAProxy
@@ -137,7 +137,9 @@ def run_job(layout: Layout, service: Service, *args: str) -> None:
     )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise PlatformError(f"`{service.name} {' '.join(args)}` failed: {detail[-1] if detail else '?'}")
+        raise PlatformError(
+            f"`{service.name} {' '.join(args)}` failed: {detail[-1] if detail else '?'}"
+        )
 
 
 def wait_for(url: str, timeout: float, what: str) -> None:
@@ -212,7 +214,9 @@ def start_haproxy(layout: Layout) -> str:
     config = layout.haproxy_config
     candidate = config.with_suffix(".new")
     candidate.write_text(render_haproxy_config(haproxy_variables(layout)))
-    check = subprocess.run(["haproxy", "-c", "-q", "-f", str(candidate)], capture_output=True, text=True)
+    check = subprocess.run(
+        ["haproxy", "-c", "-q", "-f", str(candidate)], capture_output=True, text=True
+    )
     if check.returncode != 0:
         raise PlatformError(f"rendered HAProxy config is invalid: {check.stderr.strip()}")
     pidfile = layout.pidfile("haproxy")
@@ -273,7 +277,14 @@ def status(layout: Layout) -> bool:
         rows.append(("postgresql", pid, layout.pg_port, "-"))
     for service in layout.services:
         pid = running_pid(layout.pidfile(service.name))
-        rows.append((service.name, pid, service.port, health(f"http://127.0.0.1:{service.port}/health") if pid else "-"))
+        rows.append(
+            (
+                service.name,
+                pid,
+                service.port,
+                health(f"http://127.0.0.1:{service.port}/health") if pid else "-",
+            )
+        )
     pid = running_pid(layout.pidfile("haproxy"))
     rows.append(("haproxy", pid, layout.haproxy_port, "-"))
     print(f"{'component':<12}{'state':<10}{'pid':<9}{'port':<7}health")

@@ -1,7 +1,8 @@
 """Configuration of OiDB: every setting is read from ``OIDB_*`` environment variables."""
 
-from jmmc_core.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from jmmc_core.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

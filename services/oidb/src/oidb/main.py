@@ -1,6 +1,7 @@
 """The OiDB web application."""
 
 from fastapi import FastAPI
+
 from jmmc_core.app import create_service_app
 from jmmc_core.database import Database
 

@@ -1,7 +1,8 @@
 """Configuration of TAP: every setting is read from ``TAP_*`` environment variables."""
 
-from jmmc_core.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from jmmc_core.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

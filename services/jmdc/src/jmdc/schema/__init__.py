@@ -1,7 +1,8 @@
 """SQLAlchemy models of JMDC; every table lives in the ``jmdc`` schema."""
 
-from jmmc_core.database import service_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from jmmc_core.database import service_metadata
 
 
 class Base(DeclarativeBase):

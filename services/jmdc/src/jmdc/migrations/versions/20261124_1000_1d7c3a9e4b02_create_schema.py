@@ -6,6 +6,7 @@ Create Date: 2026-11-24 10:00:00
 """
 
 from alembic import op
+
 from jmmc_core.migrations import prepare_schema
 
 revision = "1d7c3a9e4b02"
