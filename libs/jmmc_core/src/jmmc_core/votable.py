@@ -44,7 +44,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain, islice, repeat
 from typing import Any
 
 import numpy as np
@@ -98,7 +98,8 @@ _DEFAULT_INTEGER_NULLS = {"short": -(2**15), "int": -(2**31), "long": -(2**63), 
 _ARRAYSIZE = re.compile(r"(\*|[1-9][0-9]*\*?)")
 _XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_MARKUP = re.compile("[&<>\r]")
+_ILLEGAL_BYTES = np.zeros(256, bool)
+_ILLEGAL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] = True
 _MARKUP_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {
@@ -201,6 +202,20 @@ def _clean(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text)
 
 
+def _has_xml_illegal(text: str) -> bool:
+    """``_XML_ILLEGAL.search`` at a tenth of the cost: a scan of the UTF-8 bytes in numpy."""
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # lone surrogates
+        return True
+    if not encoded:
+        return False
+    octets = np.frombuffer(encoded, np.uint8)
+    if octets.min() < 0x20 and _ILLEGAL_BYTES[octets].any():
+        return True
+    return not text.isascii() and ("\ufffe" in text or "\uffff" in text)
+
+
 def _attributes(**attributes: Any) -> str:
     return "".join(
         f' {name}="{_clean(str(value)).translate(_ATTRIBUTE_ESCAPES)}"'
@@ -298,6 +313,16 @@ def _float_text(value: Any) -> str:
     return "+Inf" if value > 0 else "-Inf"
 
 
+def _double_texts(values: Sequence[float]) -> list[str]:
+    """Shortest round-trip texts; a column of mostly repeated values (a target's coordinates,
+    a setup's wavelengths) formats each distinct value once, as ``repr`` dominates the cost."""
+    distinct = dict.fromkeys(values)
+    if 2 * len(distinct) > len(values):
+        return list(map(float.__repr__, values))
+    texts = dict(zip(distinct, map(float.__repr__, distinct), strict=True))
+    return list(map(texts.__getitem__, values))
+
+
 def _as_int(value: Any, null: int | None) -> int:
     if value is None:
         if null is None:
@@ -372,12 +397,22 @@ class _FloatCodec(_Codec):
         self.dtype = np.dtype(dtype)
 
     def tabledata(self, column):
-        try:
-            if all(map(math.isfinite, column)):
-                return list(map(float.__repr__, column))
-        except TypeError:
-            pass
-        return list(map(_float_text, column))
+        if self.dtype.itemsize == 4:
+            # numpy prints the shortest text that round-trips to float32 ("0.1" rather than
+            # the double "0.10000000149011612").
+            values = np.array(column, np.float32)  # None becomes NaN
+            texts = values.astype(str).tolist()
+        else:
+            try:
+                if all(map(math.isfinite, column)):
+                    return _double_texts(column)
+            except TypeError:  # None, or not a float
+                pass
+            values = np.array(column, float)
+            texts = _double_texts(values.tolist())
+        for index in np.flatnonzero(~np.isfinite(values)).tolist():
+            texts[index] = _float_text(column[index])
+        return texts
 
     def binary(self, column):
         native = np.array(column, float)  # None becomes NaN
@@ -406,7 +441,7 @@ class _TextCodec(_Codec):
         except TypeError:
             texts = list(map(_as_text, column))
             joined = "".join(texts)
-        if _XML_ILLEGAL.search(joined):
+        if _has_xml_illegal(joined):
             texts = list(map(_clean, texts))
             joined = "".join(texts)
         if not self.unicode and not joined.isascii():
@@ -431,7 +466,7 @@ class _TextCodec(_Codec):
 
     def tabledata(self, column):
         texts, joined = self._texts(column)
-        if _MARKUP.search(joined):
+        if "&" in joined or "<" in joined or ">" in joined or "\r" in joined:
             return [t.translate(_MARKUP_ESCAPES) for t in texts]
         return texts
 
@@ -446,7 +481,11 @@ class _TextCodec(_Codec):
             width = self.limit * (2 if self.unicode else 1)
             data = b"".join(t.encode(encoding).ljust(width, b"\0") for t in texts)
             return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
-        pieces = [t.encode(encoding) for t in texts]
+        # Texts are ASCII for char columns, so the default (UTF-8) codec's fast path applies.
+        if self.unicode:
+            pieces = list(map(str.encode, texts, repeat("utf-16-be")))
+        else:
+            pieces = list(map(str.encode, texts))
         counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
         if self.unicode:
             counts //= 2
@@ -698,7 +737,7 @@ class VOTableWriter:
     def _batches(self, rows: Iterator[Any], status: list[Info]) -> Iterator[bytes]:
         """Encoded batches of rows; records a failure in ``status`` instead of raising."""
         binary = self.serialization == "binary2"
-        batch_bytes = 4 * max(self.chunk_size, 65536)
+        batch_bytes = 16 * max(self.chunk_size, 65536)
         batch_rows = _FIRST_BATCH_ROWS
         base64 = _Base64Lines()
         try:
