@@ -503,7 +503,8 @@ class _ArrayCodec(_Codec):
         if datatype == "boolean":
             self.dtype, self.element_text = np.dtype("u1"), _BOOLEAN_TEXT.__getitem__
         elif datatype in _FLOAT_DTYPES:
-            self.dtype, self.element_text = np.dtype(_FLOAT_DTYPES[datatype]), _float_text
+            self.dtype = np.dtype(_FLOAT_DTYPES[datatype])
+            self.element_text = lambda value: "NaN" if value is None else _float_text(value)
         else:
             self.dtype = np.dtype(_INTEGER_DTYPES[datatype])
             self.element_text = lambda value: str(_as_int(value, null))

@@ -1,0 +1,466 @@
+"""Streaming VOTable writer: documents that astropy and STILTS votlint accept, exact values back,
+DALI status handling, and rows pulled lazily with flat memory."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tracemalloc
+from itertools import count
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io.votable import parse
+
+from jmmc_core.votable import (
+    VOTABLE_MEDIA_TYPE,
+    CooSys,
+    Field,
+    Info,
+    Param,
+    VOTableWriter,
+    error_document,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+COMBINATIONS = [
+    ("1.1", "tabledata"),
+    ("1.2", "tabledata"),
+    ("1.3", "tabledata"),
+    ("1.3", "binary2"),
+    ("1.4", "tabledata"),
+    ("1.4", "binary2"),
+]
+COMBINATION_IDS = [f"{version}-{serialization}" for version, serialization in COMBINATIONS]
+
+FIELDS = [
+    Field("flag", "boolean", description="a flag"),
+    Field("small", "short", ucd="meta.number"),
+    Field("count", "int", id="count_id", ucd="meta.number", utype="demo:count"),
+    Field("big", "long"),
+    Field("octet", "unsignedByte"),
+    Field("single", "float", unit="K", ucd="phys.temperature"),
+    Field("ra", "double", unit="deg", ucd="pos.eq.ra;meta.main", ref="icrs"),
+    Field.text("name", ucd="meta.id", description="names <escaped> & all"),
+    Field.unicode_text("label"),
+    Field("code", "char", "4"),
+    Field("short_label", "unicodeChar", "3*"),
+    Field("letter", "char"),
+    Field("samples", "double", "*", unit="m"),
+    Field("triple", "int", "3"),
+    Field("flags", "boolean", "*"),
+    Field("octets", "unsignedByte", "2*"),
+    Field("pair", "float", "2"),
+    Field.text("observed", xtype="timestamp"),
+]
+
+ROWS = [
+    (
+        True, 1, 2, 3, 4, 1.5, 10.25, "alpha", "\u03b6 Oph", "abcd", "xyz", "a",
+        [1.0, 2.5], [1, 2, 3], [True, False], [1, 2], [0.5, 0.25], "2024-01-02T03:04:05",
+    ),
+    (
+        None, None, None, None, None, None, None, None, None, None, None, "b",
+        None, None, None, None, None, None,
+    ),
+    (
+        False, -32767, -(2**31) + 1, 2**62, 0, math.nan, math.inf,
+        "a<b & c>d \"q\" 'x' \x01 caf\u00e9 \r\n\t end",
+        "\U0001f600 non-BMP, <markup> & \x02 \ud800 \ufffe",
+        "toolong", "\U0001f600ab", "c",
+        [math.nan, -math.inf, math.inf, None], [None, 5, -6], [None, True], [255], [math.nan, 1e30],
+        datetime.datetime(2024, 5, 6, 7, 8, 9, 500000),
+    ),
+    (
+        True, 32767, 2**31 - 1, -(2**63) + 1, 254, -math.inf, -0.0, "", "", "", "", "d",
+        [], [0, 0, 0], [], [], [3.0, -3.0], "",
+    ),
+]  # fmt: skip
+
+
+def generated_rows(total: int):
+    """Rows across several batches, with nulls and specials sprinkled in."""
+    for index in range(total):
+        null = index % 7 == 3
+        yield (
+            None if null else index % 2 == 0,
+            None if null else index % 30000,
+            index,
+            None if null else index * 10**9,
+            index % 255,  # 255 is unsignedByte's null sentinel in VOTable 1.1/1.2
+            None if null else index / 8,
+            math.nan if index % 11 == 5 else index * 0.1,
+            None if null else f"row {index} <{index % 5}>",
+            f"\u00e9t\u00e9 {index}",
+            f"{index % 10000:04d}",
+            "\u03b1\u03b2\u03b3\u03b4"[: index % 4],
+            "e",
+            None if null else [index * 0.5] * (index % 4),
+            [index, -index, None if null else 1],
+            [index % 3 == 0] * (index % 3),
+            [index % 255],
+            [index * 0.25, -0.5],
+            None if null else f"2024-01-01T00:00:{index % 60:02d}",
+        )
+
+
+ALL_ROWS = ROWS + list(generated_rows(300))
+PARAMS = [
+    Param("maxrec", "int", value=1000, ucd="meta.number"),
+    Param("server", "char", "*", value='data <&> "service"', description="who answered"),
+    Param("wavelength", "double", value=2.2e-6, unit="m"),
+    Param("mask", "boolean", value=True),
+]
+INFOS = [Info("QUERY", "SELECT * FROM demo", content="the query"), Info("PROVIDER", "JMMC")]
+COOSYS = [CooSys("icrs", "ICRS", epoch="J2000")]
+
+
+def write(rows, *, max_records=None, **options) -> bytes:
+    writer = VOTableWriter(
+        FIELDS,
+        resource_name="demo",
+        resource_description="a demo resource",
+        table_name="results",
+        table_description="a demo <table>",
+        params=PARAMS,
+        infos=INFOS,
+        coosys=COOSYS,
+        **options,
+    )
+    return b"".join(writer.iter_bytes(rows, max_records=max_records))
+
+
+def parse_votable(data: bytes):
+    return parse(io.BytesIO(data), verify="exception")
+
+
+@pytest.fixture(scope="session")
+def stilts() -> str:
+    path = shutil.which("stilts")
+    if path is None:
+        pytest.fail("stilts is not installed: apt-get install stilts (.ci/run installs it)")
+    return path
+
+
+def votlint_problems(stilts: str, data: bytes, tmp_path: Path) -> list[str]:
+    document = tmp_path / "document.xml"
+    document.write_bytes(data)
+    completed = subprocess.run(
+        [stilts, "votlint", f"votable={document}"], capture_output=True, text=True, timeout=120
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    return [line for line in output.splitlines() if line.startswith(("ERROR", "WARNING"))]
+
+
+def statuses(votable) -> list[tuple[str, str]]:
+    """QUERY_STATUS INFOs of the results RESOURCE in document order (nested ones for 1.1)."""
+    resource = votable.resources[0]
+    infos = list(resource.infos) + [info for nested in resource.resources for info in nested.infos]
+    return [(info.value, info.content or "") for info in infos if info.name == "QUERY_STATUS"]
+
+
+# ----------------------------------------------------------------------------------------
+# Expected values, following the writer's documented rules
+
+
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def expected_text(field: Field, value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat()
+    text = ILLEGAL_XML.sub("\ufffd", value)
+    if field.datatype == "char":
+        text = text.encode("ascii", "replace").decode()
+    if field.arraysize and field.arraysize != "*":
+        limit = int(field.arraysize.rstrip("*"))
+        if field.datatype == "unicodeChar":
+            text = text.encode("utf-16-be")[: 2 * limit].decode("utf-16-be", "ignore")
+        else:
+            text = text[:limit]
+    return text
+
+
+def assert_scalar(field: Field, got, masked: bool, value, where: str):
+    if value is None:
+        assert masked, f"{where}: expected null, got {got!r}"
+        return
+    if field.datatype in ("float", "double") and math.isnan(value):
+        assert math.isnan(got), where  # astropy also masks NaN
+        return
+    assert not masked, f"{where}: unexpected null for {value!r}"
+    if field.datatype in ("float", "double"):
+        expected = np.float32(value) if field.datatype == "float" else value
+        # copysign tells -0.0 from 0.0
+        assert got == expected and math.copysign(1, got) == math.copysign(1, expected), where
+    else:
+        assert got == value, f"{where}: {got!r} != {value!r}"
+
+
+def assert_array(field: Field, got, value, where: str):
+    if value is None:
+        # A null variable-length array reads back empty (TABLEDATA) or masked (BINARY2); a null
+        # fixed-size array has every element null.
+        if got is np.ma.masked:
+            return
+        assert np.ma.getmaskarray(got).all() or (field.arraysize.endswith("*") and len(got) == 0)
+        return
+    data, mask = np.ma.getdata(got), np.ma.getmaskarray(got)
+    assert len(data) == len(value), f"{where}: {data!r} != {value!r}"
+    for index, element in enumerate(value):
+        if element is None:  # null elements: the VALUES sentinel, NaN or "?"
+            assert mask[index] or np.isnan(data[index]), f"{where}[{index}] should be null"
+        elif isinstance(element, float) and math.isnan(element):
+            assert np.isnan(data[index]), where
+        else:
+            expected = np.float32(element) if field.datatype == "float" else element
+            assert data[index] == expected, f"{where}[{index}]: {data[index]!r} != {element!r}"
+
+
+def assert_table_matches(table, rows, version: str):
+    array = table.array
+    assert len(array) == len(rows)
+    for field, column_name in zip(FIELDS, array.dtype.names, strict=True):
+        column = array[column_name]
+        for index, row in enumerate(rows):
+            value = row[FIELDS.index(field)]
+            where = f"{version} row {index} {field.name}"
+            got = column[index]
+            if field.datatype in ("char", "unicodeChar"):
+                masked = bool(np.ma.getmaskarray(column)[index])
+                assert (masked and value is None) or got == expected_text(field, value), (
+                    f"{where}: {got!r} != {expected_text(field, value)!r}"
+                )
+            elif field.arraysize is None:
+                masked = bool(np.ma.getmaskarray(column)[index])
+                assert_scalar(field, np.ma.getdata(column)[index], masked, value, where)
+            else:
+                assert_array(field, got, value, where)
+
+
+# ----------------------------------------------------------------------------------------
+# Documents
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_values_survive_astropy_round_trip(version, serialization):
+    data = write(ALL_ROWS, version=version, serialization=serialization)
+
+    votable = parse_votable(data)
+
+    assert votable.version == version
+    assert_table_matches(votable.get_first_table(), ALL_ROWS, version)
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_votlint_accepts_documents(version, serialization, stilts, tmp_path):
+    data = write(ALL_ROWS, version=version, serialization=serialization, max_records=100)
+
+    assert votlint_problems(stilts, data, tmp_path) == []
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_metadata_params_infos_and_coosys(version, serialization):
+    votable = parse_votable(write(ROWS, version=version, serialization=serialization))
+    resource = votable.resources[0]
+    table = votable.get_first_table()
+
+    assert resource.type == "results" and resource.name == "demo"
+    assert resource.description == "a demo resource"
+    assert table.name == "results" and table.description == "a demo <table>"
+    assert statuses(votable) == [("OK", "")]
+    infos = {info.name: (info.value, info.content) for info in resource.infos}
+    assert infos["QUERY"] == ("SELECT * FROM demo", "the query")
+    assert infos["PROVIDER"][0] == "JMMC"
+    params = {param.name: param for param in resource.params}
+    assert params["maxrec"].value == 1000 and params["maxrec"].datatype == "int"
+    assert params["server"].value == 'data <&> "service"'
+    assert params["server"].description == "who answered"
+    assert params["wavelength"].value == 2.2e-6 and params["wavelength"].unit == "m"
+    assert bool(params["mask"].value) is True
+    fields = {field.name: field for field in table.fields}
+    assert fields["count"].ID == "count_id" and fields["count"].utype == "demo:count"
+    assert fields["single"].unit == "K" and fields["single"].ucd == "phys.temperature"
+    assert fields["name"].description == "names <escaped> & all"
+    assert fields["samples"].arraysize == "*" and fields["short_label"].arraysize == "3*"
+    assert fields["observed"].xtype == (None if version == "1.1" else "timestamp")
+    if version == "1.2":  # COOSYS is deprecated in 1.2 and left out
+        assert list(resource.coordinate_systems) == [] and fields["ra"].ref is None
+    else:
+        (system,) = resource.coordinate_systems
+        assert (system.ID, system.system, system.epoch) == ("icrs", "ICRS", "J2000")
+        assert fields["ra"].ref == "icrs"
+
+
+def test_default_is_votable_1_4_tabledata():
+    data = b"".join(VOTableWriter([Field("x", "int")]).iter_bytes([(1,)]))
+
+    assert b'version="1.4"' in data and b"<TABLEDATA>" in data
+    assert b'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"' in data
+    assert VOTABLE_MEDIA_TYPE == "application/x-votable+xml"
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_empty_table(version, serialization):
+    votable = parse_votable(write([], version=version, serialization=serialization))
+
+    table = votable.get_first_table()
+    assert len(table.array) == 0
+    assert [field.name for field in table.fields] == [field.name for field in FIELDS]
+
+
+# ----------------------------------------------------------------------------------------
+# DALI status: overflow, errors
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_overflow_reads_one_row_more_than_max_records(version, serialization):
+    pulled = count()
+    rows = ((next(pulled), *row[1:]) for row in generated_rows(50))
+
+    votable = parse_votable(
+        write(rows, version=version, serialization=serialization, max_records=10)
+    )
+
+    assert len(votable.get_first_table().array) == 10
+    assert next(pulled) == 11  # 10 rows written, one probed
+    assert statuses(votable) == [("OK", ""), ("OVERFLOW", "")]
+
+
+@pytest.mark.parametrize("max_records", [0, 10, 11])
+def test_no_overflow_when_rows_fit(max_records):
+    rows = list(generated_rows(10))
+
+    votable = parse_votable(write(rows, max_records=max_records))
+
+    expected = [("OK", ""), ("OVERFLOW", "")] if max_records == 0 else [("OK", "")]
+    assert statuses(votable) == expected
+    assert len(votable.get_first_table().array) == min(max_records, 10)
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2", "1.3", "1.4"])
+def test_error_document(version, stilts, tmp_path):
+    message = 'table "x" <does not> exist & never did'
+
+    data = error_document(message, version=version)
+
+    votable = parse_votable(data)
+    assert votable.resources[0].type == "results"
+    assert statuses(votable) == [("ERROR", message)]
+    assert votlint_problems(stilts, data, tmp_path) == []
+
+
+@pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_failure_mid_stream_ends_with_error_status(version, serialization, caplog, tmp_path):
+    def failing_rows():
+        yield from generated_rows(100)
+        raise RuntimeError("database connection lost")
+
+    with caplog.at_level(logging.ERROR, logger="jmmc_core.votable"):
+        data = write(failing_rows(), version=version, serialization=serialization)
+
+    votable = parse_votable(data)
+    assert statuses(votable) == [("OK", ""), ("ERROR", "RuntimeError: database connection lost")]
+    assert len(votable.get_first_table().array) <= 100
+    assert "database connection lost" in caplog.text
+
+
+def test_malformed_row_ends_with_error_status():
+    data = b"".join(VOTableWriter([Field("a", "int"), Field("b", "int")]).iter_bytes([(1, 2, 3)]))
+
+    (status, message) = statuses(parse_votable(data))[-1]
+    assert status == "ERROR" and "3 values for 2 fields" in message
+
+
+# ----------------------------------------------------------------------------------------
+# Bad arguments fail before any byte is produced
+
+
+def test_unknown_version_lists_allowed_values():
+    with pytest.raises(ValueError, match=r"'1\.0'.*1\.1, 1\.2, 1\.3, 1\.4"):
+        VOTableWriter(FIELDS, version="1.0")
+    with pytest.raises(ValueError, match=r"1\.1, 1\.2, 1\.3, 1\.4"):
+        error_document("x", version="2.0")
+
+
+def test_unknown_serialization_lists_allowed_values():
+    with pytest.raises(ValueError, match=r"'binary'.*tabledata, binary2"):
+        VOTableWriter(FIELDS, serialization="binary")
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_binary2_needs_votable_1_3(version):
+    with pytest.raises(ValueError, match=r"BINARY2 needs VOTable 1\.3"):
+        VOTableWriter(FIELDS, version=version, serialization="binary2")
+
+
+def test_invalid_metadata_is_rejected():
+    with pytest.raises(ValueError, match="unknown datatype 'string'"):
+        Field("x", "string")
+    with pytest.raises(ValueError, match="arraysize"):
+        Field("x", "char", "many")
+    with pytest.raises(ValueError, match="names no COOSYS"):
+        VOTableWriter([Field("ra", "double", ref="fk5")])
+    with pytest.raises(ValueError, match="duplicate XML IDs"):
+        VOTableWriter([Field("a", "int", id="x"), Field("b", "int", id="x")])
+
+
+# ----------------------------------------------------------------------------------------
+# Streaming
+
+
+@pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
+def test_rows_are_pulled_lazily_in_fixed_size_chunks(serialization):
+    pulled = count()
+    rows = ((next(pulled), *row[1:]) for row in generated_rows(20000))
+    writer = VOTableWriter(FIELDS, coosys=COOSYS, serialization=serialization, chunk_size=4096)
+
+    chunks = writer.iter_bytes(rows)
+    first = next(chunks)
+
+    assert len(first) == 4096
+    assert next(pulled) < 1000
+    sizes = [len(chunk) for chunk in chunks]
+    assert set(sizes[:-1]) == {4096} and 0 < sizes[-1] <= 4096
+    assert next(pulled) == 20001
+
+
+@pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
+def test_memory_does_not_grow_with_row_count(serialization):
+    writer = VOTableWriter(FIELDS, coosys=COOSYS, serialization=serialization)
+
+    def peak(rows: int) -> int:
+        tracemalloc.start()
+        try:
+            for _chunk in writer.iter_bytes(generated_rows(rows)):
+                pass
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(10_000), peak(100_000)
+
+    assert large < 1.5 * small, f"peak {small} bytes for 10k rows, {large} for 100k"
+
+
+def test_benchmark_quick_run_prints_ratios():
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "votable_export.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+
+    assert re.search(r"ratio TABLEDATA: astropy write / ours = [\d.]+x", completed.stdout)
+    assert re.search(r"ratio BINARY2: astropy write / ours = [\d.]+x", completed.stdout)
