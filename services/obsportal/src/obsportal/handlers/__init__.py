@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from . import votable
+
 router = APIRouter()
+router.include_router(votable.router)

@@ -1,0 +1,231 @@
+"""The VOTable contract of ``search.votable`` and the exports, as the original service answered.
+
+Field names, datatypes and UCDs are those of the original answers (the golden files that
+ASPRO2 keeps in its tests): the short set is the one ASPRO2 asks for (``all_fields=false``),
+the full set the one OiDB harvests. In the short set, ``obs_id`` and ``target_id`` are text,
+as the original sent them; the full set types them ``int``. Units are declared wherever the
+newest original declared one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+
+from sqlalchemy import Engine
+
+from jmmc_core.votable import Field, Param, VOTableWriter
+
+from ..storage.search import SearchCriteria, last_modification, select_exposures, stream_rows
+
+#: Output formats of the exports.
+SERIALIZATIONS = ("tabledata", "binary2")
+#: Bytes per chunk handed to the HTTP server: large enough to keep per-chunk costs negligible.
+CHUNK_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its VOTable field and the storage column that feeds it."""
+
+    field: Field
+    source: str
+
+
+def _text(name: str, ucd: str | None = None, source: str | None = None) -> Column:
+    return Column(Field.unicode_text(name, ucd=ucd, id=name), source or name)
+
+
+def _double(name: str, ucd: str | None = None, unit: str | None = None) -> Column:
+    return Column(Field(name, "double", unit=unit, ucd=ucd, id=name), name)
+
+
+def _int(name: str, ucd: str | None = None) -> Column:
+    return Column(Field(name, "int", ucd=ucd, id=name), name)
+
+
+_COLUMNS = {
+    column.field.name: column
+    for column in (
+        _text("exp_id", "meta.id"),
+        _text("exp_header", "meta.id", source="exp_header_id"),
+        _text("exp_header_id", "meta.id"),
+        _double("exp_mjd_start", "time.start;obs.exposure", "d"),
+        _double("exp_mjd_end", "time.end;obs.exposure", "d"),
+        _text("exp_projected_baselines", "instr.baseline"),
+        _int("exp_validation_level", "meta.code.qual"),
+        _text("exp_validation_log"),
+        _double("exp_tau0", "time.processing", "s"),
+        _double("exp_temperature", "phys.temperature", "deg"),
+        _double("exp_seeing", "instr.obsty.seeing", "as"),
+        _text("exp_date_updated", "time.processing"),
+        _text("exp_date_release", "time.release;obs"),
+        _text("obs_type", "meta.id;class"),
+        _text("obs_program", "meta.id"),
+        _text("obs_program_title", "meta.title"),
+        _text("obs_program_pi_coi", "meta.curation;obs.observer"),
+        _text("interferometer_name", "meta.id"),
+        _text("interferometer_stations"),
+        _text("instrument_name", "meta.id;instr"),
+        _text("instrument_mode", "meta.id;instr.setup"),
+        _text("instrument_submode", "meta.id;instr.setup"),
+        _double("instrument_em_min", "em.wl;stat.min", "m"),
+        _double("instrument_em_max", "em.wl;stat.max", "m"),
+        _double("instrument_em_res_power", "spect.resolution"),
+        _text("target_name", "meta.id;meta.main"),
+        _double("target_ra", "pos.eq.ra;meta.main", "deg"),
+        _double("target_dec", "pos.eq.dec;meta.main", "deg"),
+    )
+}
+_OBS_ID_TEXT = _text("obs_id", "meta.id", source="obs_id_text")
+_OBS_ID = _int("obs_id", "meta.id")
+_TARGET_ID_TEXT = _text("target_id", "meta.id", source="target_id_text")
+_TARGET_ID = _int("target_id", "meta.id")
+
+
+def _pick(*names: str | Column) -> tuple[Column, ...]:
+    return tuple(_COLUMNS[name] if isinstance(name, str) else name for name in names)
+
+
+#: ``all_fields=false``: what ASPRO2 reads.
+SHORT_COLUMNS = _pick(
+    "exp_id",
+    "exp_header",
+    "exp_mjd_start",
+    "exp_mjd_end",
+    "exp_projected_baselines",
+    "exp_validation_level",
+    "exp_tau0",
+    "exp_temperature",
+    "exp_seeing",
+    _OBS_ID_TEXT,
+    "obs_type",
+    "obs_program",
+    "interferometer_name",
+    "interferometer_stations",
+    "instrument_name",
+    "instrument_mode",
+    "instrument_submode",
+    _TARGET_ID_TEXT,
+    "target_name",
+    "target_ra",
+    "target_dec",
+)
+
+#: ``all_fields=true`` and the exports: what OiDB harvests.
+ALL_COLUMNS = _pick(
+    "exp_id",
+    "exp_header_id",
+    "exp_mjd_start",
+    "exp_mjd_end",
+    "exp_projected_baselines",
+    "exp_validation_level",
+    "exp_validation_log",
+    "exp_tau0",
+    "exp_temperature",
+    "exp_seeing",
+    "exp_date_updated",
+    "exp_date_release",
+    _OBS_ID,
+    "obs_type",
+    "obs_program",
+    "obs_program_title",
+    "obs_program_pi_coi",
+    "interferometer_name",
+    "interferometer_stations",
+    "instrument_name",
+    "instrument_mode",
+    "instrument_submode",
+    "instrument_em_min",
+    "instrument_em_max",
+    "instrument_em_res_power",
+    _TARGET_ID,
+    "target_name",
+    "target_ra",
+    "target_dec",
+)
+
+
+def columns_for(all_fields: bool) -> tuple[Column, ...]:
+    return ALL_COLUMNS if all_fields else SHORT_COLUMNS
+
+
+def format_last_modified(moment: datetime | None) -> str:
+    """``2022-01-14 10:40:32+00:00``, the original's form (empty for an empty catalogue)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+
+
+def votable_writer(
+    columns: Iterable[Column], last_modified: datetime | None, serialization: str = "tabledata"
+) -> VOTableWriter:
+    """The writer of a search answer, with the original's ``status`` and ``last_mod_date``."""
+    params = [
+        Param("status", "unicodeChar", "*", id="status", value="OK"),
+        Param(
+            "last_mod_date",
+            "unicodeChar",
+            "*",
+            id="last_mod_date",
+            value=format_last_modified(last_modified),
+        ),
+    ]
+    return VOTableWriter(
+        [column.field for column in columns],
+        params=params,
+        serialization=serialization,
+        chunk_size=CHUNK_SIZE,
+    )
+
+
+def csv_chunks(columns: Iterable[Column], rows: Iterable[tuple]) -> Iterator[bytes]:
+    """CSV with a header line; nulls are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column.field.name for column in columns])
+    iterator = iter(rows)
+    while batch := list(islice(iterator, 5_000)):
+        writer.writerows(batch)
+        if buffer.tell() >= CHUNK_SIZE:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _rows(engine: Engine, criteria: SearchCriteria, columns: Iterable[Column]) -> Iterator[tuple]:
+    return stream_rows(engine, select_exposures([column.source for column in columns], criteria))
+
+
+def votable_document(
+    engine: Engine,
+    criteria: SearchCriteria,
+    columns: tuple[Column, ...],
+    serialization: str = "tabledata",
+    metadata_only: bool = False,
+) -> Iterator[bytes]:
+    """The answer as byte chunks; the database is only queried once iteration starts."""
+    writer = votable_writer(columns, last_modification(engine), serialization)
+    if metadata_only:
+        yield from writer.iter_bytes(())
+        return
+    rows = _rows(engine, criteria, columns)
+    try:
+        yield from writer.iter_bytes(rows)
+    finally:
+        rows.close()
+
+
+def csv_document(
+    engine: Engine, criteria: SearchCriteria, columns: tuple[Column, ...]
+) -> Iterator[bytes]:
+    rows = _rows(engine, criteria, columns)
+    try:
+        yield from csv_chunks(columns, rows)
+    finally:
+        rows.close()

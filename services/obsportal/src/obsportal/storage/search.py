@@ -1,0 +1,310 @@
+"""SQL of exposure searches: one SELECT per request, rows streamed from a server-side cursor.
+
+Searches run through the pool's raw psycopg connection: rows come back as plain tuples, the
+form the VOTable and CSV writers consume fastest, without an ORM layer per row. Values that
+the exports show as text (baselines, dates, the validation log) are formatted by PostgreSQL,
+which then works in parallel with the Python process that writes the document.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from itertools import count
+from typing import Any
+
+from sqlalchemy import Engine
+
+#: pg_sphere's contains operator against a circle; the GiST index on ``position`` serves it.
+CONE_CONDITION = (
+    "e.position <@ scircle(spoint(radians(%(ra)s), radians(%(dec)s)), radians(%(radius)s))"
+)
+
+
+def _number(path: str) -> str:
+    # Baselines print as quoted 4-decimal strings and missing values as None, as the
+    # original's Python ``str(dict)`` did.
+    value = f"(b.value #>> '{{{path}}}')"
+    return f"coalesce('''' || round({value}::numeric, 4)::text || '''', 'None')"
+
+
+_BASELINES = (
+    # %% because psycopg reads %s as a placeholder
+    "(SELECT '{' || string_agg(format("
+    "'''%%s'': {''length'': {''start'': %%s, ''end'': %%s}, "
+    "''angle'': {''start'': %%s, ''end'': %%s}}'"
+    f", b.key, {_number('length,start')}, {_number('length,end')}, "
+    f"{_number('angle,start')}, {_number('angle,end')}), ', ' ORDER BY b.key) || '}}'"
+    " FROM jsonb_each(e.projected_baselines) AS b)"
+)
+
+
+def _timestamp(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00:00"')"""
+
+
+#: Every column a search can return, by its public name, as a SQL expression.
+COLUMNS: dict[str, str] = {
+    "exp_id": "e.exp_id",
+    "exp_header_id": "e.header_id",
+    "exp_mjd_start": "e.mjd_start",
+    "exp_mjd_end": "e.mjd_end",
+    "exp_exposure_time": "e.exposure_time",
+    "exp_projected_baselines": _BASELINES,
+    "exp_projected_baselines_json": "e.projected_baselines",
+    "exp_validation_level": "e.validation_level",
+    "exp_validation_log": "e.validation_log::text",
+    "exp_tau0": "e.tau0",
+    "exp_temperature": "e.temperature",
+    "exp_seeing": "e.seeing",
+    "exp_date_updated": _timestamp("e.date_updated"),
+    "exp_date_release": _timestamp("e.date_release"),
+    "obs_id": "e.observation_id",
+    "obs_id_text": "e.observation_id::text",
+    "obs_type": "o.obs_type",
+    "obs_program": "e.program_id",
+    "obs_program_title": "p.title",
+    "obs_program_pi_coi": "p.pi_coi",
+    "interferometer_name": "e.interferometer_name",
+    "interferometer_stations": "e.interferometer_stations",
+    "instrument_name": "e.instrument_name",
+    "instrument_mode": "e.instrument_mode",
+    "instrument_submode": "e.instrument_submode",
+    "instrument_em_min": "e.em_min",
+    "instrument_em_max": "e.em_max",
+    "instrument_em_res_power": "e.em_res_power",
+    "target_id": "o.target_id",
+    "target_id_text": "o.target_id::text",
+    "target_name": "e.target_name",
+    "target_ra": "e.target_ra",
+    "target_dec": "e.target_dec",
+}
+
+#: Sort keys a caller may ask for (web page, JSON API), each a SQL expression.
+SORTABLE = {
+    "exp_id": "e.exp_id",
+    "mjd_start": "e.mjd_start",
+    "target_name": "e.target_name",
+    "instrument_name": "e.instrument_name",
+    "instrument_mode": "e.instrument_mode",
+    "obs_type": "o.obs_type",
+    "program": "e.program_id",
+    "seeing": "e.seeing",
+    "date_updated": "e.date_updated",
+}
+
+_FROM = (
+    " FROM exposures e JOIN observations o ON o.id = e.observation_id"
+    " LEFT JOIN programs p ON p.id = e.program_id"
+)
+
+_cursor_names = count()
+
+
+@dataclass(frozen=True)
+class Cone:
+    """A circle on the sky, all in degrees."""
+
+    ra: float
+    dec: float
+    radius: float
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """What a search asks for; every criterion left at ``None`` matches everything."""
+
+    cone: Cone | None = None
+    exp_id: str | None = None
+    instrument: str | None = None
+    instrument_mode: str | None = None
+    interferometer: str | None = None
+    target: str | None = None
+    target_id: int | None = None
+    program: str | None = None
+    obs_type: str | None = None
+    mjd_from: float | None = None
+    mjd_to: float | None = None
+    date_updated_from: datetime | None = None
+    date_updated_to: datetime | None = None
+
+    def but(self, **changes: Any) -> SearchCriteria:
+        return replace(self, **changes)
+
+
+@dataclass
+class Query:
+    """A parameterised SELECT (psycopg ``%(name)s`` placeholders)."""
+
+    sql: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def where_clause(criteria: SearchCriteria) -> Query:
+    """The WHERE clause (possibly empty) selecting exposures that meet ``criteria``."""
+    conditions: list[str] = []
+    parameters: dict[str, Any] = {}
+
+    def equal(column: str, name: str, value: Any, case_insensitive: bool = False) -> None:
+        if value is None:
+            return
+        if case_insensitive:
+            conditions.append(f"lower({column}) = lower(%({name})s)")
+        else:
+            conditions.append(f"{column} = %({name})s")
+        parameters[name] = value
+
+    if criteria.cone is not None:
+        conditions.append(CONE_CONDITION)
+        parameters.update(ra=criteria.cone.ra, dec=criteria.cone.dec, radius=criteria.cone.radius)
+    equal("e.exp_id", "exp_id", criteria.exp_id)
+    equal("e.instrument_name", "instrument", criteria.instrument, case_insensitive=True)
+    equal("e.instrument_mode", "instrument_mode", criteria.instrument_mode, True)
+    equal("e.interferometer_name", "interferometer", criteria.interferometer, True)
+    equal("e.program_id", "program", criteria.program)
+    equal("o.target_id", "target_id", criteria.target_id)
+    equal("o.obs_type", "obs_type", criteria.obs_type)
+    if criteria.target is not None:
+        conditions.append("e.target_name ILIKE %(target)s")
+        parameters["target"] = _like_pattern(criteria.target)
+    if criteria.mjd_from is not None:
+        conditions.append("e.mjd_end >= %(mjd_from)s")
+        parameters["mjd_from"] = criteria.mjd_from
+    if criteria.mjd_to is not None:
+        conditions.append("e.mjd_start <= %(mjd_to)s")
+        parameters["mjd_to"] = criteria.mjd_to
+    if criteria.date_updated_from is not None:
+        conditions.append("e.date_updated >= %(date_updated_from)s")
+        parameters["date_updated_from"] = criteria.date_updated_from
+    if criteria.date_updated_to is not None:
+        conditions.append("e.date_updated <= %(date_updated_to)s")
+        parameters["date_updated_to"] = criteria.date_updated_to
+    sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return Query(sql, parameters)
+
+
+def select_exposures(
+    columns: Sequence[str],
+    criteria: SearchCriteria,
+    order_by: Sequence[tuple[str, bool]] = (("exp_id", False),),
+    limit: int | None = None,
+    offset: int = 0,
+) -> Query:
+    """SELECT ``columns`` (keys of :data:`COLUMNS`) of matching exposures.
+
+    ``order_by`` holds (key of :data:`SORTABLE`, descending) pairs; ``exp_id`` always ends the
+    ordering, so pages and exports come out in a stable order.
+    """
+    where = where_clause(criteria)
+    keys = [f"{SORTABLE[key]} {'DESC' if descending else 'ASC'}" for key, descending in order_by]
+    if not any(key == "exp_id" for key, _ in order_by):
+        keys.append("e.exp_id")
+    sql = f"SELECT {', '.join(COLUMNS[name] for name in columns)}{_FROM}{where.sql}"
+    sql += f" ORDER BY {', '.join(keys)}"
+    parameters = dict(where.parameters)
+    if limit is not None:
+        sql += " LIMIT %(limit)s OFFSET %(offset)s"
+        parameters.update(limit=limit, offset=offset)
+    return Query(sql, parameters)
+
+
+def count_exposures(criteria: SearchCriteria) -> Query:
+    where = where_clause(criteria)
+    return Query(f"SELECT count(*){_FROM}{where.sql}", where.parameters)
+
+
+def last_modification(engine: Engine) -> datetime | None:
+    """When the catalogue last changed (the VOTable's ``last_mod_date``)."""
+    connection = engine.raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(date_updated) FROM exposures")
+            value = cursor.fetchone()[0]
+        connection.rollback()
+        return value
+    finally:
+        connection.close()
+
+
+def fetch_all(engine: Engine, query: Query) -> list[tuple]:
+    """All rows of a small query (a page, a count)."""
+    connection = engine.raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query.sql, query.parameters)
+            rows = cursor.fetchall()
+        connection.rollback()
+        return rows
+    finally:
+        connection.close()
+
+
+_END = object()
+
+
+def stream_rows(
+    engine: Engine, query: Query, first_batch: int = 2_000, batch: int = 10_000
+) -> Iterator[tuple]:
+    """Rows of ``query`` from a server-side cursor, in constant memory.
+
+    The first batch is fetched in the caller's thread, so small answers (a cone search) cost
+    no thread. When there is more, a reader thread fetches the next batch while the caller
+    formats the current one: it waits on the socket with the GIL released, so PostgreSQL and
+    the writer work at the same time. Closing the iterator (the client went away) stops the
+    reader and gives the connection back to the pool.
+    """
+    connection = engine.raw_connection()
+    cursor = connection.cursor(name=f"search_{next(_cursor_names)}")
+    stop = threading.Event()
+    reader: threading.Thread | None = None
+    try:
+        cursor.execute(query.sql, query.parameters)
+        rows = cursor.fetchmany(first_batch)
+        yield from rows
+        if len(rows) < first_batch:
+            return
+        batches: queue.Queue = queue.Queue(maxsize=2)
+
+        def read() -> None:
+            try:
+                while not stop.is_set():
+                    rows = cursor.fetchmany(batch)
+                    if not rows:
+                        break
+                    _put(batches, rows, stop)
+                _put(batches, _END, stop)
+            except Exception as error:  # handed to the consumer, which raises it
+                _put(batches, error, stop)
+
+        reader = threading.Thread(target=read, name="search-reader", daemon=True)
+        reader.start()
+        while (rows := batches.get()) is not _END:
+            if isinstance(rows, Exception):
+                raise rows
+            yield from rows
+    finally:
+        stop.set()
+        if reader is not None:
+            reader.join()
+        try:
+            cursor.close()
+            connection.rollback()
+        finally:
+            connection.close()
+
+
+def _put(batches: queue.Queue, item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            batches.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
