@@ -1,0 +1,343 @@
+"""Realistic synthetic ESO VLTI headers, for scale tests, the benchmark and demo data.
+
+The mix follows the real archive: most raw frames are calibrations and technical frames
+(sky, dark, flat, wave, P2VM, lamp, acquisition, AMBER fringe search, MIDI photometry),
+about 30% are science or calibrator exposures, grouped in observing blocks of a few frames
+on one target with one setup. Real-world defects are sprinkled in at realistic rates:
+missing or -1 weather values, 0/0 coordinates, ``OBJECT='STD'`` placeholders, products with
+only ``PRO REC1 RAW1 CATG``, both PIONIER keyword eras, old and new programme ids, and the
+rare header that must be rejected (truncated, non-ASCII, duplicate keyword, no ARCFILE,
+unknown instrument, not a header at all).
+
+Everything derives from ``(seed, index)``, so any slice of a set can be regenerated alone
+(in a worker process) and a set is identical from run to run.
+"""
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from time import gmtime, strftime
+
+from .extract import RawHeader
+
+FRAMES_PER_BLOCK = 8
+TARGETS = 5500
+#: Each instrument's frames fall in its own years of operation (MJD of first light).
+FIRST_MJD = {
+    "AMBER": 53400.0,
+    "MIDI": 52900.0,
+    "PIONIER": 55800.0,
+    "GRAVITY": 57400.0,
+    "MATISSE": 58150.0,
+}
+#: Blocks are spread over 8 years in slots of 1000 s, in a seed-dependent shuffled order
+#: (a bijection, so archive ids never collide); frames of a block are 97 s apart.
+SLOT_S = 1000.0
+SLOTS = 8 * 365 * 86400 // 1000
+SLOT_STRIDE = 104_729
+FRAME_SPACING_S = 97.0
+
+INSTRUMENT_WEIGHTS = (
+    ("GRAVITY", 35),
+    ("PIONIER", 25),
+    ("MATISSE", 18),
+    ("AMBER", 12),
+    ("MIDI", 10),
+)
+PREFIXES = {
+    "GRAVITY": "GRAVI",
+    "PIONIER": "PIONI",
+    "MATISSE": "MATIS",
+    "AMBER": "AMBER",
+    "MIDI": "MIDI",
+}
+#: Observing blocks that are science (or calibrator) exposures; the rest are technical.
+INTERFEROMETRIC_SHARE = 0.30
+CALIBRATOR_SHARE = 0.35
+TECHNICAL_TYPES = {
+    "GRAVITY": (
+        ("CALIB", "DARK"),
+        ("CALIB", "FLAT"),
+        ("CALIB", "WAVE,LAMP"),
+        ("CALIB", "P2VM"),
+        ("SCIENCE", "SKY,SINGLE"),
+        ("ACQUISITION", "OBJECT"),
+    ),
+    "PIONIER": (("CALIB", "DARK"), ("CALIB", "KAPPA"), ("CALIB", "FLAT"), ("SCIENCE", "SKY")),
+    "MATISSE": (("CALIB", "DARK"), ("SCIENCE", "SKY"), ("CALIB", "SOURCE,FLUX"), ("CALIB", "FLAT")),
+    "AMBER": (
+        ("SCIENCE", "FRNSRC,BASE12"),
+        ("SCIENCE", "CPTPIST,BASE12"),
+        ("CALIB", "P2VM"),
+        ("CALIB", "DARK"),
+        ("CALIB", "WAVE"),
+    ),
+    "MIDI": (
+        ("SCIENCE", "PHOTOMETRY,OBJECT"),
+        ("SCIENCE", "SEARCH,OBJECT,DISPERSED"),
+        ("CALIB", "DARK"),
+        ("ACQUISITION", "OBJECT"),
+    ),
+}
+SCIENCE_TYPES = {
+    "GRAVITY": ("OBJECT,SINGLE", "OBJECT,DUAL"),
+    "PIONIER": ("FRINGE,OBJECT",),
+    "MATISSE": ("OBJECT",),
+    "AMBER": ("OBJECT",),
+    "MIDI": ("TRACK,OBJECT,DISPERSED",),
+}
+STATIONS = (
+    ("A0", "B2", "D0", "C1"),
+    ("K0", "G2", "D0", "J3"),
+    ("A0", "G1", "J2", "K0"),
+    ("U1", "U2", "U3", "U4"),
+    ("A0", "G2", "J2", "J3"),
+    ("D0", "H0", "G1"),
+)
+DEFECTS = (
+    "truncated_card",
+    "non_ascii",
+    "duplicate_keyword",
+    "missing_arcfile",
+    "unknown_instrument",
+    "not_a_header",
+)
+#: Share of headers carrying a defect that must be rejected.
+REJECT_SHARE = 0.002
+
+
+def card(keyword: str, value: str | float | int | bool, comment: str = "") -> str:
+    """One 80-character card; ESO keywords get the ``HIERARCH ESO`` prefix."""
+    if isinstance(value, bool):
+        text = "T" if value else "F"
+    elif isinstance(value, str):
+        text = "'" + value.replace("'", "''").ljust(8) + "'"
+    else:
+        text = repr(value)
+    if keyword.isupper() and len(keyword) <= 8 and " " not in keyword:
+        body = (
+            f"{keyword:<8}= {text:>20}" if not isinstance(value, str) else f"{keyword:<8}= {text}"
+        )
+    else:
+        body = f"HIERARCH ESO {keyword} = {text}"
+    if comment:
+        body = f"{body} / {comment}"
+    return body[:80].ljust(80)
+
+
+@dataclass(frozen=True)
+class SyntheticChunk:
+    seed: int
+    start: int
+    count: int
+
+    def headers(self) -> Iterator[RawHeader]:
+        for index in range(self.start, self.start + self.count):
+            yield RawHeader(f"synthetic:{self.seed}:{index}", synthetic_header(self.seed, index))
+
+
+@dataclass(frozen=True)
+class SyntheticSource:
+    count: int
+    seed: int = 42
+    chunk_size: int = 1000
+
+    @property
+    def description(self) -> str:
+        return f"synthetic:{self.count}@{self.seed}"
+
+    def chunks(self) -> Iterator[SyntheticChunk]:
+        for start in range(0, self.count, self.chunk_size):
+            yield SyntheticChunk(self.seed, start, min(self.chunk_size, self.count - start))
+
+
+def _target(rng: random.Random, number: int) -> tuple[str, float, float]:
+    catalogue = ("HD", "HIP", "HR", "IRAS", "V*")[number % 5]
+    local = random.Random(number)
+    ra = round(local.uniform(0, 360), 6)
+    dec = round(local.uniform(-88, 30), 5)
+    return f"{catalogue} {100000 + number * 7}", ra, dec
+
+
+def _program(rng: random.Random, mjd: float) -> str:
+    period = int((mjd - 51179) / 182.6) + 60  # P60 started in 1999
+    if period >= 106:
+        return f"{period}.{rng.randrange(16**4):04X}.{rng.randrange(1, 4):03d}"
+    letter = "ABCDEL"[rng.randrange(6)]
+    return f"{period:03d}.{letter}-{rng.randrange(10000):04d}({'ABCD'[rng.randrange(4)]})"
+
+
+def synthetic_header(seed: int, index: int) -> bytes:
+    """Header number ``index`` of the synthetic set ``seed``."""
+    block = random.Random(seed * 1_000_003 + index // FRAMES_PER_BLOCK)
+    frame = random.Random((seed * 1_000_003 + index) * 7 + 1)
+    instrument = block.choices(*zip(*INSTRUMENT_WEIGHTS, strict=True))[0]
+    mjd = FIRST_MJD[instrument] + _offset_seconds(seed, index) / 86400
+    interferometric = block.random() < INTERFEROMETRIC_SHARE
+    if interferometric:
+        calibrator = block.random() < CALIBRATOR_SHARE
+        catg = "CALIB" if calibrator else "SCIENCE"
+        dpr_type = block.choice(SCIENCE_TYPES[instrument])
+    else:
+        catg, dpr_type = block.choice(TECHNICAL_TYPES[instrument])
+    name, ra, dec = _target(block, block.randrange(TARGETS))
+    stations = block.choice(STATIONS[:-1] if instrument != "AMBER" else STATIONS[3:])
+    stamp = _timestamp(mjd)
+    cards = [
+        card("SIMPLE", True, "Standard FITS"),
+        card("BITPIX", 16),
+        card("NAXIS", 0),
+        card("TELESCOP", f"ESO-VLTI-{'U' if stations[0][0] == 'U' else 'A'}1234"),
+        card("INSTRUME", instrument, "Instrument used."),
+        card("OBJECT", "STD" if catg == "CALIB" and block.random() < 0.3 else name),
+        card("RA", ra, "[deg] RA (J2000) pointing"),
+        card("DEC", dec, "[deg] DEC (J2000) pointing"),
+        card("MJD-OBS", round(mjd, 8), "Obs start"),
+        card("DATE-OBS", stamp[:23]),
+        card("ARCFILE", f"{PREFIXES[instrument]}.{stamp}.fits", "Archive File Name"),
+        card("ORIGFILE", f"{instrument}_OBS{index % 1000:03d}_{index % 10000:04d}.fits"),
+        card("OBS ID", 200000000 + seed * 10000000 % 90000000 + index // FRAMES_PER_BLOCK),
+        card("OBS PROG ID", _program(block, mjd), "ESO program identification"),
+        card("OBS TARG NAME", name, "OB target name"),
+        card("TPL ID", f"{instrument}_obs_exp"),
+    ]
+    product = instrument in ("GRAVITY", "MATISSE") and block.random() < 0.05
+    cards += _category_cards(instrument, catg, dpr_type, product)
+    cards += _setup_cards(instrument, block, mjd)
+    cards += _detector_cards(instrument, frame)
+    cards += _array_cards(stations, frame)
+    cards += _weather_cards(frame)
+    if frame.random() < 0.003:
+        cards = [c.replace(f"{ra!r}", "0.0").replace(f"{dec!r}", "0.0") for c in cards]
+    text = "\n".join(cards) + "\n" + "END".ljust(80) + "\n"
+    data = text.encode("ascii")
+    if frame.random() < REJECT_SHARE:
+        data = _defect(frame.choice(DEFECTS), data)
+    return data
+
+
+def _offset_seconds(seed: int, index: int) -> float:
+    block, position = divmod(index, FRAMES_PER_BLOCK)
+    slot = (block * SLOT_STRIDE + seed * 7_919) % SLOTS
+    # Past SLOTS blocks the slots repeat, one millisecond later each lap.
+    return slot * SLOT_S + position * FRAME_SPACING_S + (block // SLOTS) * 0.001
+
+
+def _timestamp(mjd: float) -> str:
+    milliseconds = round((mjd - 40587) * 86400 * 1000)  # MJD 40587 = 1970-01-01
+    seconds, millis = divmod(milliseconds, 1000)
+    return f"{strftime('%Y-%m-%dT%H:%M:%S', gmtime(seconds))}.{millis:03d}"
+
+
+def _category_cards(instrument: str, catg: str, dpr_type: str, product: bool) -> list[str]:
+    tech = "IMAGE" if catg == "ACQUISITION" else "INTERFEROMETRY"
+    if product:
+        raw = {
+            ("GRAVITY", "SCIENCE"): "SINGLE_SCI_RAW",
+            ("GRAVITY", "CALIB"): "SINGLE_CAL_RAW",
+            ("MATISSE", "SCIENCE"): "TARGET_RAW",
+            ("MATISSE", "CALIB"): "CALIB_RAW",
+        }.get((instrument, catg))
+        if raw and dpr_type in ("OBJECT,SINGLE", "OBJECT"):
+            return [card("PRO CATG", "TARGET_CAL_INT"), card("PRO REC1 RAW1 CATG", raw)]
+    return [card("DPR CATG", catg), card("DPR TYPE", dpr_type), card("DPR TECH", tech)]
+
+
+def _setup_cards(instrument: str, rng: random.Random, mjd: float) -> list[str]:
+    if instrument == "GRAVITY":
+        return [
+            card("INS MODE", "PARALLEL"),
+            card("INS SPEC RES", rng.choice(("MEDIUM", "HIGH", "LOW"))),
+            card("INS POLA MODE", rng.choice(("COMBINED", "SPLIT"))),
+        ]
+    if instrument == "PIONIER":
+        band = rng.choice(("H", "H", "H", "K"))
+        common = [card("INS MODE", f"OBSERV-{band}"), card("INS FILT1 NAME", band)]
+        if mjd < 57300:  # before the RAPID detector: prism in OPTI3
+            return [
+                *common,
+                card("INS OPTI2 NAME", band),
+                card("INS OPTI3 NAME", rng.choice(("SMALL", "LARGE", "FREE"))),
+            ]
+        return [*common, card("INS OPTI2 NAME", rng.choice(("GRISM", "FREE")))]
+    if instrument == "MATISSE":
+        return [
+            card("INS MODE", "HYBRID"),
+            card("DET NAME", "MATISSE-LM"),
+            card("INS FIL NAME", rng.choice(("L", "LM", "M"))),
+            card("INS DIL NAME", rng.choice(("LOW", "MED", "HIGH", "HIGH+"))),
+            card("INS DIN NAME", "LOW"),
+            card("INS PIL NAME", "PHOTO"),
+        ]
+    if instrument == "AMBER":
+        mode = rng.choice(("Low_JHK", "Medium_K_1_2.1", "Medium_K_1_2.3", "Medium_H_1_1.65"))
+        return [card("INS MODE", f"3Tstd_{mode}"), card("OCS OBS SPECCONF", mode)]
+    return [
+        card("INS OPT1 NAME", rng.choice(("HIGH_SENS", "SCI_PHOT"))),
+        card("INS GRIS NAME", rng.choice(("PRISM", "GRISM"))),
+    ]
+
+
+def _detector_cards(instrument: str, rng: random.Random) -> list[str]:
+    if instrument == "GRAVITY":
+        return [
+            card("DET2 SEQ1 DIT", rng.choice((1.0, 10.0, 30.0))),
+            card("DET2 NDIT", 10),
+            card("DET1 SEQ1 DIT", 0.7),
+            card("DET1 NDIT", 200),
+        ]
+    dit = rng.choice((0.0005, 0.02, 0.111))
+    ndit = rng.choice((100, 500, 1000))
+    cards = [card("DET DIT", dit), card("DET NDIT", ndit)]
+    if instrument in ("MATISSE", "AMBER"):
+        cards.append(card("EXPTIME", dit, "Integration time"))  # per-DIT, a known trap
+    else:
+        cards.append(card("EXPTIME", round(dit * ndit, 4), "Integration time"))
+    return cards
+
+
+def _array_cards(stations: tuple[str, ...], rng: random.Random) -> list[str]:
+    cards = [card("ISS CONF NTEL", len(stations))]
+    cards += [card(f"ISS CONF STATION{i}", name) for i, name in enumerate(stations, 1)]
+    for first in range(1, len(stations)):
+        for second in range(first + 1, len(stations) + 1):
+            length = round(rng.uniform(10, 130), 3)
+            angle = round(rng.uniform(0, 360), 3)
+            pair = f"{first}{second}"
+            cards += [
+                card(f"ISS PBL{pair} START", length),
+                card(f"ISS PBL{pair} END", round(length + rng.uniform(-1, 1), 3)),
+                card(f"ISS PBLA{pair} START", angle),
+                card(f"ISS PBLA{pair} END", round(angle + rng.uniform(-2, 2), 3)),
+            ]
+    return cards
+
+
+def _weather_cards(rng: random.Random) -> list[str]:
+    if rng.random() < 0.01:
+        return []  # weather station down: no ambient keywords at all
+    seeing = round(rng.uniform(0.4, 1.6), 2)
+    tau0 = round(rng.uniform(0.001, 0.012), 6)
+    return [
+        card("ISS AMBI FWHM START", -1.0 if rng.random() < 0.005 else seeing),
+        card("ISS AMBI FWHM END", round(seeing + rng.uniform(-0.1, 0.1), 2)),
+        card("ISS AMBI TAU0 START", tau0),
+        card("ISS AMBI TAU0 END", tau0),
+        card("ISS AMBI TEMP", round(rng.uniform(5, 20), 2)),
+    ]
+
+
+def _defect(kind: str, data: bytes) -> bytes:
+    """Damage a header the way real exports have been damaged."""
+    if kind == "truncated_card":
+        return data[: data.index(b"ARCFILE") + 20] + b"\n" + b"END".ljust(80) + b"\n"
+    if kind == "non_ascii":
+        return data.replace(b"OB target name", "OB target nâme".encode(), 1)
+    if kind == "duplicate_keyword":
+        line = data.split(b"\n")[6]
+        return data.replace(line, line + b"\n" + line, 1)
+    if kind == "missing_arcfile":
+        return b"\n".join(line for line in data.split(b"\n") if not line.startswith(b"ARCFILE"))
+    if kind == "unknown_instrument":
+        return data.replace(data.split(b"\n")[4], card("INSTRUME", "ESPRESSO").encode(), 1)
+    return b"This is not a FITS header but a stray note in the export folder.\n"
