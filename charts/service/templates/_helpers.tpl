@@ -1,0 +1,152 @@
+{{/* Names are the service name itself: HAProxy, the TAP service and operators refer to them. */}}
+{{- define "service.name" -}}
+{{- required "name is required (the service's command, e.g. obsportal)" .Values.name -}}
+{{- end }}
+
+{{- define "service.envPrefix" -}}
+{{- .Values.envPrefix | default (include "service.name" . | upper | replace "-" "_") -}}
+{{- end }}
+
+{{- define "service.labels" -}}
+app.kubernetes.io/name: {{ include "service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: jmmc-platform
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- with .Values.extraLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The image of the service; fails naming the value when no tag is given. */}}
+{{- define "service.image" -}}
+{{- $name := include "service.name" . -}}
+{{- $tag := .Values.image.tag | default (index (.Values.global.imageTags | default dict) $name) -}}
+{{- if not $tag -}}
+{{- fail (printf "image.tag (or global.imageTags.%s) is required: the commit SHA of the image to run" $name) -}}
+{{- end -}}
+{{- printf "%s/%s:%s" (.Values.image.repository | default .Values.global.imageRepository) $name $tag -}}
+{{- end }}
+
+{{- define "service.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "service.name" .)) -}}
+{{- end }}
+
+{{/* Fails when neither an existing Secret nor the secret values are given. */}}
+{{- define "service.validateSecrets" -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- if not .Values.secrets.databasePassword -}}
+{{- fail "secrets.databasePassword (or secrets.existingSecret) is required: the service's database password" -}}
+{{- end -}}
+{{- if not .Values.secrets.secretKey -}}
+{{- fail "secrets.secretKey (or secrets.existingSecret) is required: the service's session-signing key" -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* Every setting as `<PREFIX>_<UPPER_SNAKE>: "value"`; the ConfigMap's data. */}}
+{{- define "service.settings" -}}
+{{- $prefix := include "service.envPrefix" . -}}
+{{- $name := include "service.name" . -}}
+{{- $db := .Values.database -}}
+{{- $settings := dict
+      "databaseUrl" (printf "postgresql+psycopg://%s@%s:%v/%s" ($db.user | default $name) $db.host $db.port $db.name) -}}
+{{- range $key, $value := .Values.config -}}
+{{- if or (ne (toString $value) "") (kindIs "bool" $value) -}}
+{{- $_ := set $settings $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $value := .Values.extraConfig -}}
+{{- $_ := set $settings $key $value -}}
+{{- end -}}
+{{- range $key := keys $settings | sortAlpha }}
+{{ printf "%s_%s" $prefix ($key | snakecase | upper) }}: {{ index $settings $key | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Environment of every container running the service's command. */}}
+{{- define "service.env" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "service.name" . }}-settings
+env:
+  - name: {{ include "service.envPrefix" . }}_DATABASE_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "service.secretName" . }}
+        key: {{ .Values.secrets.databasePasswordKey }}
+  - name: {{ include "service.envPrefix" . }}_SECRET_KEY
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "service.secretName" . }}
+        key: {{ .Values.secrets.secretKeyKey }}
+{{- end }}
+
+{{/* Restricted pod security: non-root, no privilege escalation, read-only root filesystem. */}}
+{{- define "service.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.runAsUser }}
+runAsGroup: {{ .Values.runAsUser }}
+fsGroup: {{ .Values.runAsUser }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "service.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: {{ .Values.runAsUser }}
+capabilities:
+  drop: ["ALL"]
+{{- end }}
+
+{{/* A container of the service image running `<name> <args>`, with settings and /tmp. */}}
+{{- define "service.container" -}}
+{{- $root := index . 0 -}}
+- name: {{ index . 1 }}
+  image: {{ include "service.image" $root }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  args: {{ index . 2 | toJson }}
+  {{- include "service.env" $root | nindent 2 }}
+  securityContext:
+    {{- include "service.containerSecurityContext" $root | nindent 4 }}
+  resources:
+    {{- toYaml (index . 3) | nindent 4 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+
+{{- define "service.podCommon" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- include "service.podSecurityContext" . | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+{{- end }}
