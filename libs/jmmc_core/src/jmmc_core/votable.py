@@ -474,8 +474,9 @@ class _TextCodec(_Codec):
         return self._texts((value,))[0][0]
 
     def binary(self, column):
-        is_null = _null_positions(column)
         texts = self._texts(column)[0]
+        # Texts are the column itself only when it held nothing but str, so no None.
+        is_null = None if texts is column else _null_positions(column)
         encoding = "utf-16-be" if self.unicode else "ascii"
         if self.padded:
             width = self.limit * (2 if self.unicode else 1)
@@ -622,9 +623,10 @@ class _Base64Lines:
         if not usable:
             return b""
         encoded = binascii.b2a_base64(memoryview(data)[:usable], newline=False)
-        lines = np.frombuffer(encoded, np.uint8).reshape(-1, 76)
-        newlines = np.full((lines.shape[0], 1), 0x0A, np.uint8)
-        return np.hstack((lines, newlines)).tobytes()
+        lines = np.empty((usable // _BASE64_LINE, 77), np.uint8)
+        lines[:, 76] = 0x0A
+        lines[:, :76] = np.frombuffer(encoded, np.uint8).reshape(-1, 76)
+        return lines.tobytes()
 
     def close(self) -> bytes:
         rest, self._rest = self._rest, b""
@@ -805,12 +807,22 @@ class VOTableWriter:
         return self._chunks(rows, max_records)
 
     def _chunks(self, rows: Iterable[Any], max_records: int | None) -> Iterator[bytes]:
+        """Cut the document pieces into chunks, copying each byte once."""
         pending = bytearray()
         size = self.chunk_size
         for piece in self._document(rows, max_records):
-            pending += piece
-            while len(pending) >= size:
-                yield bytes(pending[:size])
-                del pending[:size]
+            piece = memoryview(piece)
+            offset = 0
+            if pending:
+                offset = size - len(pending)
+                pending += piece[:offset]
+                if len(pending) < size:
+                    continue
+                yield bytes(pending)
+                pending.clear()
+            while len(piece) - offset >= size:
+                yield bytes(piece[offset : offset + size])
+                offset += size
+            pending += piece[offset:]
         if pending:
             yield bytes(pending)
