@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from . import votable
+from . import api, votable
 
 router = APIRouter()
 router.include_router(votable.router)
+router.include_router(api.router)

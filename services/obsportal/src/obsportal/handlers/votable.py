@@ -51,10 +51,19 @@ def _engine(request: Request):
     return request.app.state.database.engine
 
 
-@router.api_route(
+_SEARCH_SUMMARY = "Exposures around a position or matching filters, as a TABLEDATA VOTable"
+
+
+@router.get(
     "/search.votable",
-    methods=["GET", "POST"],
-    summary="Exposures around a position or matching filters, as a TABLEDATA VOTable",
+    summary=_SEARCH_SUMMARY,
+    operation_id="search_votable_get",
+    response_class=StreamingResponse,
+)
+@router.post(
+    "/search.votable",
+    summary=_SEARCH_SUMMARY,
+    operation_id="search_votable_post",
     response_class=StreamingResponse,
 )
 async def search_votable(request: Request) -> Response:
