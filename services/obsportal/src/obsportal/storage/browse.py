@@ -230,3 +230,10 @@ def equal_filters(listing_columns: dict[str, str], filters: dict[str, Any]) -> Q
         conditions.append(f"{listing_columns[name]} = %({name})s")
         parameters[name] = value
     return Query(f" WHERE {' AND '.join(conditions)}" if conditions else "", parameters)
+
+
+def instrument_names(engine: Engine) -> list[str]:
+    rows = fetch_all(
+        engine, Query("SELECT DISTINCT instrument_name FROM observations ORDER BY 1", {})
+    )
+    return [row[0] for row in rows]

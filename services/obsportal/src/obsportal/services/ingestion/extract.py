@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...storage.ingestion_records import Accepted, Excluded, Rejected
 from .cards import Header, HeaderError, parse_header
 from .modes import DP_ID_PREFIXES, EXPOSURE_TIME, SETUPS
 from .rules import INSTRUMENT_RULES, Category, Decision
@@ -42,56 +43,6 @@ class RawHeader:
     source_name: str
     data: bytes
     archive: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class Accepted:
-    header_id: str
-    exp_id: str
-    obs_type: str
-    grouping_key: str
-    program_id: str | None
-    program_title: str | None
-    program_pi_coi: str | None
-    ob_id: int | None
-    target_name: str
-    target_ra: float | None
-    target_dec: float | None
-    instrument_name: str
-    instrument_mode: str | None
-    instrument_submode: str | None
-    interferometer_name: str
-    interferometer_stations: str | None
-    mjd_start: float | None
-    mjd_end: float | None
-    exposure_time: float | None
-    projected_baselines: dict[str, Any]
-    seeing: float | None
-    tau0: float | None
-    temperature: float | None
-    em_min: float | None
-    em_max: float | None
-    em_res_power: float | None
-    validation_level: int
-    validation_log: list[str]
-    classification_rule: str
-    date_release: datetime | None
-
-
-@dataclass(slots=True)
-class Excluded:
-    header_id: str
-    instrument_name: str
-    classification_rule: str
-    details: dict[str, str]
-
-
-@dataclass(slots=True)
-class Rejected:
-    source_name: str
-    header_id: str | None
-    reason: str
-    detail: str
 
 
 Outcome = Accepted | Excluded | Rejected

@@ -172,7 +172,9 @@ def synthetic_header(seed: int, index: int) -> bytes:
     block = random.Random(seed * 1_000_003 + index // FRAMES_PER_BLOCK)
     frame = random.Random((seed * 1_000_003 + index) * 7 + 1)
     instrument = block.choices(*zip(*INSTRUMENT_WEIGHTS, strict=True))[0]
-    mjd = FIRST_MJD[instrument] + _offset_seconds(seed, index) / 86400
+    # Sub-second jitter stays far below the 97 s between frames, so ids remain unique.
+    jitter = frame.randrange(1, 1000) / 1000
+    mjd = FIRST_MJD[instrument] + (_offset_seconds(seed, index) + jitter) / 86400
     interferometric = block.random() < INTERFEROMETRIC_SHARE
     if interferometric:
         calibrator = block.random() < CALIBRATOR_SHARE
