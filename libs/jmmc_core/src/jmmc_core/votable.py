@@ -15,8 +15,8 @@ Value rules, identical in both serializations unless noted:
 * Integer columns get ``<VALUES null="..."/>`` where the format needs a sentinel: scalars in
   VOTable 1.1/1.2 (an empty cell is illegal there), and integer arrays (for ``None`` elements).
   The sentinel is ``Field.null`` or the smallest value of the type (255 for unsignedByte).
-* Floats: NaN is ``NaN``, infinities are ``+Inf``/``-Inf``; doubles use the shortest
-  round-trip representation.
+* Floats: NaN is ``NaN``, infinities are ``+Inf``/``-Inf``; values are written as the shortest
+  text that reads back to the same double (``double``) or float32 (``float``).
 * Text: characters that XML 1.0 forbids (control characters, lone surrogates, U+FFFE/U+FFFF)
   become U+FFFD; ``char`` columns are ASCII, other characters become ``?``; use
   ``unicodeChar`` for Unicode text (non-BMP characters travel as UTF-16 surrogate pairs).
@@ -317,7 +317,8 @@ def _double_texts(values: Sequence[float]) -> list[str]:
     """Shortest round-trip texts; a column of mostly repeated values (a target's coordinates,
     a setup's wavelengths) formats each distinct value once, as ``repr`` dominates the cost."""
     distinct = dict.fromkeys(values)
-    if 2 * len(distinct) > len(values):
+    # 0.0 and -0.0 are one dictionary key, but print differently.
+    if 2 * len(distinct) > len(values) or 0.0 in distinct:
         return list(map(float.__repr__, values))
     texts = dict(zip(distinct, map(float.__repr__, distinct), strict=True))
     return list(map(texts.__getitem__, values))
@@ -452,7 +453,7 @@ class _TextCodec(_Codec):
 
     def _truncated(self, texts: Sequence[str], joined: str) -> Sequence[str]:
         limit = self.limit
-        if self.unicode and max(joined, default="") > "\uffff":
+        if self.unicode and not joined.isascii() and max(joined) > "\uffff":
             # Sizes count UTF-16 code units; a cut surrogate pair is dropped whole.
             return [
                 t.encode("utf-16-be")[: 2 * limit].decode("utf-16-be", "ignore")
@@ -737,6 +738,15 @@ class VOTableWriter:
 
     # -- body --------------------------------------------------------------------------
 
+    def _columns(self, batch: list[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        try:
+            columns = list(zip(*batch, strict=True))
+        except ValueError:  # rows of different lengths
+            columns = []
+        if len(columns) != len(self._codecs):
+            raise ValueError(f"every row must have {len(self._codecs)} values, one per field")
+        return columns
+
     def _batches(self, rows: Iterator[Any], status: list[Info]) -> Iterator[bytes]:
         """Encoded batches of rows; records a failure in ``status`` instead of raising."""
         binary = self.serialization == "binary2"
@@ -745,11 +755,7 @@ class VOTableWriter:
         base64 = _Base64Lines()
         try:
             while batch := list(islice(rows, batch_rows)):
-                columns = list(zip(*batch, strict=True))
-                if len(columns) != len(self._codecs):
-                    raise ValueError(
-                        f"rows have {len(columns)} values for {len(self._codecs)} fields"
-                    )
+                columns = self._columns(batch)
                 if binary:
                     encoded = _binary2_rows(
                         [codec.binary(c) for codec, c in zip(self._codecs, columns, strict=True)],
