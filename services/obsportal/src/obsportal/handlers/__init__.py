@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from . import api, votable
+from . import api, votable, web
 
 router = APIRouter()
 router.include_router(votable.router)
 router.include_router(api.router)
+router.include_router(web.router)

@@ -142,3 +142,7 @@ def _one(engine: Engine, listing: Listing, kind: str, key: Any) -> dict[str, Any
     if record is None:
         raise NotFound(kind, key)
     return record
+
+
+def instrument_names(engine: Engine) -> list[str]:
+    return browse.instrument_names(engine)
