@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from jmmc_devtools import platform
 from jmmc_devtools.pgcluster import free_port
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from jmmc_devtools.pgcluster import free_port, port_in_use
 from pyzabbix import ZabbixAPI
 
+from jmmc_devtools.pgcluster import free_port, port_in_use
 from tests.platform_fixture import local_platform  # noqa: F401  (the shared session fixture)
 
 REPO = Path(__file__).resolve().parents[2]
