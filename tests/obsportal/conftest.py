@@ -1,0 +1,99 @@
+"""Fixtures of the ObsPortal tests.
+
+Search side: a database holding the rows of the original ObsPortal answers (the golden
+files), and a real ``obsportal serve`` (uvicorn) on a free port in front of it.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from jmmc_core.migrations import upgrade_to_head
+from jmmc_devtools.pgcluster import free_port
+from sqlalchemy import make_url
+
+from obsportal.cli import MIGRATIONS
+from obsportal.config import Settings
+
+from . import catalogue_factory
+
+GOLDEN_FILES = (
+    "search.votable.xml",
+    "obsportal-output-10.votable.xml",
+    "obsportal-dev-spica.votable.xml",
+)
+
+
+def migrated_database(new_database, label: str) -> str:
+    url = new_database(label)
+    upgrade_to_head(Settings(database_url=url, environment="test"), MIGRATIONS)
+    return url
+
+
+def connect(url: str) -> psycopg.Connection:
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database
+    )
+
+
+@contextmanager
+def running_service(database_url: str, workers: int = 1) -> Iterator[str]:
+    """``obsportal serve`` on a free port; yields its base URL once /health answers."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "OBSPORTAL_DATABASE_URL": database_url,
+        "OBSPORTAL_ENVIRONMENT": "test",
+        "OBSPORTAL_LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).parent / "obsportal"), "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"obsportal serve did not come up on port {port}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def golden_database(new_database) -> str:
+    """The exposures of the original answers: IRS9A (GRAVITY), BKH2005…, SPICA targets."""
+    url = migrated_database(new_database, "search_golden")
+    rows = {}
+    for name in GOLDEN_FILES:
+        for row in catalogue_factory.golden_rows(catalogue_factory.GOLDEN / name):
+            rows.setdefault(row["exp_id"], row)
+    with connect(url) as connection:
+        catalogue_factory.load(connection, rows.values())
+    return url
+
+
+@pytest.fixture(scope="session")
+def golden_service(golden_database) -> Iterator[str]:
+    """Base URL of a real ObsPortal server on the golden database."""
+    with running_service(golden_database) as base:
+        yield base
