@@ -27,7 +27,10 @@ DATABASE_NAME = "jmmc"
 DATABASE_OWNER = "jmmc"
 
 #: Jobs that load each service's demo data after its migrations (idempotent commands).
-DEMO_COMMANDS: dict[str, list[list[str]]] = {}
+DEMO_COMMANDS: dict[str, list[list[str]]] = {
+    # Synthetic VLTI headers (fixed seed) plus the real shared headers when present.
+    "obsportal": [["ingest", "--demo"]],
+}
 
 
 class PlatformError(RuntimeError):

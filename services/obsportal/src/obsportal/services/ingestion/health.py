@@ -1,0 +1,44 @@
+"""Ingestion freshness for ``/health``: monitoring alerts on a failing or stale ingestion.
+
+A fresh install has no run yet; that is reported as ok ("no run yet") so the platform can
+start before its first harvest.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from jmmc_core.database import Database
+from jmmc_core.health import CheckResult, HealthCheck
+
+from ...storage.ingestion import last_finished_run
+
+
+def ingestion_check(database: Database, max_age: timedelta) -> HealthCheck:
+    def check() -> CheckResult:
+        try:
+            with database.session() as session:
+                run = last_finished_run(session)
+        except Exception as error:  # unreachable database: the database check says why
+            return CheckResult(False, {"error": str(error).splitlines()[0]})
+        if run is None:
+            return CheckResult(True, {"last_run_status": None, "message": "no run yet"})
+        assert run.finished_at is not None  # finished runs always have an end time
+        age = datetime.now(UTC) - run.finished_at
+        details = {
+            "last_run_id": run.id,
+            "last_run_status": run.status,
+            "last_run_source": run.source,
+            "last_run_finished_at": run.finished_at.isoformat(),
+            "age_seconds": round(age.total_seconds()),
+            "max_age_seconds": round(max_age.total_seconds()),
+            "read": run.read_count,
+            "accepted": run.accepted_count,
+            "excluded": run.excluded_count,
+            "rejected": run.rejected_count,
+        }
+        if run.status == "failed":
+            return CheckResult(False, {**details, "error": run.error})
+        if age > max_age:
+            return CheckResult(False, {**details, "message": "last ingestion is too old"})
+        return CheckResult(True, details)
+
+    return check
