@@ -5,19 +5,19 @@
 #   ci/build-images.sh [options] [SERVICE...]       (no SERVICE: every service)
 #     --engine docker|podman  container engine (default: docker if present, else podman)
 #     --repository PREFIX     image name prefix (default: $CI_REGISTRY_IMAGE or localhost/jmmc)
-#     --tag TAG               image tag (default: $CI_COMMIT_SHA or the current commit)
+#     --tag TAG               image tag (default: per service, ci/image-tags.sh: the newest
+#                             commit that changed what the image is built from)
 #     --base IMAGE            BASE_IMAGE build argument (default: the Containerfile's)
 #     --local-base            build the base with ci/base-image.sh (podman, no registry)
 #     --offline               wheels downloaded on the host, build with no network
-#     --changed-since REV     only services whose files changed since REV
+#     --changed-since REV     only services whose inputs changed since REV (all when REV is
+#                             not a known commit, e.g. GitLab's 000… on a new branch)
 #     --push                  push each image after building it
 #     --list                  print the known services and exit
 # Prints one "SERVICE IMAGE" line per built image on stdout; progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Files every image is built from besides its own service folder.
-SHARED_INPUTS=(libs/jmmc_core constraints.txt)
 WHEELS=build/wheels
 
 known_services() {
@@ -30,7 +30,7 @@ die() { echo "build-images: $*" >&2; exit 2; }
 
 engine=""
 repository=${CI_REGISTRY_IMAGE:-localhost/jmmc}
-tag=${CI_COMMIT_SHA:-}
+tag=""
 base=""
 local_base=0
 offline=0
@@ -62,19 +62,18 @@ for service in "${services[@]}"; do
 done
 [ ${#services[@]} -gt 0 ] || read -r -a services <<<"$known"
 
-if [ -n "$changed_since" ]; then
-  changed=$(git diff --name-only "$changed_since" HEAD --)
-  if ! grep -qE "^($(IFS='|'; echo "${SHARED_INPUTS[*]}"))" <<<"$changed"; then
-    selected=()
-    for service in "${services[@]}"; do
-      grep -q "^services/$service/" <<<"$changed" && selected+=("$service")
-    done
-    services=("${selected[@]}")
-  fi
-  if [ ${#services[@]} -eq 0 ]; then
+if [ -n "$changed_since" ] && git cat-file -e "$changed_since^{commit}" 2>/dev/null; then
+  selected=()
+  for service in "${services[@]}"; do
+    # shellcheck disable=SC2046  # one word per input path
+    git diff --quiet "$changed_since" HEAD -- $(ci/image-tags.sh --inputs "$service") \
+      || selected+=("$service")
+  done
+  if [ ${#selected[@]} -eq 0 ]; then
     echo "build-images: no service changed since $changed_since" >&2
     exit 0
   fi
+  services=("${selected[@]}")
 fi
 
 if [ -z "$engine" ]; then
@@ -86,7 +85,8 @@ case "$engine" in
   podman) build=(podman --runtime runc build --format docker) ; push_cmd=(podman push) ;;
   *) die "unknown engine '$engine'; use docker or podman" ;;
 esac
-[ -n "$tag" ] || tag=$(git rev-parse HEAD)
+declare -A tags
+while read -r service service_tag; do tags[$service]=${tag:-$service_tag}; done < <(ci/image-tags.sh)
 
 build_args=(--build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
 if [ "$local_base" -eq 1 ]; then
@@ -113,7 +113,7 @@ if [ "$offline" -eq 1 ]; then
 fi
 
 for service in "${services[@]}"; do
-  image="$repository/$service:$tag"
+  image="$repository/$service:${tags[$service]}"
   echo "build-images: building $image" >&2
   started=$SECONDS
   "${build[@]}" "${build_args[@]}" -f "services/$service/Containerfile" -t "$image" . >&2

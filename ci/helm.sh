@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Helm tasks of CI and operators (helm, kubernetes-validate, checkov come from ci/tools.sh).
+#
+#   ci/helm.sh deps                     fetch the file:// dependencies of every chart
+#   ci/helm.sh render CHART MODE [ARGS] helm template CHART with MODE values: "default" (the
+#                                       chart's values.yaml) or "production"
+#                                       (charts/platform/values-production.yaml, or a
+#                                       subchart's part of it), plus the values CI must supply
+#   ci/helm.sh check [CHART...]         helm lint --strict, then render with default and
+#                                       production values, kubernetes-validate --strict for
+#                                       Kubernetes $KUBE_VERSION and the checkov checks below
+#   ci/helm.sh deploy ENV               helm upgrade --install of charts/platform with
+#                                       values-ENV.yaml and every service's image tag
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBE_VERSION=${KUBE_VERSION:-1.30.0}
+# Probes, requests/limits, non-root, privilege escalation, read-only root filesystem,
+# capabilities, service account token. Waivers live in the charts, each with its reason.
+CHECKOV_CHECKS=CKV_K8S_8,CKV_K8S_9,CKV_K8S_10,CKV_K8S_11,CKV_K8S_12,CKV_K8S_13,CKV_K8S_20,CKV_K8S_22,CKV_K8S_23,CKV_K8S_28,CKV_K8S_31,CKV_K8S_37,CKV_K8S_38,CKV_K8S_40
+# Dependencies first: a chart's file:// dependency must be packaged before it is.
+CHARTS=(service postgres obsportal jmdc oidb tap platform)
+SERVICES=(obsportal jmdc oidb tap)
+PRODUCTION_VALUES=charts/platform/values-production.yaml
+
+PATH="$(ci/tools.sh):$PATH"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+die() { echo "helm.sh: $*" >&2; exit 2; }
+
+deps() {
+  for chart in "${CHARTS[@]}"; do
+    if grep -q '^dependencies:' "charts/$chart/Chart.yaml"; then
+      helm dependency update --skip-refresh "charts/$chart" >/dev/null
+    fi
+  done
+}
+
+# Values nobody may commit (secrets) or that only CI knows (image tags), with stand-ins.
+required_values() {  # required_values CHART MODE
+  local chart=$1 mode=$2 service
+  case "$chart" in
+    service) echo --set name=obsportal --set image.tag=ci
+             [ "$mode" = production ] || echo --set secrets.databasePassword=ci --set secrets.secretKey=ci ;;
+    postgres) [ "$mode" = production ] || echo --set auth.postgresPassword=ci ;;
+    platform)
+      [ "$mode" = production ] || echo --set postgres.auth.postgresPassword=ci
+      for service in "${SERVICES[@]}"; do
+        echo --set "global.imageTags.$service=ci"
+        [ "$mode" = production ] \
+          || echo --set "$service.service.secrets.databasePassword=ci,$service.service.secrets.secretKey=ci"
+      done ;;
+    *) echo --set service.image.tag=ci
+       [ "$mode" = production ] || echo --set service.secrets.databasePassword=ci --set service.secrets.secretKey=ci ;;
+  esac
+}
+
+# A subchart gets the part of the platform's production values the umbrella would pass it.
+production_values() {  # production_values CHART -> path of a values file
+  local chart=$1 out
+  if [ "$chart" = platform ]; then echo "$PRODUCTION_VALUES"; return; fi
+  out="$work/production-$chart.yaml"
+  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$chart" "$PRODUCTION_VALUES" >"$out" <<'EOF'
+import sys, yaml
+chart, path = sys.argv[1], sys.argv[2]
+values = yaml.safe_load(open(path)) or {}
+# The shared chart is what every service chart passes its `service:` key to.
+part = values.get("obsportal", {}).get("service", {}) if chart == "service" else values.get(chart, {})
+yaml.safe_dump(part, sys.stdout)
+EOF
+  echo "$out"
+}
+
+render() {  # render CHART MODE [helm args...]
+  local chart=$1 mode=$2; shift 2
+  [ -d "charts/$chart" ] || die "unknown chart '$chart'; known charts: ${CHARTS[*]}"
+  local values=()
+  case "$mode" in
+    default) ;;
+    production) values=(-f "$(production_values "$chart")") ;;
+    *) die "unknown values '$mode'; use default or production" ;;
+  esac
+  # shellcheck disable=SC2046  # required_values prints separate words on purpose
+  helm template "$chart" "charts/$chart" --namespace jmmc --kube-version "$KUBE_VERSION" \
+    "${values[@]}" $(required_values "$chart" "$mode") "$@"
+}
+
+check() {
+  local chart mode manifests failed=0
+  [ $# -gt 0 ] || set -- "${CHARTS[@]}"
+  deps
+  manifests="$work/manifests"
+  mkdir -p "$manifests"
+  for chart in "$@"; do
+    for mode in default production; do
+      echo "== helm lint --strict and template: $chart ($mode values)"
+      # shellcheck disable=SC2046
+      helm lint --strict "charts/$chart" --kube-version "$KUBE_VERSION" --quiet \
+        $( [ "$mode" = default ] || echo -f "$(production_values "$chart")" ) \
+        $(required_values "$chart" "$mode") >/dev/null || { failed=1; continue; }
+      render "$chart" "$mode" >"$manifests/$chart-$mode.yaml" || failed=1
+    done
+  done
+  # One run of each validator over every manifest: checkov alone takes ~3 s to start.
+  echo "== kubernetes-validate --strict -k $KUBE_VERSION"
+  kubernetes-validate --strict --quiet -k "$KUBE_VERSION" "$manifests"/*.yaml || failed=1
+  echo "== checkov $CHECKOV_CHECKS"
+  checkov -d "$manifests" --framework kubernetes --check "$CHECKOV_CHECKS" \
+    --compact --quiet --skip-download || failed=1
+  return $failed
+}
+
+deploy() {  # deploy ENV
+  local environment=${1:?usage: ci/helm.sh deploy ENV} tags=() service tag
+  [ -f "charts/platform/values-$environment.yaml" ] \
+    || die "no charts/platform/values-$environment.yaml"
+  deps
+  while read -r service tag; do
+    tags+=(--set "global.imageTags.$service=$tag")
+  done < <(ci/image-tags.sh)
+  helm upgrade --install platform charts/platform --namespace "${NAMESPACE:-jmmc}" \
+    --create-namespace -f "charts/platform/values-$environment.yaml" \
+    --set "global.imageRepository=${CI_REGISTRY_IMAGE:?CI_REGISTRY_IMAGE is required}" \
+    "${tags[@]}" --wait --timeout 15m --rollback-on-failure
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+  deps) deps ;;
+  render) render "$@" ;;
+  check) check "$@" ;;
+  deploy) deploy "$@" ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
