@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io.votable import parse
+from pyvo.dal import DALOverflowWarning, DALQueryError, DALResults
 
 from jmmc_core.votable import (
     VOTABLE_MEDIA_TYPE,
@@ -373,6 +374,26 @@ def test_failure_mid_stream_ends_with_error_status(version, serialization, caplo
     assert statuses(votable) == [("OK", ""), ("ERROR", "RuntimeError: database connection lost")]
     assert len(votable.get_first_table().array) <= 100
     assert "database connection lost" in caplog.text
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3", "1.4"])
+def test_pyvo_sees_overflow_and_errors(version):
+    # VOTable 1.1 has no place after the TABLE that pyvo reads, hence 1.2 and later.
+    writer = VOTableWriter([Field("x", "int")], version=version)
+
+    def failing_rows():
+        yield (1,)
+        raise RuntimeError("disk full")
+
+    overflowing = b"".join(writer.iter_bytes(zip(range(9)), max_records=3))
+
+    with pytest.warns(DALOverflowWarning):
+        results = DALResults(parse_votable(overflowing))
+    assert len(results) == 3
+    with pytest.raises(DALQueryError, match="no such table"):
+        DALResults(parse_votable(error_document("no such table", version=version)))
+    with pytest.raises(DALQueryError, match="disk full"):
+        DALResults(parse_votable(b"".join(writer.iter_bytes(failing_rows()))))
 
 
 def test_malformed_row_ends_with_error_status():
