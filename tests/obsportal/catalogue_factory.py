@@ -22,6 +22,7 @@ import psycopg
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 GOLDEN = SHARED_DATA / "obsportal_votables"
 RUN_ID = 1
+MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 
 _EXPOSURE_COLUMNS = (
     "exp_id",
@@ -75,6 +76,11 @@ def _timestamp(value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     return value.isoformat()
+
+
+def _mjd_timestamp(row: dict) -> str:
+    """An update date for rows that lack one: the end of the exposure."""
+    return (MJD_EPOCH + timedelta(days=row["exp_mjd_end"])).replace(microsecond=0).isoformat()
 
 
 def load(connection: psycopg.Connection, rows: Iterable[dict]) -> int:
@@ -150,7 +156,7 @@ def load(connection: psycopg.Connection, rows: Iterable[dict]) -> int:
                         row.get("exp_validation_level", 1),
                         json.dumps(row.get("exp_validation_log", [])),
                         row.get("classification_rule", "tests"),
-                        _timestamp(row.get("exp_date_updated")) or "2024-01-01T00:00:00+00:00",
+                        _timestamp(row.get("exp_date_updated")) or _mjd_timestamp(row),
                         _timestamp(row.get("exp_date_release")),
                         RUN_ID,
                     )
