@@ -1,0 +1,91 @@
+"""``obsportal ingest`` as an operator runs it, and the freshness it reports in /health."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from obsportal.main import create_app
+from obsportal.storage.ingestion import connect
+
+from .ingestion_support import REAL_HEADERS, fresh_settings, scalar
+
+OBSPORTAL = str(Path(sys.executable).parent / "obsportal")
+
+
+def run_cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "OBSPORTAL_DATABASE_URL": settings.database_url}
+    return subprocess.run(
+        [OBSPORTAL, "ingest", *args], env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def health(settings) -> tuple[int, dict]:
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health")
+    return response.status_code, response.json()["checks"]["ingestion"]
+
+
+def test_synthetic_run_prints_progress_and_a_summary_table(new_database):
+    settings = fresh_settings(new_database, "cli")
+    status, check = health(settings)
+    assert (status, check["status"], check["message"]) == (200, "ok", "no run yet")
+
+    result = run_cli(settings, "--synthetic", "2000", "--seed", "5", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "headers/s" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ingestion run 1 (synthetic:2000@5): succeeded"
+    table = {line.split()[0]: line.split()[-1] for line in lines[1:]}
+    read = int(table["read"].replace(",", ""))
+    parts = [int(table[name].replace(",", "")) for name in ("accepted", "excluded", "rejected")]
+    assert read == sum(parts) == 2000
+    assert "gravity.sky" in result.stdout and "amber.fringe_search" in result.stdout
+
+    status, check = health(settings)
+    assert status == 200
+    assert check["last_run_status"] == "succeeded" and check["read"] == 2000
+
+
+def test_demo_is_idempotent_and_loads_the_real_headers(new_database):
+    settings = fresh_settings(new_database, "demo")
+    for _ in range(2):
+        result = run_cli(settings, "--demo", "--workers", "1")
+        assert result.returncode == 0, result.stderr
+    assert f"dir:{REAL_HEADERS}" in result.stdout
+    assert scalar(settings, "SELECT count(*) FROM exposures WHERE header_id LIKE 'GRAVI.2020%'")
+    assert scalar(settings, "SELECT sum(changed_count) FROM ingestion_runs WHERE id > 2") == 0
+
+
+def test_failed_run_exits_non_zero_and_fails_health(new_database, tmp_path):
+    settings = fresh_settings(new_database, "clifail")
+    (tmp_path / "a.hdr").write_bytes((REAL_HEADERS / next(iter(
+        sorted(p.name for p in REAL_HEADERS.iterdir())))).read_bytes())  # fmt: skip
+    with connect(settings) as connection:
+        connection.execute("ALTER TABLE exposures ADD CONSTRAINT refuse CHECK (false)")
+    result = run_cli(settings, "--from-dir", str(tmp_path), "--workers", "1")
+    assert result.returncode == 1
+    assert "failed" in result.stdout and "refuse" in result.stdout
+    status, check = health(settings)
+    assert status == 503 and check["last_run_status"] == "failed"
+
+
+def test_stale_ingestion_fails_health(new_database):
+    settings = fresh_settings(new_database, "stale", ingestion_max_age_hours=1)
+    with connect(settings) as connection:
+        connection.execute(
+            "INSERT INTO ingestion_runs (source, started_at, finished_at, status)"
+            " VALUES ('dir:/old', now() - interval '3 hours', now() - interval '2 hours',"
+            " 'succeeded')"
+        )
+    status, check = health(settings)
+    assert status == 503
+    assert check["message"] == "last ingestion is too old" and check["age_seconds"] >= 7200
+
+
+def test_exactly_one_source_is_required(new_database):
+    settings = fresh_settings(new_database, "usage")
+    result = run_cli(settings)
+    assert result.returncode == 2 and "exactly one of" in result.stderr
