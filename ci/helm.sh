@@ -118,7 +118,7 @@ deploy() {  # deploy ENV
   while read -r service tag; do
     tags+=(--set "global.imageTags.$service=$tag")
   done < <(ci/image-tags.sh)
-  helm upgrade --install platform charts/platform --namespace "${NAMESPACE:-jmmc}" \
+  helm upgrade --install "${RELEASE:-jmmc}" charts/platform --namespace "${NAMESPACE:-jmmc}" \
     --create-namespace -f "charts/platform/values-$environment.yaml" \
     --set "global.imageRepository=${CI_REGISTRY_IMAGE:?CI_REGISTRY_IMAGE is required}" \
     "${tags[@]}" --wait --timeout 15m --rollback-on-failure
