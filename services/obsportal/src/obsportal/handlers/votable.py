@@ -140,6 +140,10 @@ async def cone_search(request: Request) -> Response:
             scs_error_document(str(error)), status_code=400, media_type=VOTABLE_MEDIA_TYPE
         )
     document = votable_document(
-        _engine(request), search.criteria, search.columns, metadata_only=search.metadata_only
+        _engine(request),
+        search.criteria,
+        search.columns,
+        metadata_only=search.metadata_only,
+        with_portal_params=False,
     )
     return StreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)

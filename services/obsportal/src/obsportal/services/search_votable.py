@@ -161,11 +161,9 @@ def format_last_modified(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
 
 
-def votable_writer(
-    columns: Iterable[Column], last_modified: datetime | None, serialization: str = "tabledata"
-) -> VOTableWriter:
-    """The writer of a search answer, with the original's ``status`` and ``last_mod_date``."""
-    params = [
+def portal_params(last_modified: datetime | None) -> list[Param]:
+    """The original's table PARAMs ``status`` and ``last_mod_date``."""
+    return [
         Param("status", "unicodeChar", "*", id="status", value="OK"),
         Param(
             "last_mod_date",
@@ -175,9 +173,14 @@ def votable_writer(
             value=format_last_modified(last_modified),
         ),
     ]
+
+
+def votable_writer(
+    columns: Iterable[Column], params: Iterable[Param] = (), serialization: str = "tabledata"
+) -> VOTableWriter:
     return VOTableWriter(
         [column.field for column in columns],
-        params=params,
+        params=list(params),
         serialization=serialization,
         chunk_size=CHUNK_SIZE,
     )
@@ -208,9 +211,11 @@ def votable_document(
     columns: tuple[Column, ...],
     serialization: str = "tabledata",
     metadata_only: bool = False,
+    with_portal_params: bool = True,
 ) -> Iterator[bytes]:
     """The answer as byte chunks; the database is only queried once iteration starts."""
-    writer = votable_writer(columns, last_modification(engine), serialization)
+    params = portal_params(last_modification(engine)) if with_portal_params else ()
+    writer = votable_writer(columns, params, serialization)
     if metadata_only:
         yield from writer.iter_bytes(())
         return
