@@ -13,6 +13,7 @@ Everything derives from ``(seed, index)``, so any slice of a set can be regenera
 (in a worker process) and a set is identical from run to run.
 """
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,7 +152,8 @@ class SyntheticSource:
             yield SyntheticChunk(self.seed, start, min(self.chunk_size, self.count - start))
 
 
-def _target(rng: random.Random, number: int) -> tuple[str, float, float]:
+@functools.cache
+def _target(number: int) -> tuple[str, float, float]:
     catalogue = ("HD", "HIP", "HR", "IRAS", "V*")[number % 5]
     local = random.Random(number)
     ra = round(local.uniform(0, 360), 6)
@@ -182,7 +184,7 @@ def synthetic_header(seed: int, index: int) -> bytes:
         dpr_type = block.choice(SCIENCE_TYPES[instrument])
     else:
         catg, dpr_type = block.choice(TECHNICAL_TYPES[instrument])
-    name, ra, dec = _target(block, block.randrange(TARGETS))
+    name, ra, dec = _target(block.randrange(TARGETS))
     stations = block.choice(STATIONS[:-1] if instrument != "AMBER" else STATIONS[3:])
     stamp = _timestamp(mjd)
     cards = [
