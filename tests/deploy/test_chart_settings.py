@@ -1,0 +1,139 @@
+"""What the platform chart hands each container is what the service's code reads.
+
+The settings classes are introspected, so a setting added to a service's config.py (or a
+chart value renamed) is checked without touching this file.
+"""
+
+import importlib
+from collections.abc import Iterator
+
+import click
+import pytest
+import yaml
+from pydantic import SecretStr
+from sqlalchemy import make_url
+
+from jmmc_core.settings import DEVELOPMENT_SECRET, Environment, ServiceSettings
+
+from .conftest import SERVICES, Run
+
+WORKLOADS = {"Deployment", "StatefulSet", "Job", "CronJob"}
+
+
+def pod_spec(document: dict) -> dict:
+    spec = document["spec"]
+    if document["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
+
+@pytest.fixture(scope="module", params=["default", "production"])
+def manifests(request, run: Run) -> list[dict]:
+    assert run(["ci/helm.sh", "deps"]).returncode == 0
+    result = run(["ci/helm.sh", "render", "platform", request.param])
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    return importlib.import_module(f"{service}.config").Settings
+
+
+def env_prefix(service: str) -> str:
+    return settings_class(service).model_config["env_prefix"]
+
+
+def service_containers(manifests: list[dict], service: str) -> Iterator[dict]:
+    for document in manifests:
+        if document["kind"] in WORKLOADS:
+            if document["metadata"]["labels"]["app.kubernetes.io/name"] == service:
+                yield from pod_spec(document)["containers"]
+
+
+def container_environment(manifests: list[dict], container: dict) -> dict[str, str]:
+    """Every variable the container gets; Secret references stand for a production secret."""
+    config_maps = {d["metadata"]["name"]: d["data"] for d in manifests if d["kind"] == "ConfigMap"}
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environment.update(config_maps[source["configMapRef"]["name"]])
+    for variable in container.get("env", []):
+        secret = "value" not in variable
+        environment[variable["name"]] = "a-real-production-secret" if secret else variable["value"]
+    return environment
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_variable_is_a_real_setting_and_every_required_one_is_set(
+    manifests: list[dict], service: str
+):
+    fields = settings_class(service).model_fields
+    known = {f"{env_prefix(service)}{name.upper()}" for name in fields}
+    required = {f"{env_prefix(service)}{name.upper()}" for name, f in fields.items() if f.is_required()}
+    containers = list(service_containers(manifests, service))
+    assert containers, f"no workload runs {service}"
+    for container in containers:
+        environment = set(container_environment(manifests, container))
+        assert environment - known == set(), f"{container['name']}: not settings of {service}"
+        assert required - environment == set(), f"{container['name']}: required settings unset"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_rendered_environment_is_accepted_by_the_service(
+    manifests: list[dict], service: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Production refuses development secrets: the chart must feed real ones, by reference."""
+    (deployment_container, *_) = service_containers(manifests, service)
+    for name, value in container_environment(manifests, deployment_container).items():
+        monkeypatch.setenv(name, value)
+    settings = settings_class(service)()
+    assert settings.environment is Environment.production
+    assert settings.secret_key != SecretStr(DEVELOPMENT_SECRET)
+    assert settings.database_password is not None
+    url = make_url(settings.database_url)
+    assert (url.host, url.port, url.database) == ("postgres", 5432, "jmmc")
+    assert url.password is None, "the password travels in its own Secret-backed setting"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_logs_in_with_a_role_the_postgres_chart_creates(
+    manifests: list[dict], service: str
+):
+    (provisioner,) = [d for d in manifests if d["metadata"]["name"] == "postgres-roles"]
+    provisioning = provisioner["spec"]["template"]["spec"]["containers"][0]
+    role_passwords = {
+        v["valueFrom"]["secretKeyRef"]["name"]: v["valueFrom"]["secretKeyRef"]["key"]
+        for v in provisioning["env"]
+        if v["name"].startswith("ROLE_PASSWORD_")
+    }
+    prefix = env_prefix(service)
+    for container in service_containers(manifests, service):
+        environment = container_environment(manifests, container)
+        user = make_url(environment[f"{prefix}DATABASE_URL"]).username
+        assert f"run_psql -v role=\"{user}\"" in provisioning["args"][0]
+        (password,) = [v for v in container["env"] if v["name"] == f"{prefix}DATABASE_PASSWORD"]
+        reference = password["valueFrom"]["secretKeyRef"]
+        assert role_passwords.get(reference["name"]) == reference["key"]
+
+
+def test_tap_reads_through_the_read_only_group_role(manifests: list[dict]):
+    (provisioner,) = [d for d in manifests if d["metadata"]["name"] == "postgres-roles"]
+    script = provisioner["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    tap_block = script.split('run_psql -v role="tap"')[1].split("\nSQL")[0]
+    assert 'GRANT "tap_reader" TO :"role";' in tap_block
+    assert "GRANT USAGE" not in tap_block, "nobody reads the TAP service's own schema"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_container_command_parses_with_the_service_cli(
+    manifests: list[dict], service: str
+):
+    """serve, migrate and the CronJobs' jobs: options the CLI really has, values it accepts."""
+    cli = importlib.import_module(f"{service}.cli").main
+    for container in service_containers(manifests, service):
+        name, *arguments = container["args"]
+        command = cli.commands.get(name)
+        assert command is not None, f"{service} has no command {name!r}"
+        try:
+            command.make_context(name, list(arguments))
+        except click.UsageError as error:
+            pytest.fail(f"{service} {' '.join(container['args'])}: {error.format_message()}")

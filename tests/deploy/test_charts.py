@@ -1,0 +1,120 @@
+"""The Helm charts: they lint, render, validate, and refuse bad input naming the culprit."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import Run
+
+CHARTS = ["service", "postgres", "obsportal", "jmdc", "oidb", "tap", "platform"]
+
+
+@pytest.fixture(scope="module")
+def chart_dependencies(run: Run) -> None:
+    result = run(["ci/helm.sh", "deps"])
+    assert result.returncode == 0, result.stderr
+
+
+def helm_template(run: Run, chart: str, *args: str) -> tuple[int, str]:
+    result = run(["helm", "template", chart, f"charts/{chart}", *args])
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_every_chart_lints_renders_and_passes_kubernetes_validate_and_checkov(run: Run):
+    result = run(["ci/helm.sh", "check"])
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report
+    for chart in CHARTS:
+        for values in ("default", "production"):
+            assert f"helm lint --strict and template: {chart} ({values} values)" in report
+    assert "Failed checks: 0" in report
+
+
+def test_checkov_gate_catches_a_writable_root_filesystem_and_missing_probes(
+    run: Run, chart_dependencies: None, tmp_path: Path
+):
+    """The gate is not a false green: the same checks fail on a weakened Deployment."""
+    result = run(["ci/helm.sh", "render", "obsportal", "default", "--show-only",
+                  "charts/service/templates/deployment.yaml"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    deployment = yaml.safe_load(result.stdout)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"]["readOnlyRootFilesystem"] = False
+    del container["livenessProbe"]
+    weakened = tmp_path / "weakened.yaml"
+    weakened.write_text(yaml.safe_dump(deployment))
+    result = run(["checkov", "-f", weakened, "--framework", "kubernetes", "--compact",
+                  "--quiet", "--skip-download", "--check", "CKV_K8S_8,CKV_K8S_22"])  # fmt: skip
+    assert result.returncode != 0
+    assert "CKV_K8S_8" in result.stdout and "CKV_K8S_22" in result.stdout
+
+
+def test_kubernetes_validate_strict_rejects_a_misspelt_field(
+    run: Run, chart_dependencies: None, tmp_path: Path
+):
+    result = run(["ci/helm.sh", "render", "jmdc", "default", "--show-only",
+                  "charts/service/templates/service.yaml"])  # fmt: skip
+    service = yaml.safe_load(result.stdout)
+    service["spec"]["selectr"] = service["spec"].pop("selector")
+    manifest = tmp_path / "service.yaml"
+    manifest.write_text(yaml.safe_dump(service))
+    result = run(["kubernetes-validate", "--strict", "-k", "1.30.0", manifest])
+    assert result.returncode != 0
+    assert "selectr" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("service", ["obsportal", "tap"])
+def test_missing_image_tag_fails_naming_the_value(
+    run: Run, chart_dependencies: None, service: str
+):
+    status, output = helm_template(run, service, "--set", "service.secrets.existingSecret=s")
+    assert status != 0
+    assert f"image.tag (or global.imageTags.{service}) is required" in output
+
+
+def test_missing_database_password_fails_naming_the_value(run: Run, chart_dependencies: None):
+    status, output = helm_template(run, "jmdc", "--set", "service.image.tag=abc123")
+    assert status != 0
+    assert "secrets.databasePassword (or secrets.existingSecret) is required" in output
+
+
+def test_missing_postgres_superuser_password_fails_naming_the_value(
+    run: Run, chart_dependencies: None
+):
+    status, output = helm_template(run, "postgres")
+    assert status != 0
+    assert "auth.postgresPassword (or auth.existingSecret) is required" in output
+
+
+def test_platform_without_image_tags_fails_naming_the_first_missing_one(
+    run: Run, chart_dependencies: None
+):
+    status, output = helm_template(
+        run, "platform", "-f", "charts/platform/values-production.yaml",
+        "--set", "global.imageTags.obsportal=abc123",
+    )  # fmt: skip
+    assert status != 0
+    assert "is required: the commit SHA of the image to run" in output
+    assert "global.imageTags.obsportal" not in output
+
+
+def test_values_file_violating_the_schema_fails_with_its_path(
+    run: Run, chart_dependencies: None, tmp_path: Path
+):
+    values = tmp_path / "values-broken.yaml"
+    values.write_text("obsportal:\n  service:\n    config:\n      logLevel: LOUD\n")
+    status, output = helm_template(run, "platform", "-f", str(values))
+    assert status != 0
+    assert "/config/logLevel" in output
+    assert "'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'" in output
+
+
+def test_unknown_top_level_value_is_refused(run: Run, chart_dependencies: None, tmp_path: Path):
+    values = tmp_path / "values-typo.yaml"
+    values.write_text("postgres:\n  persistance:\n    size: 10Gi\n")
+    status, output = helm_template(
+        run, "platform", "-f", str(values), "--set", "postgres.auth.postgresPassword=x"
+    )
+    assert status != 0
+    assert "persistance" in output
