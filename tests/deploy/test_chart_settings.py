@@ -45,9 +45,9 @@ def env_prefix(service: str) -> str:
 
 def service_containers(manifests: list[dict], service: str) -> Iterator[dict]:
     for document in manifests:
-        if document["kind"] in WORKLOADS:
-            if document["metadata"]["labels"]["app.kubernetes.io/name"] == service:
-                yield from pod_spec(document)["containers"]
+        labels = document["metadata"]["labels"]
+        if document["kind"] in WORKLOADS and labels["app.kubernetes.io/name"] == service:
+            yield from pod_spec(document)["containers"]
 
 
 def container_environment(manifests: list[dict], container: dict) -> dict[str, str]:
@@ -66,9 +66,9 @@ def container_environment(manifests: list[dict], container: dict) -> dict[str, s
 def test_every_variable_is_a_real_setting_and_every_required_one_is_set(
     manifests: list[dict], service: str
 ):
-    fields = settings_class(service).model_fields
-    known = {f"{env_prefix(service)}{name.upper()}" for name in fields}
-    required = {f"{env_prefix(service)}{name.upper()}" for name, f in fields.items() if f.is_required()}
+    fields, prefix = settings_class(service).model_fields, env_prefix(service)
+    known = {f"{prefix}{name.upper()}" for name in fields}
+    required = {f"{prefix}{name.upper()}" for name, field in fields.items() if field.is_required()}
     containers = list(service_containers(manifests, service))
     assert containers, f"no workload runs {service}"
     for container in containers:
@@ -109,7 +109,7 @@ def test_each_service_logs_in_with_a_role_the_postgres_chart_creates(
     for container in service_containers(manifests, service):
         environment = container_environment(manifests, container)
         user = make_url(environment[f"{prefix}DATABASE_URL"]).username
-        assert f"run_psql -v role=\"{user}\"" in provisioning["args"][0]
+        assert f'run_psql -v role="{user}"' in provisioning["args"][0]
         (password,) = [v for v in container["env"] if v["name"] == f"{prefix}DATABASE_PASSWORD"]
         reference = password["valueFrom"]["secretKeyRef"]
         assert role_passwords.get(reference["name"]) == reference["key"]
@@ -124,9 +124,7 @@ def test_tap_reads_through_the_read_only_group_role(manifests: list[dict]):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_container_command_parses_with_the_service_cli(
-    manifests: list[dict], service: str
-):
+def test_every_container_command_parses_with_the_service_cli(manifests: list[dict], service: str):
     """serve, migrate and the CronJobs' jobs: options the CLI really has, values it accepts."""
     cli = importlib.import_module(f"{service}.cli").main
     for container in service_containers(manifests, service):

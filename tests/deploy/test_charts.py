@@ -65,9 +65,7 @@ def test_kubernetes_validate_strict_rejects_a_misspelt_field(
 
 
 @pytest.mark.parametrize("service", ["obsportal", "tap"])
-def test_missing_image_tag_fails_naming_the_value(
-    run: Run, chart_dependencies: None, service: str
-):
+def test_missing_image_tag_fails_naming_the_value(run: Run, chart_dependencies: None, service: str):
     status, output = helm_template(run, service, "--set", "service.secrets.existingSecret=s")
     assert status != 0
     assert f"image.tag (or global.imageTags.{service}) is required" in output
