@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import MEASURED, LocalZabbix
+from tests.platform_fixture import LocalZabbix
+
+from .conftest import MEASURED
 
 ZBXSYNC = Path(sys.executable).parent / "zbxsync"
 OBSPORTAL = Path(sys.executable).parent / "obsportal"
