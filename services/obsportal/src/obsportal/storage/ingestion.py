@@ -175,6 +175,8 @@ def _load_accepted(connection: psycopg.Connection, run_id: int, items: Sequence[
         copy.set_types(copy_types)
         for order, item in enumerate(items):
             copy.write_row(_staging_row(order, item))
+    # Fresh temp tables have no statistics; without them the joins below scan whole tables.
+    connection.execute("ANALYZE staging_exposures")
     connection.execute(_UPSERT_PROGRAMS)
     connection.execute(_INSERT_TARGETS)
     connection.execute(_INSERT_OBSERVATIONS)
@@ -195,6 +197,7 @@ def _load_excluded(connection: psycopg.Connection, run_id: int, items: Sequence[
         for item in items:
             copy.write_row((item.header_id, item.instrument_name, item.classification_rule,
                             json.dumps(item.details)))  # fmt: skip
+    connection.execute("ANALYZE staging_excluded")
     # A header a corrected rule now excludes leaves the published catalogue.
     connection.execute(
         "DELETE FROM exposures x USING staging_excluded s WHERE x.header_id = s.header_id"
