@@ -363,7 +363,7 @@ def test_error_document(version, stilts, tmp_path):
 
 
 @pytest.mark.parametrize(("version", "serialization"), COMBINATIONS, ids=COMBINATION_IDS)
-def test_failure_mid_stream_ends_with_error_status(version, serialization, caplog, tmp_path):
+def test_failure_mid_stream_ends_with_error_status(version, serialization, caplog):
     def failing_rows():
         yield from generated_rows(100)
         raise RuntimeError("database connection lost")
