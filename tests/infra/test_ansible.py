@@ -1,0 +1,75 @@
+"""The Ansible tree: lint-clean, converging for real on the local platform (second run
+unchanged), failing loudly on a missing variable, never installing an invalid HAProxy config."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = REPO / "ansible"
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], environment: dict[str, str] | None = None):
+    return subprocess.run(command, cwd=ANSIBLE, capture_output=True, text=True, timeout=300,
+                          env={**(environment or os.environ), "PATH": f"{BIN}:{os.environ['PATH']}",
+                               "ANSIBLE_NOCOLOR": "1"})
+
+
+def playbook(local_platform, zabbix, *arguments: str):
+    environment = {**local_platform.environment, "ZABBIX_API_URL": zabbix.api_url}
+    return run([str(BIN / "ansible-playbook"), *arguments], environment)
+
+
+def recap(output: str) -> dict[str, int]:
+    match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
+    assert match, output
+    return dict(zip(["ok", "changed", "unreachable", "failed"], map(int, match.groups()), strict=True))
+
+
+def test_yamllint_and_ansible_lint_production_profile_are_clean() -> None:
+    yamllint = run([str(BIN / "yamllint"), "--strict", "."])
+    assert yamllint.returncode == 0, yamllint.stdout
+    lint = run([str(BIN / "ansible-lint"), "--profile", "production"])
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_playbooks_converge_and_a_second_run_changes_nothing(local_platform, zabbix) -> None:
+    pidfile = local_platform.layout.pidfile("haproxy")
+    old_pid = pidfile.read_text()
+    # A real change of configuration, so the first run swaps it in and reloads HAProxy.
+    change = ["-e", "haproxy_timeout_check=900ms"]
+    first = playbook(local_platform, zabbix, "haproxy.yml", "monitoring.yml", *change)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert sum(int(n) for n in re.findall(r"changed=(\d+)", first.stdout)) > 0
+    assert "timeout check 900ms" in local_platform.layout.haproxy_config.read_text()
+    assert pidfile.read_text() != old_pid, "HAProxy was not reloaded"
+    second = playbook(local_platform, zabbix, "haproxy.yml", "monitoring.yml", *change)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.findall(r"changed=(\d+)", second.stdout) == ["0", "0"], second.stdout
+    assert httpx.get(f"{local_platform.public_url}/obsportal/health", timeout=10).status_code == 200
+
+
+def test_inventory_missing_a_required_variable_fails_naming_it(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  children:\n    loadbalancers:\n      hosts:\n        localhost:\n"
+        "          ansible_connection: local\n          haproxy_pidfile: /tmp/none.pid\n"
+    )
+    result = run([str(BIN / "ansible-playbook"), "-i", str(inventory), "haproxy.yml"])
+    assert result.returncode != 0
+    assert "required variable haproxy_config_path is not set" in result.stdout
+
+
+def test_invalid_haproxy_config_never_replaces_the_working_one(local_platform, zabbix) -> None:
+    config = local_platform.layout.haproxy_config
+    before = config.read_text()
+    result = playbook(local_platform, zabbix, "haproxy.yml", "-e", "haproxy_port=notaport")
+    assert result.returncode != 0
+    assert "failed to validate" in result.stdout, result.stdout
+    assert config.read_text() == before
+    assert httpx.get(f"{local_platform.public_url}/jmdc/health", timeout=10).status_code == 200
