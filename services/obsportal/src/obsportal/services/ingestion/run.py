@@ -9,9 +9,11 @@ numbering independent of how the work was split.
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
 
 from jmmc_core.settings import ServiceSettings
 
@@ -73,7 +75,22 @@ def _outcomes(source: Source, workers: int) -> Iterator[Iterator[list[Outcome]]]
         return
     # Fork before any database connection exists, so children inherit none.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield pool.imap(process_chunk, source.chunks())
+        yield _ordered_window(pool, source.chunks(), window=3 * workers)
+
+
+def _ordered_window(pool: Pool, chunks: Iterator[Chunk], window: int) -> Iterator[list[Outcome]]:
+    """Results in source order, with at most ``window`` chunks in flight.
+
+    ``Pool.imap`` would read the whole source ahead and pile up results whenever the database
+    is slower than the workers; a window keeps memory flat at any scale.
+    """
+    pending: deque[AsyncResult] = deque()
+    for chunk in chunks:
+        pending.append(pool.apply_async(process_chunk, (chunk,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 def ingest(
