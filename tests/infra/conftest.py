@@ -63,3 +63,12 @@ def target(request, pytestconfig) -> Target:
         zabbix_api_url=local_zabbix.api_url,
         zabbix_pidfile=str(Path(local_zabbix.state) / "run" / "zabbix_server.pid"),
     )
+
+
+#: Figures measured by the load test, printed at the end of the run.
+FIGURES: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for what, value in FIGURES.items():
+        terminalreporter.write_line(f"{what}: {value}")

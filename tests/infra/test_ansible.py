@@ -15,9 +15,18 @@ BIN = Path(sys.executable).parent
 
 
 def run(command: list[str], environment: dict[str, str] | None = None):
-    return subprocess.run(command, cwd=ANSIBLE, capture_output=True, text=True, timeout=300,
-                          env={**(environment or os.environ), "PATH": f"{BIN}:{os.environ['PATH']}",
-                               "ANSIBLE_NOCOLOR": "1"})
+    return subprocess.run(
+        command,
+        cwd=ANSIBLE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **(environment or os.environ),
+            "PATH": f"{BIN}:{os.environ['PATH']}",
+            "ANSIBLE_NOCOLOR": "1",
+        },
+    )
 
 
 def playbook(local_platform, zabbix, *arguments: str):
@@ -28,7 +37,9 @@ def playbook(local_platform, zabbix, *arguments: str):
 def recap(output: str) -> dict[str, int]:
     match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
     assert match, output
-    return dict(zip(["ok", "changed", "unreachable", "failed"], map(int, match.groups()), strict=True))
+    return dict(
+        zip(["ok", "changed", "unreachable", "failed"], map(int, match.groups()), strict=True)
+    )
 
 
 def test_yamllint_and_ansible_lint_production_profile_are_clean() -> None:
