@@ -34,14 +34,6 @@ def playbook(local_platform, zabbix, *arguments: str):
     return run([str(BIN / "ansible-playbook"), *arguments], environment)
 
 
-def recap(output: str) -> dict[str, int]:
-    match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
-    assert match, output
-    return dict(
-        zip(["ok", "changed", "unreachable", "failed"], map(int, match.groups()), strict=True)
-    )
-
-
 def test_yamllint_and_ansible_lint_production_profile_are_clean() -> None:
     yamllint = run([str(BIN / "yamllint"), "--strict", "."])
     assert yamllint.returncode == 0, yamllint.stdout
