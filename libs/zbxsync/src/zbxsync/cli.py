@@ -9,7 +9,7 @@ from pathlib import Path
 from . import ingestion
 from .apply import ZabbixError, apply, connect
 from .render import export_yaml
-from .spec import Definitions, SpecError
+from .spec import Definitions, SpecError, check_macros
 
 DEFAULT_DEFINITIONS = Path(__file__).resolve().parents[4] / "monitoring"
 
@@ -102,6 +102,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.command == "apply":
         definitions = Definitions(arguments.definitions)
         export_yaml(definitions)  # every local check passes before we connect
+        check_macros("--macro", dict(arguments.macro), definitions.site.macros)
         if not arguments.url:
             raise ZabbixError("no Zabbix API URL: pass --url or set ZABBIX_API_URL")
         password = os.environ.get(arguments.password_env, "zabbix")
