@@ -36,6 +36,11 @@ class ZabbixError(RuntimeError):
     pass
 
 
+def _element_name(element: dict) -> str:
+    inner = element.get("after", element.get("before", element))
+    return inner.get("name") or inner.get("description") or inner.get("expression", "?")
+
+
 def _changed_elements(difference: dict, kind: str = "") -> list[str]:
     """``kind name`` of every element importcompare adds, removes or really changes.
 
@@ -45,7 +50,7 @@ def _changed_elements(difference: dict, kind: str = "") -> list[str]:
     for key, value in difference.items():
         if key in ("added", "removed"):
             verb = "add" if key == "added" else "remove"
-            found += [f"{verb} {kind[:-1]} {element.get('name', '?')}" for element in value]
+            found += [f"{verb} {kind[:-1]} {_element_name(element)}" for element in value]
         elif key == "updated":
             for element in value:
                 if element["before"] != element["after"]:
