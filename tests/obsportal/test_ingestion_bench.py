@@ -9,20 +9,9 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
 
 def test_benchmark_prints_its_figures(new_database):
     url = new_database("bench")
+    command = [sys.executable, str(BENCH), "--headers", "3000", "--sample", "600"]
     result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--headers",
-            "3000",
-            "--sample",
-            "600",
-            "--database-url",
-            url,
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [*command, "--database-url", url], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     for figure in ("parse (targeted card reader)", "astropy Header.fromstring",
