@@ -66,8 +66,14 @@ _shared: dict[str, list] = {}  # resource name -> [instance, number of users]
 def _shared_resource(name: str, start, stop):
     """Yield one instance of a resource however many conftest files register the fixture."""
     entry = _shared.setdefault(name, [None, 0])
+    if isinstance(entry[0], Exception):
+        raise entry[0]  # one failed start per session, not one per test
     if entry[0] is None:
-        entry[0] = start()
+        try:
+            entry[0] = start()
+        except Exception as exc:
+            entry[0] = exc
+            raise
     entry[1] += 1
     try:
         yield entry[0]
@@ -109,12 +115,11 @@ def _start() -> LocalPlatform:
 
 
 def _free_block(size: int) -> int:
-    """A base port whose next ``size`` ports are free (services listen on base+1..base+size)."""
-    for _ in range(50):
-        base = free_port()
-        if base + size < 65535 and not any(
-            platform.port_in_use(base + offset) for offset in range(1, size + 1)
-        ):
+    """A base port whose next ``size`` ports are free, below the ephemeral range (32768+) so
+    that no outgoing connection takes one of them between this check and the bind."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - size)
+        if not any(platform.port_in_use(base + offset) for offset in range(1, size + 1)):
             return base
     raise RuntimeError("no block of free ports found")
 

@@ -58,14 +58,14 @@ def test_misspelt_threshold_macro_in_a_template_is_rejected(definitions: Path) -
 
 def test_endpoint_without_a_path_is_rejected(definitions: Path) -> None:
     template = definitions / "templates" / "tap.yaml"
-    template.write_text(template.read_text() + "  - {name: index, kind: html}\n")
-    rejected(apply(definitions), "tap.yaml", "endpoints[1].path")
+    template.write_text(template.read_text() + "  - {name: page, kind: html}\n")
+    rejected(apply(definitions), "tap.yaml", "endpoints[2].path")
 
 
 def test_unknown_macro_used_in_an_endpoint_is_rejected(definitions: Path) -> None:
     template = definitions / "templates" / "oidb.yaml"
     template.write_text(
-        template.read_text() + "  - {name: index, kind: html, path: '/oidb/{$OIDB.PAGE}'}\n"
+        template.read_text() + "  - {name: page, kind: html, path: '/oidb/{$OIDB.PAGE}'}\n"
     )
     rejected(apply(definitions), "JMMC oidb", "{$OIDB.PAGE}")
 
