@@ -89,9 +89,13 @@ declare -A tags
 while read -r service service_tag; do tags[$service]=${tag:-$service_tag}; done < <(ci/image-tags.sh)
 
 build_args=(--build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
+pip_options=()
 if [ "$local_base" -eq 1 ]; then
   [ "$engine" = podman ] || die "--local-base needs --engine podman"
   base=$(ci/base-image.sh)
+  # Debian's python3 is 3.11.2 while the official image tracks 3.11's newest patch release;
+  # a few wheels (soupsieve) declare >=3.11.5 without needing it.
+  pip_options+=(--ignore-requires-python)
 fi
 [ -z "$base" ] || build_args+=(--build-arg "BASE_IMAGE=$base")
 
@@ -109,8 +113,10 @@ if [ "$offline" -eq 1 ]; then
       --only-binary=:all: "${sources[@]}" setuptools 2>&1 | grep -v "is ignored" >&2 || true
     echo "$inputs" >"$WHEELS/.inputs"
   fi
-  build_args+=(--network none --build-arg "PIP_INSTALL_OPTIONS=--no-index")
+  build_args+=(--network none)
+  pip_options+=(--no-index)
 fi
+build_args+=(--build-arg "PIP_INSTALL_OPTIONS=${pip_options[*]}")
 
 for service in "${services[@]}"; do
   image="$repository/$service:${tags[$service]}"

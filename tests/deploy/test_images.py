@@ -1,0 +1,179 @@
+"""Every service image builds from the repository, starts as a real container and answers
+/health: podman here (no Docker engine, no registry), from a debootstrapped Debian base with
+wheels downloaded on the host, exactly as ci/build-images.sh does it for an operator.
+"""
+
+import importlib
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from jmmc_devtools.pgcluster import free_port
+
+from .conftest import SERVICES, Run
+
+REPOSITORY = "localhost/jmmc-test"
+TAG = "test"
+PODMAN = ["podman", "--runtime", "runc"]
+# runc needs explicit limits here: the host's hard nofile limit is below podman's default.
+RUN = [*PODMAN, "run", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
+
+Start = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def images(run: Run) -> dict[str, str]:
+    result = run(
+        ["ci/build-images.sh", "--engine", "podman", "--local-base", "--offline",
+         "--repository", REPOSITORY, "--tag", TAG],
+        timeout=1800,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(line.split() for line in result.stdout.splitlines())
+
+
+@pytest.fixture
+def start_container() -> Iterator[Start]:
+    """Start a detached container (``podman run -d`` arguments); removed after the test."""
+    started: list[str] = []
+
+    def start(*arguments: str) -> str:
+        result = subprocess.run(
+            [*RUN, "-d", *arguments], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        started.append(result.stdout.strip())
+        return started[-1]
+
+    yield start
+    for container in started:
+        subprocess.run([*PODMAN, "rm", "-f", "-t", "2", container], capture_output=True)
+
+
+def wait_for_health(url: str, container: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                logs = subprocess.run([*PODMAN, "logs", container], capture_output=True, text=True)
+                pytest.fail(f"{url} never answered; container log:\n{logs.stdout}{logs.stderr}")
+            time.sleep(0.2)
+
+
+def env_prefix(service: str) -> str:
+    return importlib.import_module(f"{service}.config").Settings.model_config["env_prefix"]
+
+
+def test_every_service_has_an_image(images: dict[str, str]):
+    assert images == {service: f"{REPOSITORY}/{service}:{TAG}" for service in SERVICES}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_runs_the_service_as_non_root_with_a_health_check(
+    images: dict[str, str], service: str
+):
+    inspected = subprocess.run(
+        [*PODMAN, "image", "inspect", images[service]], capture_output=True, text=True
+    )
+    (image,) = json.loads(inspected.stdout)
+    assert image["Config"]["User"] == "10001:10001"
+    assert image["Config"]["Entrypoint"] == [service]
+    assert image["Config"]["Cmd"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert "http://127.0.0.1:8000/health" in " ".join(image["Healthcheck"]["Test"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_holds_only_its_service_and_the_shared_core(images: dict[str, str], service: str):
+    candidates = [*SERVICES, "jmmc_core", "jmmc_devtools", "pytest", "ruff"]
+    probe = (
+        "import importlib.util, json; "
+        f"print(json.dumps([m for m in {candidates!r} if importlib.util.find_spec(m)]))"
+    )
+    result = subprocess.run(
+        [
+            *RUN,
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python3",
+            images[service],
+            "-c",
+            probe,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(json.loads(result.stdout)) == sorted([service, "jmmc_core"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_container_migrates_then_serves_health_from_a_real_database(
+    images: dict[str, str], service: str, new_database, start_container: Start, run: Run
+):
+    """Production settings, the database of the host's private PostgreSQL (host network)."""
+    prefix = env_prefix(service)
+    settings = [
+        "-e", f"{prefix}DATABASE_URL={new_database(f'image_{service}')}",
+        "-e", f"{prefix}ENVIRONMENT=production",
+        "-e", f"{prefix}SECRET_KEY=a-production-secret-for-the-image-test",
+    ]  # fmt: skip
+    migrate = subprocess.run(
+        [*RUN, "--rm", "--network", "host", *settings, images[service], "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert "is at head" in migrate.stdout
+
+    port = free_port()
+    container = start_container(
+        "--network", "host", *settings, images[service],
+        "serve", "--host", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+    response = wait_for_health(f"http://127.0.0.1:{port}/health", container)
+    report = response.json()
+    assert response.status_code == 200, report
+    assert report["service"] == service
+    assert report["checks"]["database"]["status"] == "ok"
+
+    smoke = run(["python3", "ci/smoke.py", f"http://127.0.0.1:{port}", service])
+    assert smoke.returncode == 0, smoke.stderr
+    assert f"{service} healthy" in smoke.stdout
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_default_command_answers_503_json_and_fails_its_health_check_without_database(
+    images: dict[str, str], service: str, start_container: Start, run: Run
+):
+    port = free_port()
+    prefix = env_prefix(service)
+    container = start_container(
+        "-p", f"127.0.0.1:{port}:8000",
+        "-e", f"{prefix}DATABASE_URL=postgresql+psycopg://nobody@127.0.0.1:9/none",
+        "-e", f"{prefix}DATABASE_CONNECT_TIMEOUT=1",
+        images[service],
+    )  # fmt: skip
+    for path in ("/health", f"/{service}/health"):
+        response = wait_for_health(f"http://127.0.0.1:{port}{path}", container)
+        assert response.status_code == 503
+        assert response.json()["checks"]["database"]["status"] == "fail"
+
+    check = subprocess.run(
+        [*PODMAN, "healthcheck", "run", container], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode != 0
+    assert "unhealthy" in check.stdout + check.stderr
+
+    smoke = run(["python3", "ci/smoke.py", f"http://127.0.0.1:{port}", service])
+    assert smoke.returncode == 1
+    assert f"smoke: {service}: HTTP 503" in smoke.stderr
