@@ -13,6 +13,7 @@
 #     --changed-since REV     only services whose inputs changed since REV (all when REV is
 #                             not a known commit, e.g. GitLab's 000… on a new branch)
 #     --push                  push each image after building it
+#     --dry-run               print what would be built, build nothing
 #     --list                  print the known services and exit
 # Prints one "SERVICE IMAGE" line per built image on stdout; progress goes to stderr.
 set -euo pipefail
@@ -36,6 +37,7 @@ local_base=0
 offline=0
 changed_since=""
 push=0
+dry_run=0
 services=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
     --offline) offline=1 ;;
     --changed-since) changed_since=${2:?}; shift ;;
     --push) push=1 ;;
+    --dry-run) dry_run=1 ;;
     --list) known_services; exit 0 ;;
     -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
@@ -87,6 +90,10 @@ case "$engine" in
 esac
 declare -A tags
 while read -r service service_tag; do tags[$service]=${tag:-$service_tag}; done < <(ci/image-tags.sh)
+if [ "$dry_run" -eq 1 ]; then
+  for service in "${services[@]}"; do echo "$service $repository/$service:${tags[$service]}"; done
+  exit 0
+fi
 
 build_args=(--build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
 pip_options=()
