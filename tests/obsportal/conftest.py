@@ -10,15 +10,16 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from jmmc_core.migrations import upgrade_to_head
-from jmmc_devtools.pgcluster import free_port
 from sqlalchemy import make_url
 
+from jmmc_core.migrations import upgrade_to_head
+from jmmc_devtools.pgcluster import free_port
 from obsportal.cli import MIGRATIONS
 from obsportal.config import Settings
 
@@ -44,9 +45,15 @@ def connect(url: str) -> psycopg.Connection:
     )
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def running_service(database_url: str, workers: int = 1) -> Iterator[str]:
-    """``obsportal serve`` on a free port; yields its base URL once /health answers."""
+def running_service(database_url: str, workers: int = 1) -> Iterator[Server]:
+    """``obsportal serve`` on a free port, yielded once /health answers."""
     port = free_port()
     environment = {
         **os.environ,
@@ -69,7 +76,7 @@ def running_service(database_url: str, workers: int = 1) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"obsportal serve did not come up on port {port}")
             time.sleep(0.1)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -95,5 +102,5 @@ def golden_database(new_database) -> str:
 @pytest.fixture(scope="session")
 def golden_service(golden_database) -> Iterator[str]:
     """Base URL of a real ObsPortal server on the golden database."""
-    with running_service(golden_database) as base:
-        yield base
+    with running_service(golden_database) as server:
+        yield server.url

@@ -120,7 +120,7 @@ def test_http_cone_matches_brute_force(cone_catalogue):
     expected = set(ids[_distances(ra, dec, cone) <= cone.radius])
     with running_service(url) as service:
         response = httpx.get(
-            f"{service}/obsportal/scs",
+            f"{service.url}/obsportal/scs",
             params={"RA": cone.ra, "DEC": cone.dec, "SR": cone.radius, "VERB": 1},
         )
     assert response.status_code == 200

@@ -26,6 +26,7 @@ from ..services.search_votable import (
     csv_document,
     votable_document,
 )
+from .streaming import ClosingStreamingResponse
 
 router = APIRouter(tags=["VOTable"])
 
@@ -78,7 +79,7 @@ async def search_votable(request: Request) -> Response:
     except InvalidParameter as error:
         return _votable_error(error)
     document = votable_document(_engine(request), criteria, columns_for(all_fields))
-    return StreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
+    return ClosingStreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
 
 
 @router.get(
@@ -98,7 +99,7 @@ async def export_votable(request: Request) -> Response:
     except InvalidParameter as error:
         return _votable_error(error)
     document = votable_document(_engine(request), criteria, columns, serialization)
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         document,
         media_type=VOTABLE_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.vot"'},
@@ -120,7 +121,7 @@ async def export_csv(request: Request) -> Response:
         return Response(
             f"error: {error}\n", status_code=400, media_type="text/plain; charset=utf-8"
         )
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         csv_document(_engine(request), criteria, columns),
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.csv"'},
@@ -146,4 +147,4 @@ async def cone_search(request: Request) -> Response:
         metadata_only=search.metadata_only,
         with_portal_params=False,
     )
-    return StreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
+    return ClosingStreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
