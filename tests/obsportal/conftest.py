@@ -96,6 +96,18 @@ def golden_database(new_database) -> str:
             rows.setdefault(row["exp_id"], row)
     with connect(url) as connection:
         catalogue_factory.load(connection, rows.values())
+        connection.execute(
+            "UPDATE obsportal.ingestion_runs SET read_count = 45, accepted_count = 42,"
+            " changed_count = 42, excluded_count = 1, rejected_count = 2,"
+            """ excluded_by_rule = '{"gravity-sky": 1}',"""
+            """ rejected_by_reason = '{"truncated": 1, "no-position": 1}'"""
+        )
+        connection.execute(
+            "INSERT INTO obsportal.rejects (run_id, header_id, source_name, reason, detail)"
+            " VALUES (1, 'GRAVI.2019-02-16T05:00:00.000', 'headers.tar', 'truncated',"
+            " 'header ends inside a card'), (1, NULL, 'broken.hdr', 'no-position', 'RA=DEC=0')"
+        )
+        connection.commit()
     return url
 
 
