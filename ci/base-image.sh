@@ -36,6 +36,10 @@ if [ ! -s "$tarball" ]; then
   mv "$tarball.partial" "$tarball"
 fi
 
+# Older versions of this base are dead weight (176 MB each).
+find "$cache" -maxdepth 1 -name 'base-rootfs-*.tar' ! -name "${tarball##*/}" -delete
+podman images --format '{{.Repository}}:{{.Tag}}' --filter reference=localhost/jmmc-base \
+  | grep -vxF "$image" | xargs -r podman rmi >/dev/null 2>&1 || true
 podman import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
   "$tarball" "$image" >/dev/null
 echo "$image"

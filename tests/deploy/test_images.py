@@ -25,14 +25,26 @@ RUN = [*PODMAN, "run", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096
 Start = Callable[..., str]
 
 
+def image_ids() -> set[str]:
+    listing = subprocess.run(
+        [*PODMAN, "images", "-q", "--no-trunc", "--filter", f"reference={REPOSITORY}/*"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return set(listing.stdout.split())
+
+
 @pytest.fixture(scope="session")
 def images(run: Run) -> dict[str, str]:
+    previous = image_ids()
     result = run(
         ["ci/build-images.sh", "--engine", "podman", "--local-base", "--offline",
          "--repository", REPOSITORY, "--tag", TAG],
         timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    # Images of earlier runs lost their tag to this one; drop them so disk use stays flat.
+    if outdated := previous - image_ids():
+        subprocess.run([*PODMAN, "rmi", *outdated], capture_output=True)
     return dict(line.split() for line in result.stdout.splitlines())
 
 
