@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from jmmc_core.app import create_service_app
+from jmmc_core.database import Database
+from jmmc_core.health import CheckResult
 from jmmc_devtools.pgcluster import PostgresCluster, free_port
 from oidb.config import Settings
 from oidb.main import create_app
@@ -70,3 +73,25 @@ def test_request_id_is_returned_and_logged_as_json(new_database, capfd):
     assert event["service"] == "oidb"
     assert event["status"] == 200
     assert event["path"] == "/oidb/"
+
+
+@pytest.mark.parametrize(
+    ("critical", "http_status", "status"), [(True, 503, "fail"), (False, 200, "degraded")]
+)
+def test_only_critical_checks_take_the_service_out(new_database, critical, http_status, status):
+    """HAProxy routes on the HTTP status: a stale side job must not hide a working service."""
+    settings = Settings(database_url=new_database("degraded"))
+    failing = CheckResult(False, {"message": "behind"}, critical=critical)
+    app = create_service_app(
+        settings=settings,
+        version="9.9",
+        title="probe",
+        database=Database(settings),
+        checks={"side_job": lambda: failing},
+    )
+    with TestClient(app) as client:
+        response = client.get("/health")
+    assert response.status_code == http_status
+    assert response.json()["status"] == status
+    assert response.json()["checks"]["side_job"] == {"status": "fail", "message": "behind"}
+    assert response.json()["checks"]["database"]["status"] == "ok"

@@ -1,4 +1,9 @@
-"""``GET /health``: one JSON document for HAProxy, Zabbix and humans; 503 when a check fails."""
+"""``GET /health``: one JSON document for HAProxy, Zabbix and humans.
+
+A failing *critical* check (the database) makes the answer 503, so HAProxy takes the server
+out. A failing non-critical check (a stale ingestion) only turns the status to ``degraded``:
+the service still answers its users, and monitoring alerts on the status.
+"""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +19,7 @@ from .database import Database
 class CheckResult:
     ok: bool
     details: Mapping[str, Any] = field(default_factory=dict)
+    critical: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {"status": "ok" if self.ok else "fail", **self.details}
@@ -35,8 +41,12 @@ def database_check(database: Database) -> HealthCheck:
 
 def health_report(service: str, version: str, checks: Mapping[str, HealthCheck]) -> dict[str, Any]:
     results = {name: check() for name, check in checks.items()}
+    failed = [result for result in results.values() if not result.ok]
+    status = "ok"
+    if failed:
+        status = "fail" if any(result.critical for result in failed) else "degraded"
     return {
-        "status": "ok" if all(result.ok for result in results.values()) else "fail",
+        "status": status,
         "service": service,
         "version": version,
         "checks": {name: result.as_json() for name, result in results.items()},
@@ -51,7 +61,7 @@ def health_router(
     # A plain def: checks block on the database, so FastAPI runs them in its threadpool.
     def health() -> JSONResponse:
         report = health_report(service, version, checks)
-        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+        return JSONResponse(report, status_code=503 if report["status"] == "fail" else 200)
 
     for prefix in prefixes:
         router.add_api_route(f"{prefix}/health", health, methods=["GET"], summary="Service health")

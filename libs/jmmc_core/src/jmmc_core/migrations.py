@@ -41,6 +41,7 @@ def _migration_engine(settings: ServiceSettings) -> Engine:
 def alembic_config(settings: ServiceSettings, migrations: Migrations) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ENVIRONMENT))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(migrations.versions))
     config.set_main_option(
         "file_template",

@@ -1,7 +1,8 @@
 """Ingestion freshness for ``/health``: monitoring alerts on a failing or stale ingestion.
 
 A fresh install has no run yet; that is reported as ok ("no run yet") so the platform can
-start before its first harvest.
+start before its first harvest. A failed or stale ingestion is not critical: the portal still
+serves what it has, so ``/health`` says ``degraded`` (HTTP 200) and HAProxy keeps routing.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -36,9 +37,11 @@ def ingestion_check(database: Database, max_age: timedelta) -> HealthCheck:
             "rejected": run.rejected_count,
         }
         if run.status == "failed":
-            return CheckResult(False, {**details, "error": run.error})
+            return CheckResult(False, {**details, "error": run.error}, critical=False)
         if age > max_age:
-            return CheckResult(False, {**details, "message": "last ingestion is too old"})
+            return CheckResult(
+                False, {**details, "message": "last ingestion is too old"}, critical=False
+            )
         return CheckResult(True, details)
 
     return check
