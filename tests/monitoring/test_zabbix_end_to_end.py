@@ -6,6 +6,7 @@ is shortened with host macros, as ops would do for a test host: endpoints every 
 period 30 s (the smallest Zabbix recommends for nodata()).
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -125,7 +126,11 @@ def test_stopped_service_raises_a_problem_and_its_restart_resolves_it(
 
 
 def test_failed_ingestion_raises_problems(observer: Observer, zabbix: LocalZabbix) -> None:
-    # The real hook around a run of the job that fails (no such input).
+    # A real ingestion run through the real hook, failing because its database is unreachable.
+    unreachable = {
+        **os.environ,
+        "OBSPORTAL_DATABASE_URL": "postgresql+psycopg://jmmc@127.0.0.1:1/jmmc",
+    }
     run = subprocess.run(
         [
             str(ZBXSYNC),
@@ -139,11 +144,14 @@ def test_failed_ingestion_raises_problems(observer: Observer, zabbix: LocalZabbi
             "--",
             str(OBSPORTAL),
             "ingest",
-            "/nonexistent/night.log",
+            "--synthetic",
+            "50",
+            "--json",
         ],
         capture_output=True,
         text=True,
         timeout=60,
+        env=unreachable,
     )
     assert run.returncode != 0, "the hook must keep the job's failing exit code"
     assert "processed 2" in run.stderr or "processed 1" in run.stderr, run.stderr

@@ -1,5 +1,6 @@
 """``obsportal ingest`` as an operator runs it, and the freshness it reports in /health."""
 
+import json
 import os
 import subprocess
 import sys
@@ -48,6 +49,18 @@ def test_synthetic_run_prints_progress_and_a_summary_table(new_database):
     status, overall, check = health(settings)
     assert (status, overall) == (200, "ok")
     assert check["last_run_status"] == "succeeded" and check["read"] == 2000
+
+
+def test_json_summary_is_one_line_whose_counts_add_up(new_database):
+    settings = fresh_settings(new_database, "clijson")
+    result = run_cli(settings, "--synthetic", "500", "--seed", "9", "--workers", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "succeeded"
+    assert summary["read"] == 500
+    assert summary["accepted"] + summary["excluded"] + summary["rejected"] == 500
+    assert sum(summary["excluded_by_rule"].values()) == summary["excluded"]
+    assert sum(summary["rejected_by_reason"].values()) == summary["rejected"]
 
 
 def test_demo_is_idempotent_and_loads_the_real_headers(new_database):

@@ -1,5 +1,6 @@
 """``obsportal`` command: serve, migrate and the service's jobs."""
 
+import json
 import sys
 import time
 from datetime import datetime
@@ -63,6 +64,24 @@ def summary_table(run: RunRecord) -> str:
     return "\n".join(lines)
 
 
+def summary_json(run: RunRecord) -> str:
+    """One line a monitoring hook can read (``zbxsync run-job`` takes the last line)."""
+    return json.dumps(
+        {
+            "run_id": run.id,
+            "source": run.source,
+            "status": run.status,
+            "read": run.read_count,
+            "accepted": run.accepted_count,
+            "excluded": run.excluded_count,
+            "rejected": run.rejected_count,
+            "excluded_by_rule": run.excluded_by_rule,
+            "rejected_by_reason": run.rejected_by_reason,
+            "error": run.error,
+        }
+    )
+
+
 @main.command(help="Ingest ESO headers into the observation database.")
 @click.option("--from-dir", "from_dir", type=click.Path(path_type=Path, exists=True),
               help="Folder (or tar) of header dumps and FITS files.")  # fmt: skip
@@ -89,6 +108,7 @@ def summary_table(run: RunRecord) -> str:
     default=None,
     help="Worker processes (default: OBSPORTAL_INGESTION_WORKERS, 0 = one per CPU).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print each run's summary as one JSON line.")
 @one_line_errors
 def ingest(
     from_dir: Path | None,
@@ -99,6 +119,7 @@ def ingest(
     seed: int,
     demo: bool,
     workers: int | None,
+    as_json: bool,
 ) -> None:
     settings = Settings()
     chosen = [bool(from_dir), from_eso, synthetic is not None, demo]
@@ -126,7 +147,7 @@ def ingest(
             progress=progress,
         )
         progress.done()
-        click.echo(summary_table(run))
+        click.echo(summary_json(run) if as_json else summary_table(run))
         failed = failed or run.status != "succeeded"
     if failed:
         raise click.ClickException("ingestion failed")
