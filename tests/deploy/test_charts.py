@@ -1,11 +1,13 @@
 """The Helm charts: they lint, render, validate, and refuse bad input naming the culprit."""
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import Run
+from .conftest import REPO, Run
 
 CHARTS = ["service", "postgres", "obsportal", "jmdc", "oidb", "tap", "platform"]
 
@@ -116,3 +118,34 @@ def test_unknown_top_level_value_is_refused(run: Run, chart_dependencies: None, 
     )
     assert status != 0
     assert "persistance" in output
+
+
+def undocumented_values(path: Path) -> list[str]:
+    """Keys holding a value with no `# --` comment, on themselves or on an enclosing key."""
+    lines = path.read_text().splitlines()
+    enclosing: list[tuple[int, bool]] = []  # (indent, documented) of the keys we are inside
+    missing = []
+    for number, line in enumerate(lines):
+        match = re.match(r"^( *)([A-Za-z]\w*):(.*)$", line)
+        if not match:
+            continue
+        indent, key, value = len(match[1]), match[2], match[3].strip()
+        while enclosing and enclosing[-1][0] >= indent:
+            enclosing.pop()
+        comment = list(itertools.takewhile(lambda text: text.strip().startswith("#"),
+                                           reversed(lines[:number])))  # fmt: skip
+        documented = any(text.strip().startswith("# --") for text in comment)
+        following = next((text for text in lines[number + 1 :] if text.strip()), "")
+        holds_value = value != "" or len(following) - len(following.lstrip()) <= indent
+        if holds_value and not documented and not any(d for _, d in enclosing):
+            missing.append(f"{path.relative_to(REPO)}:{number + 1} {key}")
+        enclosing.append((indent, documented))
+    return missing
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_every_value_is_documented_and_the_chart_has_a_schema(chart: str):
+    directory = REPO / "charts" / chart
+    assert (directory / "values.schema.json").is_file()
+    for values in sorted(directory.glob("values*.yaml")):
+        assert undocumented_values(values) == []
