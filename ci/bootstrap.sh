@@ -10,7 +10,7 @@ APT_PACKAGES=(
   python3-venv
   chromium chromium-driver wrk
   zabbix-server-pgsql zabbix-frontend-php php-pgsql php8.2-cgi php-cli zabbix-agent
-  podman runc containernetworking-plugins iptables catatonit debootstrap rsync unzip
+  podman runc containernetworking-plugins iptables catatonit debootstrap rsync unzip shellcheck
 )
 
 missing=()
