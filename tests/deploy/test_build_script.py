@@ -86,3 +86,10 @@ def test_a_push_touching_no_image_input_builds_nothing(clone: Path):
 
 def test_a_new_branch_without_previous_commit_builds_everything(clone: Path):
     assert set(planned(clone, "--changed-since", "0" * 40)) == set(SERVICES)
+
+
+def test_ci_scripts_pass_shellcheck():
+    scripts = sorted(str(path) for path in (REPO / "ci").glob("*.sh"))
+    result = subprocess.run(["shellcheck", *scripts, str(REPO / ".ci" / "run")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout
