@@ -74,6 +74,7 @@ EOF
 render() {  # render CHART MODE [helm args...]
   local chart=$1 mode=$2; shift 2
   [ -d "charts/$chart" ] || die "unknown chart '$chart'; known charts: ${CHARTS[*]}"
+  deps  # a stale packaged subchart would render yesterday's templates
   local values=()
   case "$mode" in
     default) ;;

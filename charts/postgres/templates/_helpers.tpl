@@ -47,6 +47,15 @@ ROLE_PASSWORD_{{ . | upper | replace "-" "_" }}
 {{- end }}
 {{- end }}
 
+{{- define "postgres.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets | default .Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "postgres.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.runAsUser }}

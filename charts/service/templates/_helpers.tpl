@@ -127,7 +127,7 @@ capabilities:
 automountServiceAccountToken: false
 securityContext:
   {{- include "service.podSecurityContext" . | nindent 2 }}
-{{- with .Values.imagePullSecrets }}
+{{- with .Values.imagePullSecrets | default .Values.global.imagePullSecrets }}
 imagePullSecrets:
   {{- range . }}
   - name: {{ . }}
