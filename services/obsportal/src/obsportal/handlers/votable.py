@@ -26,7 +26,7 @@ from ..services.search_votable import (
     csv_document,
     votable_document,
 )
-from .streaming import ClosingStreamingResponse
+from .streaming import document_response
 
 router = APIRouter(tags=["VOTable"])
 
@@ -79,7 +79,7 @@ async def search_votable(request: Request) -> Response:
     except InvalidParameter as error:
         return _votable_error(error)
     document = votable_document(_engine(request), criteria, columns_for(all_fields))
-    return ClosingStreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
+    return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)
 
 
 @router.get(
@@ -99,7 +99,7 @@ async def export_votable(request: Request) -> Response:
     except InvalidParameter as error:
         return _votable_error(error)
     document = votable_document(_engine(request), criteria, columns, serialization)
-    return ClosingStreamingResponse(
+    return await document_response(
         document,
         media_type=VOTABLE_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.vot"'},
@@ -121,7 +121,7 @@ async def export_csv(request: Request) -> Response:
         return Response(
             f"error: {error}\n", status_code=400, media_type="text/plain; charset=utf-8"
         )
-    return ClosingStreamingResponse(
+    return await document_response(
         csv_document(_engine(request), criteria, columns),
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.csv"'},
@@ -147,4 +147,4 @@ async def cone_search(request: Request) -> Response:
         metadata_only=search.metadata_only,
         with_portal_params=False,
     )
-    return ClosingStreamingResponse(document, media_type=VOTABLE_MEDIA_TYPE)
+    return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)

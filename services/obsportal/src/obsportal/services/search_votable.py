@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 
 from sqlalchemy import Engine
 
 from jmmc_core.votable import Field, Param, VOTableWriter
 
-from ..storage.search import SearchCriteria, last_modification, select_exposures, stream_rows
+from ..storage.search import SearchCriteria, last_modification, search_rows
 
 #: Output formats of the exports.
 SERIALIZATIONS = ("tabledata", "binary2")
@@ -161,9 +163,9 @@ def format_last_modified(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
 
 
-def portal_params(last_modified: datetime | None) -> list[Param]:
+def portal_params(last_modified: datetime | None) -> tuple[Param, ...]:
     """The original's table PARAMs ``status`` and ``last_mod_date``."""
-    return [
+    return (
         Param("status", "unicodeChar", "*", id="status", value="OK"),
         Param(
             "last_mod_date",
@@ -172,15 +174,17 @@ def portal_params(last_modified: datetime | None) -> list[Param]:
             id="last_mod_date",
             value=format_last_modified(last_modified),
         ),
-    ]
+    )
 
 
+@lru_cache(maxsize=64)
 def votable_writer(
-    columns: Iterable[Column], params: Iterable[Param] = (), serialization: str = "tabledata"
+    columns: tuple[Column, ...], params: tuple[Param, ...] = (), serialization: str = "tabledata"
 ) -> VOTableWriter:
+    """A writer per field set, PARAM values and serialization (writers are reusable)."""
     return VOTableWriter(
         [column.field for column in columns],
-        params=list(params),
+        params=params,
         serialization=serialization,
         chunk_size=CHUNK_SIZE,
     )
@@ -202,7 +206,22 @@ def csv_chunks(columns: Iterable[Column], rows: Iterable[tuple]) -> Iterator[byt
 
 
 def _rows(engine: Engine, criteria: SearchCriteria, columns: Iterable[Column]) -> Iterator[tuple]:
-    return stream_rows(engine, select_exposures([column.source for column in columns], criteria))
+    return search_rows(engine, [column.source for column in columns], criteria)
+
+
+#: How long a process reuses the catalogue's last modification date (seconds).
+LAST_MODIFIED_TTL = 2.0
+_last_modified: dict[int, tuple[float, datetime | None]] = {}
+
+
+def _last_modified_date(engine: Engine) -> datetime | None:
+    """``last_mod_date``, read at most every :data:`LAST_MODIFIED_TTL` seconds: it changes
+    once per ingestion, and cone searches should not pay a query for it each time."""
+    now = time.monotonic()
+    cached = _last_modified.get(id(engine))
+    if cached is None or now - cached[0] > LAST_MODIFIED_TTL:
+        cached = _last_modified[id(engine)] = (now, last_modification(engine))
+    return cached[1]
 
 
 def votable_document(
@@ -214,7 +233,7 @@ def votable_document(
     with_portal_params: bool = True,
 ) -> Iterator[bytes]:
     """The answer as byte chunks; the database is only queried once iteration starts."""
-    params = portal_params(last_modification(engine)) if with_portal_params else ()
+    params = portal_params(_last_modified_date(engine)) if with_portal_params else ()
     writer = votable_writer(columns, params, serialization)
     if metadata_only:
         yield from writer.iter_bytes(())

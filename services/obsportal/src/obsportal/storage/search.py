@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
@@ -189,30 +190,44 @@ def select_exposures(columns: Sequence[str], criteria: SearchCriteria) -> Query:
     return Query(sql, where.parameters)
 
 
-def last_modification(engine: Engine) -> datetime | None:
-    """When the catalogue last changed (the VOTable's ``last_mod_date``)."""
+#: Cones up to this radius (degrees) are answered in one read; anything larger streams.
+SMALL_CONE_DEGREES = 1.0
+
+
+@contextmanager
+def _autocommit(engine: Engine) -> Iterator[Any]:
+    """A pooled connection in autocommit: a read costs one round trip, no BEGIN/ROLLBACK."""
     connection = engine.raw_connection()
+    connection.dbapi_connection.autocommit = True
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT max(date_updated) FROM exposures")
-            value = cursor.fetchone()[0]
-        connection.rollback()
-        return value
+        yield connection
     finally:
+        connection.dbapi_connection.autocommit = False
         connection.close()
 
 
 def fetch_all(engine: Engine, query: Query) -> list[tuple]:
-    """All rows of a small query (a page, a count)."""
-    connection = engine.raw_connection()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(query.sql, query.parameters)
-            rows = cursor.fetchall()
-        connection.rollback()
-        return rows
-    finally:
-        connection.close()
+    """All rows of a small query (a page, a count, a cone)."""
+    with _autocommit(engine) as connection, connection.cursor() as cursor:
+        cursor.execute(query.sql, query.parameters)
+        return cursor.fetchall()
+
+
+def last_modification(engine: Engine) -> datetime | None:
+    """When the catalogue last changed (the VOTable's ``last_mod_date``)."""
+    return fetch_all(engine, Query("SELECT max(date_updated) FROM exposures", {}))[0][0]
+
+
+def search_rows(
+    engine: Engine, columns: Sequence[str], criteria: SearchCriteria
+) -> Iterator[tuple]:
+    """Rows of matching exposures: small answers in one read, others from a cursor."""
+    query = select_exposures(columns, criteria)
+    cone = criteria.cone
+    if criteria.exp_id is not None or (cone is not None and cone.radius <= SMALL_CONE_DEGREES):
+        yield from fetch_all(engine, query)
+    else:
+        yield from stream_rows(engine, query)
 
 
 _END = object()
