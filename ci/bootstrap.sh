@@ -8,7 +8,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-15-pgsphere postgresql-contrib
   haproxy socat stilts
   python3-venv
-  chromium chromium-driver wrk
+  chromium chromium-driver wrk curl
   zabbix-server-pgsql zabbix-frontend-php php-pgsql php8.2-cgi php-cli zabbix-agent
   podman runc containernetworking-plugins iptables catatonit debootstrap rsync unzip shellcheck
 )
