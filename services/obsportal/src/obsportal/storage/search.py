@@ -246,7 +246,7 @@ def stream_rows(
     reader and gives the connection back to the pool.
     """
     connection = engine.raw_connection()
-    cursor = connection.cursor(name=f"search_{next(_cursor_names)}")
+    cursor = connection.cursor(name=f"search_{next(_cursor_names)}", binary=True)
     stop = threading.Event()
     reader: threading.Thread | None = None
     try:
