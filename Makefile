@@ -26,3 +26,4 @@ lint: venv
 
 bench: venv
 	$(VENV)/bin/python bench/votable_export.py
+	$(VENV)/bin/python bench/serve.py
