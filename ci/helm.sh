@@ -5,7 +5,8 @@
 #   ci/helm.sh render CHART MODE [ARGS] helm template CHART with MODE values: "default" (the
 #                                       chart's values.yaml) or "production"
 #                                       (charts/platform/values-production.yaml, or a
-#                                       subchart's part of it), plus the values CI must supply
+#                                       subchart's part of it), plus the values CI must supply;
+#                                       "bare": values.yaml and ARGS only
 #   ci/helm.sh check [CHART...]         helm lint --strict, then render with default and
 #                                       production values, kubernetes-validate --strict for
 #                                       Kubernetes $KUBE_VERSION and the checkov checks below
@@ -28,12 +29,29 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 die() { echo "helm.sh: $*" >&2; exit 2; }
 
-deps() {
+deps() {  # deps [CHARTS-FOLDER]
+  local folder=${1:-charts} chart
   for chart in "${CHARTS[@]}"; do
-    if grep -q '^dependencies:' "charts/$chart/Chart.yaml"; then
-      helm dependency update --skip-refresh "charts/$chart" >/dev/null
+    if grep -q '^dependencies:' "$folder/$chart/Chart.yaml"; then
+      helm dependency update --skip-refresh "$folder/$chart" >/dev/null
     fi
   done
+}
+
+# render and check work on a private copy: concurrent runs (CI jobs, test sessions) would
+# otherwise rewrite each other's packaged subcharts mid-render.
+staged=""
+stage() {
+  local chart
+  if [ -z "$staged" ]; then
+    staged="$work/charts"
+    mkdir -p "$staged"
+    for chart in "${CHARTS[@]}"; do
+      cp -r "charts/$chart" "$staged/$chart"
+      rm -rf "$staged/$chart/charts" "$staged/$chart/Chart.lock"
+    done
+    deps "$staged"
+  fi
 }
 
 # Values nobody may commit (secrets) or that only CI knows (image tags), with stand-ins.
@@ -74,29 +92,31 @@ EOF
 render() {  # render CHART MODE [helm args...]
   local chart=$1 mode=$2; shift 2
   [ -d "charts/$chart" ] || die "unknown chart '$chart'; known charts: ${CHARTS[*]}"
-  deps  # a stale packaged subchart would render yesterday's templates
+  stage
   local values=()
   case "$mode" in
     default) ;;
     production) values=(-f "$(production_values "$chart")") ;;
-    *) die "unknown values '$mode'; use default or production" ;;
+    bare) helm template "$chart" "$staged/$chart" --namespace jmmc --kube-version "$KUBE_VERSION" "$@"
+          return ;;
+    *) die "unknown values '$mode'; use default, production or bare" ;;
   esac
   # shellcheck disable=SC2046  # required_values prints separate words on purpose
-  helm template "$chart" "charts/$chart" --namespace jmmc --kube-version "$KUBE_VERSION" \
+  helm template "$chart" "$staged/$chart" --namespace jmmc --kube-version "$KUBE_VERSION" \
     "${values[@]}" $(required_values "$chart" "$mode") "$@"
 }
 
 check() {
   local chart mode manifests failed=0
   [ $# -gt 0 ] || set -- "${CHARTS[@]}"
-  deps
+  stage
   manifests="$work/manifests"
   mkdir -p "$manifests"
   for chart in "$@"; do
     for mode in default production; do
       echo "== helm lint --strict and template: $chart ($mode values)"
       # shellcheck disable=SC2046
-      helm lint --strict "charts/$chart" --kube-version "$KUBE_VERSION" --quiet \
+      helm lint --strict "$staged/$chart" --kube-version "$KUBE_VERSION" --quiet \
         $( [ "$mode" = default ] || echo -f "$(production_values "$chart")" ) \
         $(required_values "$chart" "$mode") >/dev/null || { failed=1; continue; }
       render "$chart" "$mode" >"$manifests/$chart-$mode.yaml" || failed=1

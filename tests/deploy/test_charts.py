@@ -12,14 +12,9 @@ from .conftest import REPO, Run
 CHARTS = ["service", "postgres", "obsportal", "jmdc", "oidb", "tap", "platform"]
 
 
-@pytest.fixture(scope="module")
-def chart_dependencies(run: Run) -> None:
-    result = run(["ci/helm.sh", "deps"])
-    assert result.returncode == 0, result.stderr
-
-
 def helm_template(run: Run, chart: str, *args: str) -> tuple[int, str]:
-    result = run(["helm", "template", chart, f"charts/{chart}", *args])
+    """The chart's own values and ``args`` only: nothing stands in for required values."""
+    result = run(["ci/helm.sh", "render", chart, "bare", *args])
     return result.returncode, result.stdout + result.stderr
 
 
@@ -34,7 +29,7 @@ def test_every_chart_lints_renders_and_passes_kubernetes_validate_and_checkov(ru
 
 
 def test_checkov_gate_catches_a_writable_root_filesystem_and_missing_probes(
-    run: Run, chart_dependencies: None, tmp_path: Path
+    run: Run, tmp_path: Path
 ):
     """The gate is not a false green: the same checks fail on a weakened Deployment."""
     result = run(["ci/helm.sh", "render", "obsportal", "default", "--show-only",
@@ -52,9 +47,7 @@ def test_checkov_gate_catches_a_writable_root_filesystem_and_missing_probes(
     assert "CKV_K8S_8" in result.stdout and "CKV_K8S_22" in result.stdout
 
 
-def test_kubernetes_validate_strict_rejects_a_misspelt_field(
-    run: Run, chart_dependencies: None, tmp_path: Path
-):
+def test_kubernetes_validate_strict_rejects_a_misspelt_field(run: Run, tmp_path: Path):
     result = run(["ci/helm.sh", "render", "jmdc", "default", "--show-only",
                   "charts/service/templates/service.yaml"])  # fmt: skip
     service = yaml.safe_load(result.stdout)
@@ -67,29 +60,25 @@ def test_kubernetes_validate_strict_rejects_a_misspelt_field(
 
 
 @pytest.mark.parametrize("service", ["obsportal", "tap"])
-def test_missing_image_tag_fails_naming_the_value(run: Run, chart_dependencies: None, service: str):
+def test_missing_image_tag_fails_naming_the_value(run: Run, service: str):
     status, output = helm_template(run, service, "--set", "service.secrets.existingSecret=s")
     assert status != 0
     assert f"image.tag (or global.imageTags.{service}) is required" in output
 
 
-def test_missing_database_password_fails_naming_the_value(run: Run, chart_dependencies: None):
+def test_missing_database_password_fails_naming_the_value(run: Run):
     status, output = helm_template(run, "jmdc", "--set", "service.image.tag=abc123")
     assert status != 0
     assert "secrets.databasePassword (or secrets.existingSecret) is required" in output
 
 
-def test_missing_postgres_superuser_password_fails_naming_the_value(
-    run: Run, chart_dependencies: None
-):
+def test_missing_postgres_superuser_password_fails_naming_the_value(run: Run):
     status, output = helm_template(run, "postgres")
     assert status != 0
     assert "auth.postgresPassword (or auth.existingSecret) is required" in output
 
 
-def test_platform_without_image_tags_fails_naming_the_first_missing_one(
-    run: Run, chart_dependencies: None
-):
+def test_platform_without_image_tags_fails_naming_the_first_missing_one(run: Run):
     status, output = helm_template(
         run, "platform", "-f", "charts/platform/values-production.yaml",
         "--set", "global.imageTags.obsportal=abc123",
@@ -99,9 +88,7 @@ def test_platform_without_image_tags_fails_naming_the_first_missing_one(
     assert "global.imageTags.obsportal" not in output
 
 
-def test_values_file_violating_the_schema_fails_with_its_path(
-    run: Run, chart_dependencies: None, tmp_path: Path
-):
+def test_values_file_violating_the_schema_fails_with_its_path(run: Run, tmp_path: Path):
     values = tmp_path / "values-broken.yaml"
     values.write_text("obsportal:\n  service:\n    config:\n      logLevel: LOUD\n")
     status, output = helm_template(run, "platform", "-f", str(values))
@@ -110,7 +97,7 @@ def test_values_file_violating_the_schema_fails_with_its_path(
     assert "'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'" in output
 
 
-def test_unknown_top_level_value_is_refused(run: Run, chart_dependencies: None, tmp_path: Path):
+def test_unknown_top_level_value_is_refused(run: Run, tmp_path: Path):
     values = tmp_path / "values-typo.yaml"
     values.write_text("postgres:\n  persistance:\n    size: 10Gi\n")
     status, output = helm_template(
