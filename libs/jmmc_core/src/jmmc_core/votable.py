@@ -37,7 +37,6 @@ Value rules, identical in both serializations unless noted:
 
 from __future__ import annotations
 
-import binascii
 import datetime
 import logging
 import math
@@ -48,6 +47,7 @@ from itertools import chain, islice, repeat
 from typing import Any
 
 import numpy as np
+import pybase64
 
 __all__ = [
     "VOTABLE_MEDIA_TYPE",
@@ -98,8 +98,7 @@ _DEFAULT_INTEGER_NULLS = {"short": -(2**15), "int": -(2**31), "long": -(2**63), 
 _ARRAYSIZE = re.compile(r"(\*|[1-9][0-9]*\*?)")
 _XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_ILLEGAL_BYTES = np.zeros(256, bool)
-_ILLEGAL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] = True
+_XML_CONTROLS = (0x09, 0x0A, 0x0D)  # the only characters below U+0020 that XML 1.0 allows
 _MARKUP_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {
@@ -208,12 +207,16 @@ def _has_xml_illegal(text: str) -> bool:
         encoded = text.encode()
     except UnicodeEncodeError:  # lone surrogates
         return True
-    if not encoded:
-        return False
-    octets = np.frombuffer(encoded, np.uint8)
-    if octets.min() < 0x20 and _ILLEGAL_BYTES[octets].any():
+    if _has_illegal_controls(np.frombuffer(encoded, np.uint8)):
         return True
     return not text.isascii() and ("\ufffe" in text or "\uffff" in text)
+
+
+def _has_illegal_controls(units: np.ndarray) -> bool:
+    """Whether code units (UTF-8 bytes or UTF-16 units) hold a control character XML forbids."""
+    if not units.size or units.min() >= 0x20:
+        return False
+    return not np.isin(units[units < 0x20], _XML_CONTROLS).all()
 
 
 def _attributes(**attributes: Any) -> str:
@@ -430,6 +433,7 @@ class _FloatCodec(_Codec):
 class _TextCodec(_Codec):
     def __init__(self, unicode: bool, arraysize: str | None) -> None:
         self.unicode = unicode
+        self.encoding = "utf-16-be" if unicode else "ascii"
         # A missing arraysize means a single character.
         self.limit = int(arraysize.rstrip("*") or 0) or None if arraysize else 1
         self.padded = arraysize is None or not arraysize.endswith("*")
@@ -475,23 +479,55 @@ class _TextCodec(_Codec):
         return self._texts((value,))[0][0]
 
     def binary(self, column):
-        texts = self._texts(column)[0]
-        # Texts are the column itself only when it held nothing but str, so no None.
-        is_null = None if texts is column else _null_positions(column)
-        encoding = "utf-16-be" if self.unicode else "ascii"
         if self.padded:
             width = self.limit * (2 if self.unicode else 1)
-            data = b"".join(t.encode(encoding).ljust(width, b"\0") for t in texts)
-            return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
-        # Texts are ASCII for char columns, so the default (UTF-8) codec's fast path applies.
-        if self.unicode:
-            pieces = list(map(str.encode, texts, repeat("utf-16-be")))
-        else:
-            pieces = list(map(str.encode, texts))
-        counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
-        if self.unicode:
-            counts //= 2
+            encoded = (t.encode(self.encoding).ljust(width, b"\0") for t in self._texts(column)[0])
+            block = np.frombuffer(b"".join(encoded), np.uint8).reshape(-1, width)
+            return _BinaryColumn(_null_positions(column), fixed=block)
+        is_null, pieces = self._clean_pieces(column)
+        counts = None if pieces is None else self._counts(pieces)
+        if counts is None or (self.limit is not None and counts.max(initial=0) > self.limit):
+            pieces = list(map(str.encode, self._texts(column)[0], repeat(self.encoding)))
+            counts = self._counts(pieces)
         return _BinaryColumn(is_null, counts=counts, pieces=pieces)
+
+    def _clean_pieces(self, column: Sequence[Any]) -> tuple[np.ndarray | None, list | None]:
+        """Null positions, and the encoded values unless the column needs ``_texts``: checking
+        all the encoded bytes at once costs far less than normalizing value by value."""
+        is_null = None
+        pieces = self._try_encode(column)
+        # Only a failed attempt looks for nulls: the scan costs as much as the encoding.
+        if pieces is None and (is_null := _null_positions(column)) is not None:
+            pieces = self._try_encode(["" if value is None else value for value in column])
+        if pieces is None or not self._is_clean(b"".join(pieces)):
+            return is_null, None
+        return is_null, pieces
+
+    def _try_encode(self, texts: Sequence[Any]) -> list[bytes] | None:
+        """The encoded texts; None for a value that is not a str, or a lone surrogate."""
+        try:
+            if self.unicode:
+                return list(map(str.encode, texts, repeat("utf-16-be")))
+            return list(map(str.encode, texts))  # the cheapest call; ``_is_clean`` checks ASCII
+        except (TypeError, UnicodeEncodeError):
+            return None
+
+    def _is_clean(self, encoded: bytes) -> bool:
+        """Whether encoded text holds only XML characters (and only ASCII for ``char``)."""
+        if self.unicode:
+            units = np.frombuffer(encoded, ">u2")
+            if units.max(initial=0) >= 0xFFFE:  # U+FFFE, U+FFFF
+                return False
+        elif encoded.isascii():
+            units = np.frombuffer(encoded, np.uint8)
+        else:
+            return False
+        return not _has_illegal_controls(units)
+
+    def _counts(self, pieces: list[bytes]) -> np.ndarray:
+        """Characters per value: bytes for ``char``, UTF-16 code units for ``unicodeChar``."""
+        counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
+        return counts // 2 if self.unicode else counts
 
 
 class _ArrayCodec(_Codec):
@@ -612,26 +648,46 @@ def _row_slices(blocks: list[np.ndarray]) -> list[bytes]:
 
 
 class _Base64Lines:
-    """Incremental base64 with 76-character lines; keeps the bytes that do not fill a line."""
+    """Incremental base64 in 76-character lines; carries the bytes that do not fill a line."""
 
     def __init__(self) -> None:
         self._rest = b""
+        # Reused for every batch: a fresh buffer of this size per batch is handed back to the
+        # system and faulted in again page by page, which costs more than the encoding.
+        self._lines = np.empty((0, 77), np.uint8)
 
-    def encode(self, data: bytes) -> bytes:
-        data = self._rest + data
-        usable = len(data) - len(data) % _BASE64_LINE
-        self._rest = data[usable:]
-        if not usable:
-            return b""
-        encoded = binascii.b2a_base64(memoryview(data)[:usable], newline=False)
-        lines = np.empty((usable // _BASE64_LINE, 77), np.uint8)
-        lines[:, 76] = 0x0A
-        lines[:, :76] = np.frombuffer(encoded, np.uint8).reshape(-1, 76)
-        return lines.tobytes()
+    def encode(self, data: bytes) -> memoryview:
+        """Whole lines, newlines included; the view is only valid until the next call."""
+        # The carried bytes and the start of ``data`` make one line of their own, so that the
+        # rest of ``data`` is encoded where it lies instead of being copied behind them.
+        head_size = min(-len(self._rest) % _BASE64_LINE, len(data))
+        head = self._rest + data[:head_size]
+        if len(head) % _BASE64_LINE:
+            self._rest = head
+            return memoryview(b"")
+        body = memoryview(data)[head_size:]
+        usable = len(body) - len(body) % _BASE64_LINE
+        self._rest = bytes(body[usable:])
+        head_lines = len(head) // _BASE64_LINE
+        lines = self._buffer(head_lines + usable // _BASE64_LINE)
+        _base64_into(lines[:head_lines], head)
+        _base64_into(lines[head_lines:], body[:usable])
+        return memoryview(lines.reshape(-1))
+
+    def _buffer(self, count: int) -> np.ndarray:
+        if len(self._lines) < count:
+            self._lines = np.empty((count, 77), np.uint8)
+            self._lines[:, 76] = 0x0A
+        return self._lines[:count]
 
     def close(self) -> bytes:
         rest, self._rest = self._rest, b""
-        return binascii.b2a_base64(rest) if rest else b""
+        return pybase64.b64encode(rest) + b"\n" if rest else b""
+
+
+def _base64_into(lines: np.ndarray, data: bytes | memoryview) -> None:
+    """Fill the first 76 columns of ``lines`` with the base64 of whole 57-byte lines of data."""
+    lines[:, :76] = np.frombuffer(pybase64.b64encode(data), np.uint8).reshape(-1, 76)
 
 
 # --------------------------------------------------------------------------------------
