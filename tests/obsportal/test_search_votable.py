@@ -7,6 +7,11 @@ from io import BytesIO
 import httpx
 import pytest
 from astropy.io.votable import parse_single_table
+from fastapi.testclient import TestClient
+
+from jmmc_devtools.pgcluster import free_port
+from obsportal.config import Settings
+from obsportal.main import create_app
 
 from .catalogue_factory import GOLDEN
 
@@ -246,3 +251,15 @@ def test_answers_pass_votlint(golden_service, tmp_path):
         )
         problems = [line for line in result.stdout.splitlines() if "ERROR" in line]
         assert result.returncode == 0 and not problems, result.stdout + result.stderr
+
+
+def test_database_down_is_a_503_error_document():
+    nowhere = f"postgresql+psycopg://jmmc@127.0.0.1:{free_port()}/none"
+    settings = Settings(database_url=nowhere, environment="test", database_connect_timeout=1)
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/obsportal/search.votable", data=BKH2005)
+        assert response.status_code == 503
+        status, message = _status(response.content)
+        assert status == "ERROR" and message.startswith("database unavailable")
+        cone = client.get("/obsportal/scs", params={"RA": 1, "DEC": 2, "SR": 0.1})
+        assert cone.status_code == 503 and b'name="Error"' in cone.content

@@ -7,9 +7,11 @@ produced, and its source is closed whatever happens, so a client that goes away 
 ends the server-side cursor at once.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 
+import psycopg
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -44,9 +46,16 @@ def _head(source: Iterator[bytes]) -> tuple[list[bytes], bool]:
     return chunks, True
 
 
-async def document_response(source: Iterator[bytes], **kwargs) -> Response:
+async def document_response(
+    source: Iterator[bytes], unavailable: Callable[[str], Response], **kwargs
+) -> Response:
+    """The document ``source`` yields; ``unavailable(message)`` if the database is down."""
     try:
         head, complete = await run_in_threadpool(_head, source)
+    except (OperationalError, psycopg.OperationalError) as error:
+        await run_in_threadpool(source.close)
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return unavailable(f"database unavailable: {message}")
     except BaseException:
         await run_in_threadpool(source.close)
         raise

@@ -48,6 +48,18 @@ def _votable_error(error: InvalidParameter) -> Response:
     return Response(error_document(str(error)), status_code=400, media_type=VOTABLE_MEDIA_TYPE)
 
 
+def _votable_unavailable(message: str) -> Response:
+    return Response(error_document(message), status_code=503, media_type=VOTABLE_MEDIA_TYPE)
+
+
+def _scs_unavailable(message: str) -> Response:
+    return Response(scs_error_document(message), status_code=503, media_type=VOTABLE_MEDIA_TYPE)
+
+
+def _text_unavailable(message: str) -> Response:
+    return Response(f"error: {message}\n", status_code=503, media_type="text/plain")
+
+
 def _engine(request: Request):
     return request.app.state.database.engine
 
@@ -79,7 +91,7 @@ async def search_votable(request: Request) -> Response:
     except InvalidParameter as error:
         return _votable_error(error)
     document = votable_document(_engine(request), criteria, columns_for(all_fields))
-    return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)
+    return await document_response(document, _votable_unavailable, media_type=VOTABLE_MEDIA_TYPE)
 
 
 @router.get(
@@ -101,6 +113,7 @@ async def export_votable(request: Request) -> Response:
     document = votable_document(_engine(request), criteria, columns, serialization)
     return await document_response(
         document,
+        _votable_unavailable,
         media_type=VOTABLE_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.vot"'},
     )
@@ -123,6 +136,7 @@ async def export_csv(request: Request) -> Response:
         )
     return await document_response(
         csv_document(_engine(request), criteria, columns),
+        _text_unavailable,
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="obsportal-exposures.csv"'},
     )
@@ -147,4 +161,4 @@ async def cone_search(request: Request) -> Response:
         metadata_only=search.metadata_only,
         with_portal_params=False,
     )
-    return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)
+    return await document_response(document, _scs_unavailable, media_type=VOTABLE_MEDIA_TYPE)

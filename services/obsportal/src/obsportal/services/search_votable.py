@@ -206,7 +206,19 @@ def csv_chunks(columns: Iterable[Column], rows: Iterable[tuple]) -> Iterator[byt
 
 
 def _rows(engine: Engine, criteria: SearchCriteria, columns: Iterable[Column]) -> Iterator[tuple]:
-    return search_rows(engine, [column.source for column in columns], criteria)
+    """The rows, with the query already sent: a database failure raises here, before the
+    document starts and while the handler can still answer with an error status."""
+    rows = search_rows(engine, [column.source for column in columns], criteria)
+    return _resumed(next(rows, None), rows)
+
+
+def _resumed(first: tuple | None, rows: Iterator[tuple]) -> Iterator[tuple]:
+    try:
+        if first is not None:
+            yield first
+            yield from rows
+    finally:
+        rows.close()
 
 
 #: How long a process reuses the catalogue's last modification date (seconds).
