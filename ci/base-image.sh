@@ -11,6 +11,10 @@ image="localhost/jmmc-base:bookworm-$key"
 cache=${JMMC_BASE_CACHE:-/var/cache/jmmc-ci}
 tarball="$cache/base-rootfs-$key.tar"
 
+mkdir -p "$cache"
+# One builder at a time: a concurrent run waits, then finds the image made.
+exec 9>"$cache/.lock"
+flock 9
 if podman image exists "$image"; then
   echo "$image"
   exit 0
@@ -24,7 +28,6 @@ if [ ! -s "$tarball" ]; then
     echo "base-image: no Debian mirror found in the apt sources" >&2
     exit 1
   fi
-  mkdir -p "$cache"
   rootfs=$(mktemp -d "$cache/rootfs.XXXXXX")
   trap 'rm -rf "$rootfs"' EXIT
   echo "base-image: debootstrap bookworm from $mirror (about a minute, once)" >&2

@@ -108,6 +108,9 @@ fi
 
 mkdir -p "$WHEELS"
 if [ "$offline" -eq 1 ]; then
+  # Concurrent builds (test sessions, CI jobs on one runner) share the wheel folder.
+  exec 9>"$WHEELS/.lock"
+  flock 9
   python=python3
   [ -x .venv/bin/python ] && python=.venv/bin/python
   # The download resolves every dependency again (~20 s); skip it while the inputs are unchanged.
@@ -120,6 +123,7 @@ if [ "$offline" -eq 1 ]; then
       --only-binary=:all: "${sources[@]}" setuptools 2>&1 | grep -v "is ignored" >&2 || true
     echo "$inputs" >"$WHEELS/.inputs"
   fi
+  flock -u 9
   build_args+=(--network none)
   pip_options+=(--no-index)
 fi

@@ -5,6 +5,7 @@ wheels downloaded on the host, exactly as ci/build-images.sh does it for an oper
 
 import importlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,6 @@ from jmmc_devtools.pgcluster import free_port
 from .conftest import SERVICES, Run
 
 REPOSITORY = "localhost/jmmc-test"
-TAG = "test"
 PODMAN = ["podman", "--runtime", "runc"]
 # runc needs explicit limits here: the host's hard nofile limit is below podman's default.
 RUN = [*PODMAN, "run", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
@@ -25,27 +25,20 @@ RUN = [*PODMAN, "run", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096
 Start = Callable[..., str]
 
 
-def image_ids() -> set[str]:
-    listing = subprocess.run(
-        [*PODMAN, "images", "-q", "--no-trunc", "--filter", f"reference={REPOSITORY}/*"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return set(listing.stdout.split())
-
-
 @pytest.fixture(scope="session")
-def images(run: Run) -> dict[str, str]:
-    previous = image_ids()
+def images(run: Run) -> Iterator[dict[str, str]]:
+    # A tag of our own: other test sessions on this machine build the same images.
+    tag = f"test-{os.getpid()}"
     result = run(
         ["ci/build-images.sh", "--engine", "podman", "--local-base", "--offline",
-         "--repository", REPOSITORY, "--tag", TAG],
+         "--repository", REPOSITORY, "--tag", tag],
         timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    # Images of earlier runs lost their tag to this one; drop them so disk use stays flat.
-    if outdated := previous - image_ids():
-        subprocess.run([*PODMAN, "rmi", *outdated], capture_output=True)
-    return dict(line.split() for line in result.stdout.splitlines())
+    built = dict(line.split() for line in result.stdout.splitlines())
+    yield built
+    # The layers stay cached for the next session; only our tags go.
+    subprocess.run([*PODMAN, "rmi", *built.values()], capture_output=True)
 
 
 @pytest.fixture
@@ -83,7 +76,8 @@ def env_prefix(service: str) -> str:
 
 
 def test_every_service_has_an_image(images: dict[str, str]):
-    assert images == {service: f"{REPOSITORY}/{service}:{TAG}" for service in SERVICES}
+    assert set(images) == set(SERVICES)
+    assert all(image.startswith(f"{REPOSITORY}/{service}:") for service, image in images.items())
 
 
 @pytest.mark.parametrize("service", SERVICES)
