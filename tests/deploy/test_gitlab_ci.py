@@ -1,6 +1,8 @@
 """.gitlab-ci.yml: valid for GitLab, and its lint and test jobs pass when really run
 (gitlab-ci-local, shell executor)."""
 
+import os
+import shutil
 from pathlib import Path
 
 import yaml
@@ -38,17 +40,17 @@ def test_stages_and_main_only_delivery():
 
 
 def test_lint_and_test_jobs_pass_under_gitlab_ci_local(run: Run):
+    # A state folder of our own (it must be relative): other sessions may run this too.
+    state = Path(".gitlab-ci-local") / f"pytest-{os.getpid()}"
     # The real test job runs the whole suite, this test included: here it runs a subset.
-    result = run(
-        [
-            "gitlab-ci-local",
-            "lint",
-            "test",
-            "--variable",
-            "PYTEST_ARGS=tests/core/test_settings.py",
-        ],
-        timeout=900,
-    )
+    try:
+        result = run(
+            ["gitlab-ci-local", "lint", "test", "--state-dir", state,
+             "--variable", "PYTEST_ARGS=tests/core/test_settings.py"],
+            timeout=900,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(REPO / state, ignore_errors=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "PASS  lint" in output and "PASS  test" in output
