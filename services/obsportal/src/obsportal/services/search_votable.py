@@ -26,8 +26,9 @@ from ..storage.search import SearchCriteria, last_modification, search_rows
 
 #: Output formats of the exports.
 SERIALIZATIONS = ("tabledata", "binary2")
-#: Bytes per chunk handed to the HTTP server: large enough to keep per-chunk costs negligible.
-CHUNK_SIZE = 1024 * 1024
+#: Bytes per chunk handed to the HTTP server. The writer sizes its row batches from it (4x), so
+#: larger chunks cost memory per export; 1 MiB gained nothing measurable.
+CHUNK_SIZE = 256 * 1024
 
 
 @dataclass(frozen=True)
