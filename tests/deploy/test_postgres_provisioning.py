@@ -6,6 +6,7 @@ with its own role names: consumers are data, which is what this also shows.
 
 import os
 import subprocess
+import time
 
 import psycopg
 import pytest
@@ -99,3 +100,36 @@ def test_tap_role_reads_published_tables_created_later_and_cannot_write(
             tap.execute(f"INSERT INTO {PUBLISHER}.star (name) VALUES ('Altair')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             tap.execute(f"CREATE TABLE {PUBLISHER}.intruder (id int)")
+
+
+def test_backup_job_dumps_the_database_and_prunes_only_expired_dumps(
+    run: Run, pg_cluster: PostgresCluster, tmp_path
+):
+    values = ["--set", f"database={DATABASE}", "--set", "backup.retentionDays=14",
+              "--show-only", "templates/cronjob-backup.yaml"]  # fmt: skip
+    result = run(["ci/helm.sh", "render", "postgres", "default", *values])
+    assert result.returncode == 0, result.stderr
+    job = yaml.safe_load(result.stdout)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    assert container["volumeMounts"] == [{"name": "backups", "mountPath": "/backups"}]
+    # The script as rendered, with the backup volume's mount point moved to a scratch folder.
+    script = container["args"][0].replace("/backups", str(tmp_path))
+    pg_cluster.ensure_database(DATABASE, "jmmc")
+    with pg_cluster.connect(DATABASE) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS public.backup_marker (id int)")
+    expired, recent = tmp_path / "old-expired.dump", tmp_path / "old-recent.dump"
+    for dump, age_days in ((expired, 20), (recent, 3)):
+        dump.write_bytes(b"previous dump")
+        stamp = time.time() - age_days * 86400
+        os.utime(dump, (stamp, stamp))
+    environment = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(pg_cluster.port),
+                   "PGUSER": "postgres"}  # fmt: skip
+    result = subprocess.run(
+        [*container["command"], script], env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    (new_dump,) = tmp_path.glob(f"{DATABASE}-*.dump")
+    listing = subprocess.run(["pg_restore", "--list", new_dump], capture_output=True, text=True)
+    assert listing.returncode == 0 and "backup_marker" in listing.stdout
+    assert not expired.exists() and recent.exists()
+    assert not list(tmp_path.glob("*.partial"))
