@@ -93,13 +93,23 @@ def list_exposures(
     date_updated_to: Annotated[str | None, Query(description="ISO 8601")] = None,
 ) -> dict[str, Any]:
     """Exposures meeting the same criteria as ``search.votable``."""
-    criteria = parse_criteria(
-        {
-            name: value
-            for name, value in locals().items()
-            if name not in ("request", "page", "page_size", "sort") and value is not None
-        }
-    )
+    given = {
+        "ra": ra,
+        "dec": dec,
+        "radius": radius,
+        "instrument": instrument,
+        "instrument_mode": instrument_mode,
+        "interferometer": interferometer,
+        "target": target,
+        "target_id": target_id,
+        "program": program,
+        "obs_type": obs_type,
+        "mjd_from": mjd_from,
+        "mjd_to": mjd_to,
+        "date_updated_from": date_updated_from,
+        "date_updated_to": date_updated_to,
+    }
+    criteria = parse_criteria({name: value for name, value in given.items() if value is not None})
     paging = Paging(page, page_size, sort)
     return _page(browse.exposures(_engine(request), criteria, paging), paging)
 

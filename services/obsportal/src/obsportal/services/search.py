@@ -38,8 +38,6 @@ class InvalidParameter(ValueError):
         self.message = message
 
 
-#: Parameters of ``search.votable`` besides the criteria themselves.
-SEARCH_OPTIONS = ("all_fields",)
 CRITERIA_PARAMETERS = (
     "ra",
     "dec",
