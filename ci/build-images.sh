@@ -11,7 +11,7 @@
 #     --local-base            build the base with ci/base-image.sh (podman, no registry)
 #     --offline               wheels downloaded on the host, build with no network
 #     --changed-since REV     only services whose inputs changed since REV (all when REV is
-#                             not a known commit, e.g. GitLab's 000… on a new branch)
+#                             not a known commit: GitLab's 000… on a new branch, or "all")
 #     --push                  push each image after building it
 #     --dry-run               print what would be built, build nothing
 #     --list                  print the known services and exit
