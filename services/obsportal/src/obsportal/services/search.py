@@ -38,6 +38,7 @@ class InvalidParameter(ValueError):
         self.message = message
 
 
+#: The criteria every search endpoint takes (``search.votable``, exports, JSON API).
 CRITERIA_PARAMETERS = (
     "ra",
     "dec",
