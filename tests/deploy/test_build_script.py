@@ -84,8 +84,9 @@ def test_a_push_touching_no_image_input_builds_nothing(clone: Path):
     assert f"no service changed since {before}" in result.stderr
 
 
-def test_a_new_branch_without_previous_commit_builds_everything(clone: Path):
-    assert set(planned(clone, "--changed-since", "0" * 40)) == set(SERVICES)
+@pytest.mark.parametrize("since", ["0" * 40, "all"], ids=["new-branch", "all"])
+def test_no_known_previous_commit_builds_everything(clone: Path, since: str):
+    assert set(planned(clone, "--changed-since", since)) == set(SERVICES)
 
 
 def test_ci_scripts_pass_shellcheck():
