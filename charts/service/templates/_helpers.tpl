@@ -145,8 +145,12 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{/* The only writable place of a container (the root filesystem is read-only). */}}
+{{- define "service.tmpVolume" -}}
 volumes:
   - name: tmp
     emptyDir:
-      sizeLimit: 64Mi
+      sizeLimit: {{ . }}
 {{- end }}
