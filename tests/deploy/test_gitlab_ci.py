@@ -39,13 +39,13 @@ def test_stages_and_main_only_delivery():
         assert ".main-only" in str(pipeline[job]["extends"])
 
 
-def test_lint_and_test_jobs_pass_under_gitlab_ci_local(run: Run):
+def test_lint_stage_and_test_job_pass_under_gitlab_ci_local(run: Run):
     # A state folder of our own (it must be relative): other sessions may run this too.
     state = Path(".gitlab-ci-local") / f"pytest-{os.getpid()}"
     # The real test job runs the whole suite, this test included: here it runs a subset.
     try:
         result = run(
-            ["gitlab-ci-local", "lint", "test", "--state-dir", state,
+            ["gitlab-ci-local", "lint", "charts", "test", "--state-dir", state,
              "--variable", "PYTEST_ARGS=tests/core/test_settings.py"],
             timeout=900,
         )  # fmt: skip
@@ -53,6 +53,7 @@ def test_lint_and_test_jobs_pass_under_gitlab_ci_local(run: Run):
         shutil.rmtree(REPO / state, ignore_errors=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "PASS  lint" in output and "PASS  test" in output
+    for job in ("lint", "charts", "test"):
+        assert f"PASS  {job}" in output
     assert "pytest tests/core/test_settings.py" in output
     assert " passed" in output
