@@ -119,8 +119,11 @@ if [ "$offline" -eq 1 ]; then
     echo "build-images: downloading wheels into $WHEELS" >&2
     sources=(./libs/jmmc_core)
     for service in $known; do sources+=("./services/$service"); done
-    "$python" -m pip download -q --disable-pip-version-check -d "$WHEELS" -c constraints.txt \
-      --only-binary=:all: "${sources[@]}" setuptools 2>&1 | grep -v "is ignored" >&2 || true
+    if ! "$python" -m pip download -q --disable-pip-version-check -d "$WHEELS" \
+      -c constraints.txt --only-binary=:all: "${sources[@]}" setuptools 2>"$WHEELS/.log"; then
+      grep -v "is ignored" "$WHEELS/.log" >&2
+      die "downloading the wheels failed"
+    fi
     echo "$inputs" >"$WHEELS/.inputs"
   fi
   flock -u 9
