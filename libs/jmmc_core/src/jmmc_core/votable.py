@@ -114,6 +114,9 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 _BOOLEAN_TEXT = {True: "T", False: "F", None: "?"}
 _BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
 
+_UTF16 = repeat("utf-16-be")
+_LATIN1 = repeat("latin-1")
+
 _FIRST_BATCH_ROWS = 32
 _MAX_BATCH_ROWS = 10_000
 _BASE64_LINE = 57  # raw bytes per 76-character base64 line
@@ -279,18 +282,36 @@ def error_document(message: str, *, version: str = "1.4") -> bytes:
 
 @dataclass
 class _BinaryColumn:
-    """A batch column in BINARY2 form: a fixed-width block, or a length prefix plus pieces."""
+    """A batch column in BINARY2 form: a fixed-width block, or a length prefix plus pieces.
+
+    Pieces are the encoded values as Latin-1 text (a character per byte): rows are assembled
+    with one ``str.join``, which spares encoding the (ASCII) values of ``char`` columns.
+    """
 
     is_null: np.ndarray | None
     fixed: np.ndarray | None = None  # uint8 (rows, width)
     counts: np.ndarray | None = None  # elements per row of a variable-length column
-    pieces: list[bytes] | None = None
+    pieces: Sequence[str] | None = None
 
 
 def _null_positions(column: Sequence[Any]) -> np.ndarray | None:
     if None not in column:
         return None
     return np.fromiter((value is None for value in column), bool, len(column))
+
+
+def _texts_and_joined(column: Sequence[Any]) -> tuple[Sequence[str], str]:
+    """The values as str, and their concatenation."""
+    try:
+        return column, "".join(column)
+    except TypeError:  # None or other types
+        pass
+    texts = ["" if value is None else value for value in column]  # nulls, the common case
+    try:
+        return texts, "".join(texts)
+    except TypeError:
+        texts = list(map(_as_text, column))
+        return texts, "".join(texts)
 
 
 def _as_text(value: Any) -> str:
@@ -440,12 +461,7 @@ class _TextCodec(_Codec):
 
     def _texts(self, column: Sequence[Any]) -> tuple[Sequence[str], str]:
         """Normalized texts and (possibly longer) their concatenation."""
-        texts = column
-        try:
-            joined = "".join(texts)
-        except TypeError:
-            texts = list(map(_as_text, column))
-            joined = "".join(texts)
+        texts, joined = _texts_and_joined(column)
         if _has_xml_illegal(joined):
             texts = list(map(_clean, texts))
             joined = "".join(texts)
@@ -479,55 +495,20 @@ class _TextCodec(_Codec):
         return self._texts((value,))[0][0]
 
     def binary(self, column):
+        texts = self._texts(column)[0]
+        # Texts are the column itself only when it held nothing but str, so no None.
+        is_null = None if texts is column else _null_positions(column)
         if self.padded:
             width = self.limit * (2 if self.unicode else 1)
-            encoded = (t.encode(self.encoding).ljust(width, b"\0") for t in self._texts(column)[0])
-            block = np.frombuffer(b"".join(encoded), np.uint8).reshape(-1, width)
-            return _BinaryColumn(_null_positions(column), fixed=block)
-        is_null, pieces = self._clean_pieces(column)
-        counts = None if pieces is None else self._counts(pieces)
-        if counts is None or (self.limit is not None and counts.max(initial=0) > self.limit):
-            pieces = list(map(str.encode, self._texts(column)[0], repeat(self.encoding)))
-            counts = self._counts(pieces)
-        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
-
-    def _clean_pieces(self, column: Sequence[Any]) -> tuple[np.ndarray | None, list | None]:
-        """Null positions, and the encoded values unless the column needs ``_texts``: checking
-        all the encoded bytes at once costs far less than normalizing value by value."""
-        is_null = None
-        pieces = self._try_encode(column)
-        # Only a failed attempt looks for nulls: the scan costs as much as the encoding.
-        if pieces is None and (is_null := _null_positions(column)) is not None:
-            pieces = self._try_encode(["" if value is None else value for value in column])
-        if pieces is None or not self._is_clean(b"".join(pieces)):
-            return is_null, None
-        return is_null, pieces
-
-    def _try_encode(self, texts: Sequence[Any]) -> list[bytes] | None:
-        """The encoded texts; None for a value that is not a str, or a lone surrogate."""
-        try:
-            if self.unicode:
-                return list(map(str.encode, texts, repeat("utf-16-be")))
-            return list(map(str.encode, texts))  # the cheapest call; ``_is_clean`` checks ASCII
-        except (TypeError, UnicodeEncodeError):
-            return None
-
-    def _is_clean(self, encoded: bytes) -> bool:
-        """Whether encoded text holds only XML characters (and only ASCII for ``char``)."""
+            data = b"".join(t.encode(self.encoding).ljust(width, b"\0") for t in texts)
+            return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
         if self.unicode:
-            units = np.frombuffer(encoded, ">u2")
-            if units.max(initial=0) >= 0xFFFE:  # U+FFFE, U+FFFF
-                return False
-        elif encoded.isascii():
-            units = np.frombuffer(encoded, np.uint8)
-        else:
-            return False
-        return not _has_illegal_controls(units)
-
-    def _counts(self, pieces: list[bytes]) -> np.ndarray:
-        """Characters per value: bytes for ``char``, UTF-16 code units for ``unicodeChar``."""
-        counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
-        return counts // 2 if self.unicode else counts
+            pieces = list(map(bytes.decode, map(str.encode, texts, _UTF16), _LATIN1))
+            counts = np.fromiter(map(len, pieces), np.uint32, len(pieces)) // 2
+        else:  # ASCII: the text is its own encoding
+            pieces = texts
+            counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
+        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
 
 
 class _ArrayCodec(_Codec):
@@ -581,7 +562,7 @@ class _ArrayCodec(_Codec):
         if self.size is not None:
             return _BinaryColumn(is_null, fixed=flat.view(np.uint8).reshape(len(column), -1))
         counts = np.fromiter(map(len, rows), np.uint32, len(rows))
-        data = flat.tobytes()
+        data = flat.tobytes().decode("latin-1")
         width = self.dtype.itemsize
         ends = np.cumsum(counts) * width
         pieces = [
@@ -621,30 +602,41 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
         if column.is_null is not None:
             is_null[:, index] = column.is_null
     # Fixed-width runs (bitmap, fixed fields, length prefixes) are stacked per row with numpy;
-    # variable-length payloads are interleaved as ready-made bytes, one list slot per row.
-    segments: list[list[bytes]] = []
-    run: list[np.ndarray] = [np.packbits(is_null, axis=1)]
+    # variable-length pieces go between them, one list slot per row, for a single join.
+    runs: list[list[np.ndarray]] = [[np.packbits(is_null, axis=1)]]
+    pieces: list[Sequence[str]] = []
     for column in columns:
         if column.fixed is not None:
-            run.append(column.fixed)
-            continue
-        run.append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
-        segments.append(_row_slices(run))
-        segments.append(column.pieces)
-        run = []
-    if run:
-        segments.append(_row_slices(run))
-    if len(segments) == 1:
-        return b"".join(segments[0])
-    interleaved: list[bytes] = [b""] * (rows * len(segments))
-    for offset, segment in enumerate(segments):
-        interleaved[offset :: len(segments)] = segment
-    return b"".join(interleaved)
+            runs[-1].append(column.fixed)
+        else:
+            runs[-1].append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
+            pieces.append(column.pieces)
+            runs.append([])
+    blocks = [np.hstack(run) if run else np.empty((rows, 0), np.uint8) for run in runs]
+    if not pieces:
+        return blocks[0].tobytes()
+    # A row's trailing run and the next row's leading run make one slot, so that every slot
+    # ends with a length prefix (see _latin1_rows).
+    trailing = blocks.pop()
+    blocks[0] = np.hstack([np.roll(trailing, 1, axis=0), blocks[0]])
+    slots = [_latin1_rows(block) for block in blocks]
+    slots[0][0] = slots[0][0][trailing.shape[1] :]  # the first row follows no other row
+    interleaved = [""] * (rows * 2 * len(pieces))
+    for offset, segment in enumerate(chain.from_iterable(zip(slots, pieces, strict=True))):
+        interleaved[offset :: 2 * len(pieces)] = segment
+    interleaved.append(trailing[-1].tobytes().decode("latin-1"))
+    return "".join(interleaved).encode("latin-1")
 
 
-def _row_slices(blocks: list[np.ndarray]) -> list[bytes]:
-    block = np.hstack(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
-    return block.view(f"V{block.shape[1]}").ravel().tolist()
+def _latin1_rows(block: np.ndarray) -> list[str]:
+    """The rows of a uint8 block as Latin-1 text: numpy makes them in one call, as code points."""
+    width = block.shape[1]
+    texts = block.astype(np.uint32).view(f"U{width}").ravel().tolist()
+    # numpy drops trailing NULs from text: rows ending with a zero byte get theirs back (rare,
+    # as rows end with a length prefix: its last byte is 0 for empty values and 256-multiples).
+    for index in np.flatnonzero(block[:, -1] == 0).tolist():
+        texts[index] = texts[index].ljust(width, "\0")
+    return texts
 
 
 class _Base64Lines:
@@ -806,8 +798,9 @@ class VOTableWriter:
     def _batches(self, rows: Iterator[Any], status: list[Info]) -> Iterator[bytes]:
         """Encoded batches of rows; records a failure in ``status`` instead of raising."""
         binary = self.serialization == "binary2"
-        # About 256 KiB of output per batch: larger batches cost memory and gain no speed.
-        batch_bytes = 4 * max(self.chunk_size, 65536)
+        # About 256 KiB of output per batch (512 KiB of BINARY2, which makes a few numpy calls per
+        # column and batch): larger batches cost memory and gain no speed.
+        batch_bytes = (8 if binary else 4) * max(self.chunk_size, 65536)
         batch_rows = _FIRST_BATCH_ROWS
         base64 = _Base64Lines()
         try:
