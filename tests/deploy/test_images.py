@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import yaml
 
 from jmmc_devtools.pgcluster import free_port
 
@@ -183,3 +184,76 @@ def test_default_command_answers_503_json_and_fails_its_health_check_without_dat
     smoke = run(["python3", "ci/smoke.py", f"http://127.0.0.1:{port}", service])
     assert smoke.returncode == 1
     assert f"smoke: {service}: HTTP 503" in smoke.stderr
+
+
+# The chart's pods, run as Kubernetes would run them: same arguments, settings, user,
+# read-only root filesystem with /tmp as the only writable place, no capabilities.
+
+
+@pytest.fixture(scope="module")
+def platform_manifests(run: Run) -> list[dict]:
+    result = run(["ci/helm.sh", "render", "platform", "default"])
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def pod_as_podman_arguments(manifests: list[dict], kind: str, name: str) -> list[str]:
+    """`podman run` options reproducing the pod's first container (image and args last)."""
+    (workload,) = [d for d in manifests if d["kind"] == kind and d["metadata"]["name"] == name]
+    pod = workload["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    config_maps = {d["metadata"]["name"]: d["data"] for d in manifests if d["kind"] == "ConfigMap"}
+    options = ["--user", f"{security['runAsUser']}:{pod['securityContext']['runAsGroup']}"]
+    options += ["--cap-drop", ",".join(security["capabilities"]["drop"])]
+    if security["readOnlyRootFilesystem"]:
+        options.append("--read-only")
+    if not security["allowPrivilegeEscalation"]:
+        options += ["--security-opt", "no-new-privileges"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in container["volumeMounts"]:
+        size = volumes[mount["name"]]["emptyDir"]["sizeLimit"].replace("Mi", "m")
+        options += ["--tmpfs", f"{mount['mountPath']}:rw,size={size}"]
+    for source in container["envFrom"]:
+        for key, value in config_maps[source["configMapRef"]["name"]].items():
+            options += ["-e", f"{key}={value}"]
+    for variable in container["env"]:
+        options += [
+            "-e",
+            f"{variable['name']}=secret-from-{variable['valueFrom']['secretKeyRef']['key']}",
+        ]
+    return options
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_chart_migration_job_runs_as_rendered_against_a_real_database(
+    images: dict[str, str], platform_manifests: list[dict], service: str, new_database
+):
+    options = pod_as_podman_arguments(platform_manifests, "Job", f"{service}-migrate")
+    database = f"{env_prefix(service)}DATABASE_URL={new_database(f'job_{service}')}"
+    migrate = subprocess.run(
+        [*RUN, "--rm", "--network", "host", *options, "-e", database, images[service], "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert "is at head" in migrate.stdout
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_chart_deployment_pod_starts_as_rendered_and_answers_health(
+    images: dict[str, str], platform_manifests: list[dict], service: str, start_container: Start
+):
+    """Read-only, unprivileged, with the chart's own settings: it serves (503 here, as the
+    cluster's `postgres` host does not exist on this machine)."""
+    (deployment,) = [d for d in platform_manifests
+                     if d["kind"] == "Deployment" and d["metadata"]["name"] == service]  # fmt: skip
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    port = free_port()
+    options = pod_as_podman_arguments(platform_manifests, "Deployment", service)
+    pod = start_container("-p", f"127.0.0.1:{port}:8000", *options, images[service],
+                          *container["args"])  # fmt: skip
+    response = wait_for_health(f"http://127.0.0.1:{port}/{service}/health", pod)
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"]["status"] == "fail"
