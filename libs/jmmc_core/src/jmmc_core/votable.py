@@ -119,7 +119,6 @@ _LATIN1 = repeat("latin-1")
 
 _FIRST_BATCH_ROWS = 32
 _MAX_BATCH_ROWS = 10_000
-_BASE64_LINE = 57  # raw bytes per 76-character base64 line
 
 
 # --------------------------------------------------------------------------------------
@@ -639,47 +638,33 @@ def _latin1_rows(block: np.ndarray) -> list[str]:
     return texts
 
 
-class _Base64Lines:
-    """Incremental base64 in 76-character lines; carries the bytes that do not fill a line."""
+class _Base64Stream:
+    """Incremental base64, a line per batch; carries the bytes that do not fill a 3-byte group.
+
+    Lines are not cut to 76 characters: readers ignore whitespace in base64 STREAMs (astropy
+    writes a single line), and re-laying the text into short lines would copy all of it again.
+    """
 
     def __init__(self) -> None:
         self._rest = b""
-        # Reused for every batch: a fresh buffer of this size per batch is handed back to the
-        # system and faulted in again page by page, which costs more than the encoding.
-        self._lines = np.empty((0, 77), np.uint8)
 
-    def encode(self, data: bytes) -> memoryview:
-        """Whole lines, newlines included; the view is only valid until the next call."""
-        # The carried bytes and the start of ``data`` make one line of their own, so that the
-        # rest of ``data`` is encoded where it lies instead of being copied behind them.
-        head_size = min(-len(self._rest) % _BASE64_LINE, len(data))
+    def encode(self, data: bytes) -> tuple[bytes, ...]:
+        """The base64 of the carried bytes and ``data``, in pieces ending with a newline."""
+        # The carried bytes and the first bytes of ``data`` make a group of their own, so that
+        # the rest of ``data`` is encoded where it lies instead of being copied behind them.
+        head_size = min(-len(self._rest) % 3, len(data))
         head = self._rest + data[:head_size]
-        if len(head) % _BASE64_LINE:
+        if len(head) % 3:
             self._rest = head
-            return memoryview(b"")
+            return ()
         body = memoryview(data)[head_size:]
-        usable = len(body) - len(body) % _BASE64_LINE
+        usable = len(body) - len(body) % 3
         self._rest = bytes(body[usable:])
-        head_lines = len(head) // _BASE64_LINE
-        lines = self._buffer(head_lines + usable // _BASE64_LINE)
-        _base64_into(lines[:head_lines], head)
-        _base64_into(lines[head_lines:], body[:usable])
-        return memoryview(lines.reshape(-1))
-
-    def _buffer(self, count: int) -> np.ndarray:
-        if len(self._lines) < count:
-            self._lines = np.empty((count, 77), np.uint8)
-            self._lines[:, 76] = 0x0A
-        return self._lines[:count]
+        return pybase64.b64encode(head), pybase64.b64encode(body[:usable]), b"\n"
 
     def close(self) -> bytes:
         rest, self._rest = self._rest, b""
         return pybase64.b64encode(rest) + b"\n" if rest else b""
-
-
-def _base64_into(lines: np.ndarray, data: bytes | memoryview) -> None:
-    """Fill the first 76 columns of ``lines`` with the base64 of whole 57-byte lines of data."""
-    lines[:, :76] = np.frombuffer(pybase64.b64encode(data), np.uint8).reshape(-1, 76)
 
 
 # --------------------------------------------------------------------------------------
@@ -802,7 +787,7 @@ class VOTableWriter:
         # column and batch): larger batches cost memory and gain no speed.
         batch_bytes = (8 if binary else 4) * max(self.chunk_size, 65536)
         batch_rows = _FIRST_BATCH_ROWS
-        base64 = _Base64Lines()
+        base64 = _Base64Stream()
         try:
             while batch := list(islice(rows, batch_rows)):
                 columns = self._columns(batch)
@@ -812,7 +797,7 @@ class VOTableWriter:
                         len(batch),
                     )
                     raw_size = len(encoded)
-                    encoded = base64.encode(encoded)
+                    pieces = base64.encode(encoded)
                 else:
                     cells = [
                         codec.tabledata(c) for codec, c in zip(self._codecs, columns, strict=True)
@@ -820,9 +805,9 @@ class VOTableWriter:
                     text = "</TD></TR>\n<TR><TD>".join(
                         map("</TD><TD>".join, zip(*cells, strict=True))
                     )
-                    encoded = f"<TR><TD>{text}</TD></TR>\n".encode()
-                    raw_size = len(encoded)
-                yield encoded
+                    pieces = (f"<TR><TD>{text}</TD></TR>\n".encode(),)
+                    raw_size = len(pieces[0])
+                yield from pieces
                 per_row = max(raw_size // len(batch), 1)
                 batch_rows = max(16, min(_MAX_BATCH_ROWS, batch_bytes // per_row))
         except Exception as error:  # reported in the document
