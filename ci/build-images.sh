@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds (and optionally pushes) the service images from services/<svc>/Containerfile, with
-# the repository root as build context.
+# Builds (and optionally pushes) the service images from services/Containerfile (one image per
+# service, SERVICE passed as a build argument), with the repository root as build context.
 #
 #   ci/build-images.sh [options] [SERVICE...]       (no SERVICE: every service)
 #     --engine docker|podman  container engine (default: docker if present, else podman)
@@ -22,8 +22,8 @@ cd "$(dirname "$0")/.."
 WHEELS=build/wheels
 
 known_services() {
-  for containerfile in services/*/Containerfile; do
-    basename "$(dirname "$containerfile")"
+  for project in services/*/pyproject.toml; do
+    basename "$(dirname "$project")"
   done
 }
 
@@ -60,7 +60,7 @@ done
 
 known=$(known_services | tr '\n' ' ')
 for service in "${services[@]}"; do
-  [ -f "services/$service/Containerfile" ] \
+  [ -f "services/$service/pyproject.toml" ] \
     || die "unknown service '$service'; known services: ${known% }"
 done
 [ ${#services[@]} -gt 0 ] || read -r -a services <<<"$known"
@@ -136,7 +136,8 @@ for service in "${services[@]}"; do
   image="$repository/$service:${tags[$service]}"
   echo "build-images: building $image" >&2
   started=$SECONDS
-  "${build[@]}" "${build_args[@]}" -f "services/$service/Containerfile" -t "$image" . >&2
+  "${build[@]}" "${build_args[@]}" --build-arg "SERVICE=$service" \
+    -f services/Containerfile -t "$image" . >&2
   echo "build-images: built $image in $((SECONDS - started)) s" >&2
   [ "$push" -eq 0 ] || "${push_cmd[@]}" "$image" >&2
   echo "$service $image"

@@ -68,9 +68,10 @@ def test_a_push_rebuilds_only_the_changed_service_tagged_with_its_commit(clone: 
     assert tags_after == {**tags_before, "jmdc": changed}, "the deploy asks for what was built"
 
 
-def test_a_change_to_the_shared_core_rebuilds_every_service(clone: Path):
+@pytest.mark.parametrize("shared_input", ["libs/jmmc_core/NOTES.md", "services/Containerfile"])
+def test_a_change_to_a_shared_input_rebuilds_every_service(clone: Path, shared_input: str):
     before = git(clone, "rev-parse", "HEAD")
-    changed = commit_change(clone, "libs/jmmc_core/NOTES.md")
+    changed = commit_change(clone, shared_input)
     plan = planned(clone, "--changed-since", before)
     assert plan == {service: f"r/{service}:{changed}" for service in SERVICES}
 
