@@ -347,6 +347,16 @@ def _double_texts(values: Sequence[float]) -> list[str]:
     return list(map(texts.__getitem__, values))
 
 
+def _utf16_wire(texts: Sequence[str]) -> list[str]:
+    """UTF-16 encodings as Latin-1 text; like ``_double_texts``, a column of mostly repeated
+    values (a target's name) encodes each distinct value once."""
+    distinct = dict.fromkeys(texts)
+    if 2 * len(distinct) > len(texts):
+        return list(map(bytes.decode, map(str.encode, texts, _UTF16), _LATIN1))
+    encoded = map(bytes.decode, map(str.encode, distinct, _UTF16), _LATIN1)
+    return list(map(dict(zip(distinct, encoded, strict=True)).__getitem__, texts))
+
+
 def _as_int(value: Any, null: int | None) -> int:
     if value is None:
         if null is None:
@@ -502,7 +512,7 @@ class _TextCodec(_Codec):
             data = b"".join(t.encode(self.encoding).ljust(width, b"\0") for t in texts)
             return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
         if self.unicode:
-            pieces = list(map(bytes.decode, map(str.encode, texts, _UTF16), _LATIN1))
+            pieces = _utf16_wire(texts)
             counts = np.fromiter(map(len, pieces), np.uint32, len(pieces)) // 2
         else:  # ASCII: the text is its own encoding
             pieces = texts
