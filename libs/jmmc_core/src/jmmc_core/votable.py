@@ -621,14 +621,14 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
             runs[-1].append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
             pieces.append(column.pieces)
             runs.append([])
-    blocks = [np.hstack(run) if run else np.empty((rows, 0), np.uint8) for run in runs]
     if not pieces:
-        return blocks[0].tobytes()
+        return np.concatenate(runs[0], axis=1).tobytes()
     # A row's trailing run and the next row's leading run make one slot, so that every slot
-    # ends with a length prefix (see _latin1_rows).
-    trailing = blocks.pop()
-    blocks[0] = np.hstack([np.roll(trailing, 1, axis=0), blocks[0]])
-    slots = [_latin1_rows(block) for block in blocks]
+    # ends with a length prefix (see _latin1_rows). Runs are widened to code points as they
+    # are stacked.
+    trailing = np.concatenate([np.empty((rows, 0), np.uint8), *runs.pop()], axis=1)
+    runs[0].insert(0, np.roll(trailing, 1, axis=0))
+    slots = [_latin1_rows(np.concatenate(run, axis=1, dtype=np.uint32)) for run in runs]
     slots[0][0] = slots[0][0][trailing.shape[1] :]  # the first row follows no other row
     interleaved = [""] * (rows * 2 * len(pieces))
     for offset, segment in enumerate(chain.from_iterable(zip(slots, pieces, strict=True))):
@@ -638,9 +638,9 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
 
 
 def _latin1_rows(block: np.ndarray) -> list[str]:
-    """The rows of a uint8 block as Latin-1 text: numpy makes them in one call, as code points."""
+    """The rows of a block of bytes held as uint32 code points, as Latin-1 text (one call)."""
     width = block.shape[1]
-    texts = block.astype(np.uint32).view(f"U{width}").ravel().tolist()
+    texts = block.view(f"U{width}").ravel().tolist()
     # numpy drops trailing NULs from text: rows ending with a zero byte get theirs back (rare,
     # as rows end with a length prefix: its last byte is 0 for empty values and 256-multiples).
     for index in np.flatnonzero(block[:, -1] == 0).tolist():
