@@ -90,7 +90,9 @@ def test_image_runs_the_service_as_non_root_with_a_health_check(
     )
     (image,) = json.loads(inspected.stdout)
     assert image["Config"]["User"] == "10001:10001"
-    assert image["Config"]["Entrypoint"] == [service]
+    # `service` is the link to the service's own command, made when the image is built.
+    assert image["Config"]["Entrypoint"] == ["service"]
+    assert image["Config"]["Labels"]["org.opencontainers.image.title"] == service
     assert image["Config"]["Cmd"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
     assert "http://127.0.0.1:8000/health" in " ".join(image["Healthcheck"]["Test"])
 
