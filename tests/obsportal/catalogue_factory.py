@@ -15,9 +15,12 @@ import math
 import random
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
+
+from obsportal.services.baselines import format_baselines
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 GOLDEN = SHARED_DATA / "obsportal_votables"
@@ -42,6 +45,7 @@ _EXPOSURE_COLUMNS = (
     "mjd_end",
     "exposure_time",
     "projected_baselines",
+    "projected_baselines_text",
     "seeing",
     "tau0",
     "temperature",
@@ -81,6 +85,21 @@ def _timestamp(value: datetime | str | None) -> str | None:
 def _mjd_timestamp(row: dict) -> str:
     """An update date for rows that lack one: the end of the exposure."""
     return (MJD_EPOCH + timedelta(days=row["exp_mjd_end"])).replace(microsecond=0).isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _printed_baselines(text: str) -> str | None:
+    # Synthetic rows share a few hundred JSON texts: each is formatted once.
+    return format_baselines(json.loads(text))
+
+
+def _stored_baselines(baselines: dict | str | None) -> tuple[str | None, str | None]:
+    """The jsonb text and the printed form that ingestion would store."""
+    if baselines is None:
+        return None, None
+    if isinstance(baselines, str):
+        return baselines, _printed_baselines(baselines)
+    return json.dumps(baselines), format_baselines(baselines)
 
 
 def load(connection: psycopg.Connection, rows: Iterable[dict]) -> int:
@@ -135,7 +154,7 @@ def load(connection: psycopg.Connection, rows: Iterable[dict]) -> int:
                         row.get("interferometer_stations"),
                     ),
                 )
-                baselines = row.get("exp_projected_baselines")
+                baselines, baselines_text = _stored_baselines(row.get("exp_projected_baselines"))
                 copy.write_row(
                     (
                         row["exp_id"],
@@ -154,9 +173,8 @@ def load(connection: psycopg.Connection, rows: Iterable[dict]) -> int:
                         row.get("exp_mjd_start"),
                         row.get("exp_mjd_end"),
                         row.get("exp_exposure_time"),
-                        baselines
-                        if baselines is None or isinstance(baselines, str)
-                        else json.dumps(baselines),
+                        baselines,
+                        baselines_text,
                         row.get("exp_seeing"),
                         row.get("exp_tau0"),
                         row.get("exp_temperature"),

@@ -100,6 +100,8 @@ class Exposure(Base):
     mjd_end: Mapped[float | None] = mapped_column(Double)
     exposure_time: Mapped[float | None] = mapped_column(Double)
     projected_baselines: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: As the VOTables print it, made at ingestion (exports would otherwise format every row).
+    projected_baselines_text: Mapped[str | None] = mapped_column(Text)
     seeing: Mapped[float | None] = mapped_column(Double)
     tau0: Mapped[float | None] = mapped_column(Double)
     temperature: Mapped[float | None] = mapped_column(Double)

@@ -29,9 +29,9 @@ INGESTION_LOCK = 0x0B5_1A6E57
 EXPOSURE_COLUMNS = (
     "exp_id", "header_id", "target_name", "target_ra", "target_dec", "instrument_name",
     "instrument_mode", "instrument_submode", "interferometer_name", "interferometer_stations",
-    "program_id", "mjd_start", "mjd_end", "exposure_time", "projected_baselines", "seeing",
-    "tau0", "temperature", "em_min", "em_max", "em_res_power", "validation_level",
-    "validation_log", "classification_rule", "date_release",
+    "program_id", "mjd_start", "mjd_end", "exposure_time", "projected_baselines",
+    "projected_baselines_text", "seeing", "tau0", "temperature", "em_min", "em_max",
+    "em_res_power", "validation_level", "validation_log", "classification_rule", "date_release",
 )  # fmt: skip
 STAGING_COLUMNS = (
     ("ord", "integer"), ("exp_id", "text"), ("header_id", "text"), ("target_name", "text"),
@@ -39,7 +39,8 @@ STAGING_COLUMNS = (
     ("instrument_mode", "text"), ("instrument_submode", "text"),
     ("interferometer_name", "text"), ("interferometer_stations", "text"),
     ("program_id", "text"), ("mjd_start", "float8"), ("mjd_end", "float8"),
-    ("exposure_time", "float8"), ("projected_baselines", "text"), ("seeing", "float8"),
+    ("exposure_time", "float8"), ("projected_baselines", "text"),
+    ("projected_baselines_text", "text"), ("seeing", "float8"),
     ("tau0", "float8"), ("temperature", "float8"), ("em_min", "float8"), ("em_max", "float8"),
     ("em_res_power", "float8"), ("validation_level", "integer"), ("validation_log", "text"),
     ("classification_rule", "text"), ("date_release", "timestamptz"),
@@ -156,10 +157,10 @@ def _staging_row(order: int, item: Accepted) -> tuple:
         order, item.exp_id, item.header_id, item.target_name, item.target_ra, item.target_dec,
         item.instrument_name, item.instrument_mode, item.instrument_submode,
         item.interferometer_name, item.interferometer_stations, item.program_id,
-        item.mjd_start, item.mjd_end, item.exposure_time,
-        json.dumps(item.projected_baselines), item.seeing, item.tau0, item.temperature,
-        item.em_min, item.em_max, item.em_res_power, item.validation_level,
-        json.dumps(item.validation_log), item.classification_rule, item.date_release,
+        item.mjd_start, item.mjd_end, item.exposure_time, json.dumps(item.projected_baselines),
+        item.projected_baselines_text, item.seeing, item.tau0, item.temperature, item.em_min,
+        item.em_max, item.em_res_power, item.validation_level, json.dumps(item.validation_log),
+        item.classification_rule, item.date_release,
         item.grouping_key, item.obs_type, item.ob_id, item.program_title, item.program_pi_coi,
     )  # fmt: skip
 

@@ -27,6 +27,8 @@ class Accepted:
     mjd_end: float | None
     exposure_time: float | None
     projected_baselines: dict[str, Any]
+    #: The baselines as the VOTables print them (services.baselines.format_baselines).
+    projected_baselines_text: str | None
     seeing: float | None
     tau0: float | None
     temperature: float | None

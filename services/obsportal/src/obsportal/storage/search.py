@@ -1,9 +1,9 @@
 """SQL of exposure searches: one SELECT per request, rows streamed from a server-side cursor.
 
 Searches run through the pool's raw psycopg connection: rows come back as plain tuples, the
-form the VOTable and CSV writers consume fastest, without an ORM layer per row. Values that
-the exports show as text (baselines, dates, the validation log) are formatted by PostgreSQL,
-which then works in parallel with the Python process that writes the document.
+form the VOTable and CSV writers consume fastest, without an ORM layer per row. Baselines are
+stored as the exports print them (made at ingestion); dates and the validation log are
+formatted by PostgreSQL, which works in parallel with the Python process writing the document.
 """
 
 from __future__ import annotations
@@ -25,25 +25,6 @@ CONE_CONDITION = (
 )
 
 
-def _number(path: str) -> str:
-    # Baselines print as quoted 4-decimal strings and missing values as None, as the
-    # original's Python ``str(dict)`` did.
-    value = f"(b.value #>> '{{{path}}}')"
-    return f"coalesce('''' || round({value}::numeric, 4)::text || '''', 'None')"
-
-
-_BASELINES = (
-    # %% because psycopg reads %s as a placeholder. Baselines come in jsonb's key order
-    # (shorter names first, then alphabetical): sorting them for every row costs a third more.
-    "(SELECT '{' || string_agg(format("
-    "'''%%s'': {''length'': {''start'': %%s, ''end'': %%s}, "
-    "''angle'': {''start'': %%s, ''end'': %%s}}'"
-    f", b.key, {_number('length,start')}, {_number('length,end')}, "
-    f"{_number('angle,start')}, {_number('angle,end')}), ', ') || '}}'"
-    " FROM jsonb_each(e.projected_baselines) AS b)"
-)
-
-
 def _timestamp(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00:00"')"""
 
@@ -54,7 +35,7 @@ COLUMNS: dict[str, str] = {
     "exp_header_id": "e.header_id",
     "exp_mjd_start": "e.mjd_start",
     "exp_mjd_end": "e.mjd_end",
-    "exp_projected_baselines": _BASELINES,
+    "exp_projected_baselines": "e.projected_baselines_text",
     "exp_validation_level": "e.validation_level",
     "exp_validation_log": "e.validation_log::text",
     "exp_tau0": "e.tau0",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...storage.ingestion_records import Accepted, Excluded, Rejected
+from ..baselines import format_baselines
 from .cards import Header, HeaderError, parse_header
 from .modes import DP_ID_PREFIXES, EXPOSURE_TIME, SETUPS
 from .rules import INSTRUMENT_RULES, Category, Decision
@@ -143,6 +144,7 @@ def _extract(
             obs_type,
         )
     )
+    baselines = _baselines(header, stations, log)
     return Accepted(
         header_id=header_id,
         exp_id=f"{header_id}_1",
@@ -163,7 +165,8 @@ def _extract(
         mjd_start=mjd_start,
         mjd_end=mjd_end,
         exposure_time=exposure_time,
-        projected_baselines=_baselines(header, stations, log),
+        projected_baselines=baselines,
+        projected_baselines_text=format_baselines(baselines),
         seeing=weather["seeing"],
         tau0=weather["tau0"],
         temperature=temperature,
