@@ -117,6 +117,8 @@ _BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
 _UTF16 = repeat("utf-16-be")
 _LATIN1 = repeat("latin-1")
 
+_SHORT_PREFIXES = [count.to_bytes(4, "big").decode("latin-1") for count in range(1024)]
+
 _FIRST_BATCH_ROWS = 32
 _MAX_BATCH_ROWS = 10_000
 
@@ -452,10 +454,10 @@ class _FloatCodec(_Codec):
         native = np.array(column, float)  # None becomes NaN
         nan = np.isnan(native)
         is_null = None
-        if nan.any():
-            is_null = nan
-            for index in np.flatnonzero(nan):
-                is_null[index] = column[index] is None
+        if nan.any():  # None or NaN: only the values themselves tell
+            positions = np.flatnonzero(nan)
+            is_null = np.zeros(len(column), bool)
+            is_null[positions] = [column[index] is None for index in positions.tolist()]
         values = native.astype(self.dtype)
         return _BinaryColumn(is_null, fixed=values.view(np.uint8).reshape(len(column), -1))
 
@@ -613,14 +615,14 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
     # Fixed-width runs (bitmap, fixed fields, length prefixes) are stacked per row with numpy;
     # variable-length pieces go between them, one list slot per row, for a single join.
     runs: list[list[np.ndarray]] = [[np.packbits(is_null, axis=1)]]
-    pieces: list[Sequence[str]] = []
+    variable = [column for column in columns if column.fixed is None]
     for column in columns:
         if column.fixed is not None:
             runs[-1].append(column.fixed)
         else:
             runs[-1].append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
-            pieces.append(column.pieces)
             runs.append([])
+    pieces = [column.pieces for column in variable]
     if not pieces:
         return np.concatenate(runs[0], axis=1).tobytes()
     # A row's trailing run and the next row's leading run make one slot, so that every slot
@@ -628,13 +630,25 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
     # are stacked.
     trailing = np.concatenate([np.empty((rows, 0), np.uint8), *runs.pop()], axis=1)
     runs[0].insert(0, np.roll(trailing, 1, axis=0))
-    slots = [_latin1_rows(np.concatenate(run, axis=1, dtype=np.uint32)) for run in runs]
+    slots = [
+        _prefix_texts(variable[index].counts)
+        if index and len(run) == 1  # a length prefix right after the previous value
+        else _latin1_rows(np.concatenate(run, axis=1, dtype=np.uint32))
+        for index, run in enumerate(runs)
+    ]
     slots[0][0] = slots[0][0][trailing.shape[1] :]  # the first row follows no other row
     interleaved = [""] * (rows * 2 * len(pieces))
     for offset, segment in enumerate(chain.from_iterable(zip(slots, pieces, strict=True))):
         interleaved[offset :: 2 * len(pieces)] = segment
     interleaved.append(trailing[-1].tobytes().decode("latin-1"))
     return "".join(interleaved).encode("latin-1")
+
+
+def _prefix_texts(counts: np.ndarray) -> list[str]:
+    """Length prefixes as Latin-1 text: looked up for short values, a third of the cost."""
+    if counts.max(initial=0) >= len(_SHORT_PREFIXES):
+        return _latin1_rows(counts.astype(">u4").view(np.uint8).reshape(-1, 4).astype(np.uint32))
+    return list(map(_SHORT_PREFIXES.__getitem__, counts.tolist()))
 
 
 def _latin1_rows(block: np.ndarray) -> list[str]:
