@@ -519,3 +519,20 @@ def test_rows_may_be_any_sequences():
     assert array["n"].tolist() == [1, 2] and array["s"].tolist() == ["a", "b"]
     (status, message) = statuses(parse_votable(b"".join(writer.iter_bytes(rows))))[-1]
     assert status == "ERROR" and "every row must have 2 values" in message
+
+
+def test_binary2_values_whose_lengths_end_in_zero_bytes():
+    # BINARY2 rows are assembled as text: length prefixes ending in 0x00 (empty values,
+    # multiples of 256) and long values right after another value must keep every byte.
+    fields = [Field.text("a"), Field.text("b"), Field("x", "double"), Field.unicode_text("c")]
+    sizes = [(0, 0, 0), (256, 512, 256), (2000, 1024, 1023), (3, 70000, 5), (1, 1, 1)]
+    rows = [("a" * i, "b" * j, 0.5, "\u03b6" * k) for i, j, k in sizes] + [(None,) * 4]
+    writer = VOTableWriter(fields, serialization="binary2")
+
+    array = parse_votable(b"".join(writer.iter_bytes(rows))).get_first_table().array
+
+    assert [[len(array[name][i]) for name in "abc"] for i in range(6)] == [
+        *map(list, sizes),
+        [0, 0, 0],
+    ]
+    assert array["x"].mask.tolist() == [False] * 5 + [True]
