@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -298,7 +299,7 @@ class _BinaryColumn:
 def _null_positions(column: Sequence[Any]) -> np.ndarray | None:
     if None not in column:
         return None
-    return np.fromiter((value is None for value in column), bool, len(column))
+    return np.fromiter(map(is_, column, repeat(None)), bool, len(column))
 
 
 def _texts_and_joined(column: Sequence[Any]) -> tuple[Sequence[str], str]:
