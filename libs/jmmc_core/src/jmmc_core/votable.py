@@ -99,7 +99,8 @@ _DEFAULT_INTEGER_NULLS = {"short": -(2**15), "int": -(2**31), "long": -(2**63), 
 _ARRAYSIZE = re.compile(r"(\*|[1-9][0-9]*\*?)")
 _XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_XML_CONTROLS = (0x09, 0x0A, 0x0D)  # the only characters below U+0020 that XML 1.0 allows
+_ILLEGAL_BYTES = np.zeros(256, bool)
+_ILLEGAL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] = True
 _MARKUP_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {
@@ -114,9 +115,6 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 )
 _BOOLEAN_TEXT = {True: "T", False: "F", None: "?"}
 _BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
-
-_UTF16 = repeat("utf-16-be")
-_LATIN1 = repeat("latin-1")
 
 _SHORT_PREFIXES = [count.to_bytes(4, "big").decode("latin-1") for count in range(1024)]
 
@@ -212,16 +210,12 @@ def _has_xml_illegal(text: str) -> bool:
         encoded = text.encode()
     except UnicodeEncodeError:  # lone surrogates
         return True
-    if _has_illegal_controls(np.frombuffer(encoded, np.uint8)):
+    if not encoded:
+        return False
+    octets = np.frombuffer(encoded, np.uint8)
+    if octets.min() < 0x20 and _ILLEGAL_BYTES[octets].any():
         return True
     return not text.isascii() and ("\ufffe" in text or "\uffff" in text)
-
-
-def _has_illegal_controls(units: np.ndarray) -> bool:
-    """Whether code units (UTF-8 bytes or UTF-16 units) hold a control character XML forbids."""
-    if not units.size or units.min() >= 0x20:
-        return False
-    return not np.isin(units[units < 0x20], _XML_CONTROLS).all()
 
 
 def _attributes(**attributes: Any) -> str:
@@ -355,9 +349,13 @@ def _utf16_wire(texts: Sequence[str]) -> list[str]:
     values (a target's name) encodes each distinct value once."""
     distinct = dict.fromkeys(texts)
     if 2 * len(distinct) > len(texts):
-        return list(map(bytes.decode, map(str.encode, texts, _UTF16), _LATIN1))
-    encoded = map(bytes.decode, map(str.encode, distinct, _UTF16), _LATIN1)
-    return list(map(dict(zip(distinct, encoded, strict=True)).__getitem__, texts))
+        return list(_utf16_latin1(texts))
+    wires = dict(zip(distinct, _utf16_latin1(distinct), strict=True))
+    return list(map(wires.__getitem__, texts))
+
+
+def _utf16_latin1(texts: Iterable[str]) -> Iterator[str]:
+    return map(bytes.decode, map(str.encode, texts, repeat("utf-16-be")), repeat("latin-1"))
 
 
 def _as_int(value: Any, null: int | None) -> int:
@@ -466,7 +464,6 @@ class _FloatCodec(_Codec):
 class _TextCodec(_Codec):
     def __init__(self, unicode: bool, arraysize: str | None) -> None:
         self.unicode = unicode
-        self.encoding = "utf-16-be" if unicode else "ascii"
         # A missing arraysize means a single character.
         self.limit = int(arraysize.rstrip("*") or 0) or None if arraysize else 1
         self.padded = arraysize is None or not arraysize.endswith("*")
@@ -511,8 +508,9 @@ class _TextCodec(_Codec):
         # Texts are the column itself only when it held nothing but str, so no None.
         is_null = None if texts is column else _null_positions(column)
         if self.padded:
+            encoding = "utf-16-be" if self.unicode else "ascii"
             width = self.limit * (2 if self.unicode else 1)
-            data = b"".join(t.encode(self.encoding).ljust(width, b"\0") for t in texts)
+            data = b"".join(t.encode(encoding).ljust(width, b"\0") for t in texts)
             return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
         if self.unicode:
             pieces = _utf16_wire(texts)
@@ -629,7 +627,7 @@ def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
     # A row's trailing run and the next row's leading run make one slot, so that every slot
     # ends with a length prefix (see _latin1_rows). Runs are widened to code points as they
     # are stacked.
-    trailing = np.concatenate([np.empty((rows, 0), np.uint8), *runs.pop()], axis=1)
+    trailing = np.concatenate([np.empty((rows, 0), np.uint8), *runs.pop()], axis=1)  # or none
     runs[0].insert(0, np.roll(trailing, 1, axis=0))
     slots = [
         _prefix_texts(variable[index].counts)
