@@ -44,7 +44,9 @@ inputs=$(cat constraints.txt pyproject.toml libs/*/pyproject.toml services/*/pyp
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   .venv/bin/pip install -q --upgrade pip
   editables=()
-  for package in libs/* services/*; do editables+=(-e "$package"); done
+  for project in libs/*/pyproject.toml services/*/pyproject.toml; do
+    editables+=(-e "$(dirname "$project")")
+  done
   .venv/bin/pip install -q -c constraints.txt "${editables[@]}" -e .
   echo "$inputs" > "$stamp"
 fi
