@@ -99,7 +99,8 @@ AllowRoot=1
 CacheUpdateFrequency=2
 Timeout=3
 StartPollers=2
-StartHTTPPollers=2
+# One poller per few web scenarios, so a slow endpoint does not delay the others' checks.
+StartHTTPPollers=4
 StartPingers=0
 StartDiscoverers=0
 StartDBSyncers=2

@@ -25,6 +25,7 @@ JOB = "obsportal-ingest"
 STALE_PERIOD_S = 30
 TEST_MACROS = {
     "{$JMMC.WEB.DELAY}": "1s",
+    "{$JMMC.WEB.TIMEOUT}": "3s",
     "{$JMMC.HEALTH.DELAY}": "5s",
     f'{{$JMMC.INGESTION.PERIOD:"{JOB}"}}': f"{STALE_PERIOD_S}s",
 }
