@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPOSITORY))
 from jmmc_core.migrations import upgrade_to_head  # noqa: E402
 from jmmc_devtools.pgcluster import PostgresCluster, free_port  # noqa: E402
 from jmmc_devtools.platform import HAPROXY_ROLE, render_haproxy_config  # noqa: E402
+from jmmc_devtools.processes import serving  # noqa: E402
 from obsportal.cli import MIGRATIONS  # noqa: E402
 from obsportal.config import Settings  # noqa: E402
 from obsportal.services.search_votable import ALL_COLUMNS  # noqa: E402
@@ -66,32 +67,6 @@ end
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-@contextmanager
-def process(command: list[str], environment: dict[str, str] | None = None):
-    started = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
-    try:
-        yield started
-    finally:
-        started.terminate()
-        try:
-            started.wait(10)
-        except subprocess.TimeoutExpired:
-            started.kill()
-            started.wait()
-
-
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def prepare_database(cluster: PostgresCluster, rows: int) -> str:
@@ -328,9 +303,14 @@ def main() -> None:
         ports = [free_port() for _ in range(args.workers)]
         serve = [str(Path(sys.executable).parent / "obsportal"), "serve", "--port"]
         for port in ports:
-            stack.enter_context(process([*serve, str(port)], environment))
-        for port in ports:
-            wait_for(f"http://127.0.0.1:{port}/health")
+            stack.enter_context(
+                serving(
+                    [*serve, str(port)],
+                    env=environment,
+                    stdout=subprocess.DEVNULL,
+                    health_url=f"http://127.0.0.1:{port}/health",
+                )
+            )
         base = f"http://127.0.0.1:{ports[0]}"
         log(f"{args.workers} x obsportal serve on ports {ports}; {os.cpu_count()} CPUs")
 
@@ -338,9 +318,14 @@ def main() -> None:
 
         public_port = free_port()
         config = haproxy_config(folder, public_port, free_port(), ports)
-        stack.enter_context(process(["haproxy", "-db", "-f", str(config)]))
         public = f"http://127.0.0.1:{public_port}"
-        wait_for(f"{public}/obsportal/health")
+        stack.enter_context(
+            serving(
+                ["haproxy", "-db", "-f", str(config)],
+                stdout=subprocess.DEVNULL,
+                health_url=f"{public}/obsportal/health",
+            )
+        )
         cone_benchmark(public, cluster, folder, levels, args.duration)
 
 

@@ -5,21 +5,19 @@ files), and a real ``obsportal serve`` (uvicorn) on a free port in front of it.
 """
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from sqlalchemy import make_url
 
 from jmmc_core.migrations import upgrade_to_head
 from jmmc_devtools.pgcluster import free_port
+from jmmc_devtools.processes import serving
 from obsportal.cli import MIGRATIONS
 from obsportal.config import Settings
 
@@ -63,27 +61,9 @@ def running_service(database_url: str, workers: int = 1) -> Iterator[Server]:
     }
     command = [str(Path(sys.executable).parent / "obsportal"), "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=environment)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"obsportal serve did not come up on port {port}")
-            time.sleep(0.1)
+    with serving(command, env=environment, health_url=f"{base}/health") as process:
         yield Server(base, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

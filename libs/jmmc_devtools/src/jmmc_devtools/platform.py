@@ -20,6 +20,7 @@ import jinja2
 import yaml
 
 from .pgcluster import ClusterError, PostgresCluster, port_in_use
+from .processes import NotHealthy, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[4]
 HAPROXY_ROLE = REPO / "ansible" / "roles" / "haproxy"
@@ -146,18 +147,10 @@ def run_job(layout: Layout, service: Service, *args: str) -> None:
 
 
 def wait_for(url: str, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code == 200:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.2)
-    raise PlatformError(f"{what} did not become healthy at {url} within {timeout:.0f} s ({last})")
+    try:
+        wait_until_healthy(url, timeout)
+    except NotHealthy as exc:
+        raise PlatformError(f"{what} is not healthy: {exc}") from exc
 
 
 def start_service(layout: Layout, service: Service) -> str:
