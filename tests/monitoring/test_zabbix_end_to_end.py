@@ -59,6 +59,16 @@ class Observer:
         trigger = self.api.trigger.get(triggerids=[self.ids[role]], output=["value"])[0]
         return int(trigger["value"])
 
+    def has_data(self, role: str) -> bool:
+        """Whether every item of the trigger has received a value (a fresh trigger reads OK)."""
+        (trigger,) = self.api.trigger.get(triggerids=[self.ids[role]], selectItems=["itemid"])
+        items = self.api.item.get(
+            itemids=[item["itemid"] for item in trigger["items"]],
+            webitems=True,
+            output=["lastclock"],
+        )
+        return all(int(item["lastclock"]) > 0 for item in items)
+
     def wait_for(self, role: str, value: int, timeout: float) -> float:
         """Seconds until the trigger has ``value`` (1 PROBLEM, 0 OK), polling every 0.25 s."""
         started = time.monotonic()
@@ -93,7 +103,12 @@ def observer(zabbix: LocalZabbix, local_platform) -> Observer:
     zbxsync("apply", "--url", zabbix.api_url, *arguments)
     zabbix.reload_configuration()
     observer = Observer(zabbix, arguments)
-    # Zabbix must have seen the platform healthy before a change can be noticed.
+    # Zabbix must have checked the platform before a change can be noticed: a trigger whose
+    # web scenario has not run yet also reads OK.
+    deadline = time.monotonic() + 60
+    while not observer.has_data("down"):
+        assert time.monotonic() < deadline, "the health web scenario never ran"
+        time.sleep(0.25)
     observer.wait_for("down", 0, timeout=30)
     observer.report("--status", "succeeded", "--accepted", "100", "--rejected", "0")
     observer.last_success = time.monotonic()
