@@ -38,6 +38,14 @@ class ServiceSettings(BaseSettings):
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET), title="Key signing sessions")
     log_level: str = Field("INFO", title="Python logging level")
     path_prefix: str = Field("", title="Public URL prefix, e.g. /obsportal")
+    session_lifetime_hours: float = Field(
+        12, gt=0, le=24 * 90, title="Hours a web sign-in stays valid"
+    )
+    cookie_secure: bool = Field(
+        False,
+        title="Mark the session cookie Secure even when the request reaches the service over "
+        "plain HTTP (TLS ends at the load balancer in production)",
+    )
 
     @property
     def schema_name(self) -> str:
