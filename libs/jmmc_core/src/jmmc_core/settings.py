@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The value every secret has until an operator sets it. Refused outside development.
@@ -18,6 +18,22 @@ class Environment(StrEnum):
 
 class InsecureSettingsError(ValueError):
     """Raised when a default secret is used where it must not be."""
+
+
+class PlatformLink(BaseModel):
+    """A service of the platform, linked from the header of every page."""
+
+    title: str
+    url: str
+
+
+#: The platform's services as every page's header lists them (public paths behind HAProxy).
+DEFAULT_PLATFORM_LINKS = [
+    PlatformLink(title="ObsPortal", url="/obsportal/"),
+    PlatformLink(title="JMDC", url="/jmdc/"),
+    PlatformLink(title="OiDB", url="/oidb/"),
+    PlatformLink(title="TAP", url="/tap/"),
+]
 
 
 class ServiceSettings(BaseSettings):
@@ -45,6 +61,11 @@ class ServiceSettings(BaseSettings):
         False,
         title="Mark the session cookie Secure even when the request reaches the service over "
         "plain HTTP (TLS ends at the load balancer in production)",
+    )
+    platform_name: str = Field("JMMC data services", title="Name shown in every page's header")
+    platform_links: list[PlatformLink] = Field(
+        DEFAULT_PLATFORM_LINKS,
+        title='Services linked from every page\'s header, JSON: [{"title": …, "url": …}, …]',
     )
 
     @property
