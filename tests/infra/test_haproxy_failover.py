@@ -26,10 +26,10 @@ KILL_AFTER = 500  # requests completed in total
 def test_killing_one_of_two_replicas_mid_run_fails_no_request(local_platform, tmp_path) -> None:
     layout = local_platform.layout
     obsportal = local_platform.service("obsportal")
-    replica = platform.Service("obsportal", free_port())
+    replica_port = free_port()
     log = (tmp_path / "replica.log").open("wb")
     process = subprocess.Popen(
-        [str(layout.bin_dir / "obsportal"), "serve", "--port", str(replica.port)],
+        [str(layout.bin_dir / "obsportal"), "serve", "--port", str(replica_port)],
         env=platform.service_environment(layout, obsportal),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -44,10 +44,10 @@ def test_killing_one_of_two_replicas_mid_run_fails_no_request(local_platform, tm
         haproxy_services=[
             {
                 "name": "obsportal",
-                "path": "/obsportal",
+                "path": obsportal.path,
                 "servers": [
                     {"name": "obsportal1", "address": "127.0.0.1", "port": obsportal.port},
-                    {"name": "obsportal2", "address": "127.0.0.1", "port": replica.port},
+                    {"name": "obsportal2", "address": "127.0.0.1", "port": replica_port},
                 ],
             }
         ],
@@ -55,7 +55,7 @@ def test_killing_one_of_two_replicas_mid_run_fails_no_request(local_platform, tm
     config = tmp_path / "haproxy.cfg"
     config.write_text(platform.render_haproxy_config(variables))
     try:
-        platform.wait_for(f"http://127.0.0.1:{replica.port}/health", 30, "second replica")
+        platform.wait_for(f"http://127.0.0.1:{replica_port}/health", 30, "second replica")
         subprocess.run(["haproxy", "-D", "-p", str(pidfile), "-f", str(config)], check=True)
         url = f"http://127.0.0.1:{haproxy_port}/obsportal/health"
         platform.wait_for(url, 10, "HAProxy with two replicas")

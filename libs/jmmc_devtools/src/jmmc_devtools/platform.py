@@ -1,9 +1,10 @@
 """The whole platform on loopback: ``jmmc-platform up|down|status`` (``make up/down/status``).
 
 Everything runs from this repository: a private PostgreSQL cluster (unless
-``JMMC_DATABASE_URL`` points at another server), the four services under uvicorn and HAProxy
-in front, configured from the same template as the Ansible role. Every process started is
-recorded by pid under the run folder, and ``down`` stops exactly those.
+``JMMC_DATABASE_URL`` points at another server), every service of ``services/registry.yaml``
+under uvicorn and HAProxy in front, configured from the same template as the Ansible role.
+Every process started is recorded by pid under the run folder, and ``down`` stops exactly
+those.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import yaml
 
 from .pgcluster import ClusterError, PostgresCluster, port_in_use
 from .processes import NotHealthy, wait_until_healthy
+from .registry import registered_services
 
 REPO = Path(__file__).resolve().parents[4]
 HAPROXY_ROLE = REPO / "ansible" / "roles" / "haproxy"
@@ -28,9 +30,8 @@ DATABASE_NAME = "jmmc"
 DATABASE_OWNER = "jmmc"
 
 #: Jobs that load each service's demo data after its migrations (idempotent commands).
-DEMO_COMMANDS: dict[str, list[list[str]]] = {
-    # Synthetic VLTI headers (fixed seed) plus the real shared headers when present.
-    "obsportal": [["ingest", "--demo"]],
+DEMO_COMMANDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    service.name: service.demo for service in registered_services()
 }
 
 
@@ -42,6 +43,7 @@ class PlatformError(RuntimeError):
 class Service:
     name: str
     port: int
+    path: str
 
     @property
     def env_prefix(self) -> str:
@@ -75,8 +77,10 @@ class Layout:
 
     @property
     def services(self) -> list[Service]:
-        names = ["obsportal", "jmdc", "oidb", "tap"]
-        return [Service(name, self.port_base + index) for index, name in enumerate(names, 1)]
+        return [
+            Service(service.name, self.port_base + service.port_offset, service.path)
+            for service in registered_services()
+        ]
 
     @property
     def cluster(self) -> PostgresCluster:
@@ -185,7 +189,7 @@ def haproxy_variables(layout: Layout) -> dict:
         haproxy_services=[
             {
                 "name": service.name,
-                "path": f"/{service.name}",
+                "path": service.path,
                 "servers": [
                     {"name": f"{service.name}1", "address": "127.0.0.1", "port": service.port}
                 ],
