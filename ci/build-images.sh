@@ -14,18 +14,12 @@
 #                             not a known commit: GitLab's 000… on a new branch, or "all")
 #     --push                  push each image after building it
 #     --dry-run               print what would be built, build nothing
-#     --list                  print the known services and exit
+#     --list                  print the known services (services/registry.yaml) and exit
 # Prints one "SERVICE IMAGE" line per built image on stdout; progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WHEELS=build/wheels
-
-known_services() {
-  for project in services/*/pyproject.toml; do
-    basename "$(dirname "$project")"
-  done
-}
 
 die() { echo "build-images: $*" >&2; exit 2; }
 
@@ -50,7 +44,7 @@ while [ $# -gt 0 ]; do
     --changed-since) changed_since=${2:?}; shift ;;
     --push) push=1 ;;
     --dry-run) dry_run=1 ;;
-    --list) known_services; exit 0 ;;
+    --list) ci/services.sh; exit 0 ;;
     -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) services+=("$1") ;;
@@ -58,10 +52,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-known=$(known_services | tr '\n' ' ')
+known=$(ci/services.sh | tr '\n' ' ')
 for service in "${services[@]}"; do
-  [ -f "services/$service/pyproject.toml" ] \
-    || die "unknown service '$service'; known services: ${known% }"
+  [[ " $known" == *" $service "* ]] || die "unknown service '$service'; known services: ${known% }"
 done
 [ ${#services[@]} -gt 0 ] || read -r -a services <<<"$known"
 

@@ -19,9 +19,9 @@ KUBE_VERSION=${KUBE_VERSION:-1.30.0}
 # Probes, requests/limits, non-root, privilege escalation, read-only root filesystem,
 # capabilities, service account token. Waivers live in the charts, each with its reason.
 CHECKOV_CHECKS=CKV_K8S_8,CKV_K8S_9,CKV_K8S_10,CKV_K8S_11,CKV_K8S_12,CKV_K8S_13,CKV_K8S_20,CKV_K8S_22,CKV_K8S_23,CKV_K8S_28,CKV_K8S_31,CKV_K8S_37,CKV_K8S_38,CKV_K8S_40
+mapfile -t SERVICES < <(ci/services.sh)
 # Dependencies first: a chart's file:// dependency must be packaged before it is.
-CHARTS=(service postgres obsportal jmdc oidb tap platform)
-SERVICES=(obsportal jmdc oidb tap)
+CHARTS=(service postgres "${SERVICES[@]}" platform)
 PRODUCTION_VALUES=charts/platform/values-production.yaml
 
 PATH="$(ci/tools.sh):$PATH"
@@ -55,10 +55,11 @@ stage() {
 }
 
 # Values nobody may commit (secrets) or that only CI knows (image tags), with stand-ins.
+# The shared `service` chart is rendered as the first registered service.
 required_values() {  # required_values CHART MODE
   local chart=$1 mode=$2 service
   case "$chart" in
-    service) echo --set name=obsportal --set image.tag=ci
+    service) echo --set "name=${SERVICES[0]}" --set image.tag=ci
              [ "$mode" = production ] || echo --set secrets.databasePassword=ci --set secrets.secretKey=ci ;;
     postgres) [ "$mode" = production ] || echo --set auth.postgresPassword=ci ;;
     platform)
@@ -78,12 +79,13 @@ production_values() {  # production_values CHART -> path of a values file
   local chart=$1 out
   if [ "$chart" = platform ]; then echo "$PRODUCTION_VALUES"; return; fi
   out="$work/production-$chart.yaml"
-  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$chart" "$PRODUCTION_VALUES" >"$out" <<'EOF'
+  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$chart" "$PRODUCTION_VALUES" \
+    "${SERVICES[0]}" >"$out" <<'EOF'
 import sys, yaml
-chart, path = sys.argv[1], sys.argv[2]
+chart, path, example = sys.argv[1:]
 values = yaml.safe_load(open(path)) or {}
 # The shared chart is what every service chart passes its `service:` key to.
-part = values.get("obsportal", {}).get("service", {}) if chart == "service" else values.get(chart, {})
+part = values.get(example, {}).get("service", {}) if chart == "service" else values.get(chart, {})
 yaml.safe_dump(part, sys.stdout)
 EOF
   echo "$out"

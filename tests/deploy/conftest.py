@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from jmmc_devtools.registry import service_names
+
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ["obsportal", "jmdc", "oidb", "tap"]
+SERVICES = service_names()
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO, Run
+from .conftest import REPO, SERVICES, Run
 
-CHARTS = ["service", "postgres", "obsportal", "jmdc", "oidb", "tap", "platform"]
+CHARTS = ["service", "postgres", *SERVICES, "platform"]
 
 
 def helm_template(run: Run, chart: str, *args: str) -> tuple[int, str]:
