@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .logging import configure_logging
 from .migrations import Migrations, alembic_config, upgrade_to_head
 from .settings import ServiceSettings
+from .tap_publishing import Declarations, publish_service
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +46,11 @@ def service_cli(
     settings_class: Callable[[], ServiceSettings],
     app_factory: str,
     migrations: Migrations,
+    published: Declarations = (),
 ) -> click.Group:
+    """``published``: the tables the service publishes to TAP (or a callable returning them),
+    written into TAP_SCHEMA by every ``migrate``."""
+
     @click.group(name=name, help=f"The {name} service and its jobs.")
     def cli() -> None:
         pass
@@ -62,12 +67,16 @@ def service_cli(
             app_factory, factory=True, host=host, port=port, workers=workers, log_config=None
         )
 
-    @cli.command(help="Upgrade the service's database schema to the newest migration.")
+    @cli.command(
+        help="Upgrade the service's database schema to the newest migration, then publish its"
+        " tables to TAP (TAP_SCHEMA and the TAP reader's rights)."
+    )
     @one_line_errors
     def migrate() -> None:
         settings = settings_class()
         upgrade_to_head(settings, migrations)
         click.echo(f"{name}: schema {settings.schema_name} is at head")
+        publish_service(settings, published)
 
     @cli.command("make-migration", help="Write a new migration from the models' changes.")
     @click.argument("message")

@@ -1,0 +1,586 @@
+"""Publishing tables to TAP: the contract between the services and the TAP service.
+
+A service declares the tables it publishes once, in its own package, derived from its
+SQLAlchemy models: names and types come from the ``Table``, descriptions, units and UCDs from
+each column's ``info`` (see :func:`vo`). :func:`publish` writes those declarations into
+``TAP_SCHEMA`` (TAP 1.1) and lets the read-only role :data:`TAP_READER_ROLE` read exactly the
+declared tables; every service's ``migrate`` runs it.
+
+Published names are ADQL regular identifiers; the database object has the same name in lower
+case, which is how PostgreSQL folds unquoted names (``TAP_SCHEMA.tables`` is
+``tap_schema.tables``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    create_engine,
+    text,
+)
+from sqlalchemy import ForeignKey as ForeignKeyReference
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
+
+from .database import TAP_READER_ROLE, database_url
+from .settings import ServiceSettings
+from .spherical import SPoint
+
+#: The schema TAP clients query for the metadata of every published table.
+TAP_SCHEMA = "TAP_SCHEMA"
+
+#: Key of the transaction-level advisory lock that serialises publications: services migrate
+#: concurrently, and ``CREATE ... IF NOT EXISTS`` alone races.
+PUBLISH_LOCK_KEY = 0x7461705F736368  # "tap_sch"
+
+
+@dataclass(frozen=True)
+class ColumnMetadata:
+    """What the model cannot say about a column; kept in ``Column.info["vo"]``."""
+
+    description: str
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    principal: bool = False
+    std: bool = False
+    #: Overrides of what the column's SQL type implies.
+    datatype: str | None = None
+    arraysize: str | None = None
+    xtype: str | None = None
+    #: The published name when the column's name needs ADQL delimiting (``"size"``).
+    name: str | None = None
+
+
+def vo(description: str, **metadata: Any) -> dict[str, ColumnMetadata]:
+    """``info`` of a mapped column: ``mapped_column(Double, info=vo("…", unit="d"))``."""
+    return {"vo": ColumnMetadata(description, **metadata)}
+
+
+@dataclass(frozen=True)
+class PublishedSchema:
+    name: str
+    description: str | None = None
+    utype: str | None = None
+    schema_index: int | None = None
+
+    @property
+    def database_name(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class PublishedColumn:
+    name: str
+    description: str | None
+    #: VOTable datatype (``char``, ``int``, ``double``…), as TAP 1.1 asks.
+    datatype: str
+    arraysize: str | None = None
+    xtype: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    principal: bool = False
+    indexed: bool = False
+    std: bool = False
+    column_index: int | None = None
+
+    @property
+    def database_name(self) -> str:
+        return self.name.strip('"').lower()
+
+    @property
+    def size(self) -> int | None:
+        """TAP 1.0's integer ``size``: the arraysize when it is one fixed length."""
+        return int(self.arraysize) if self.arraysize and self.arraysize.isdigit() else None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    key_id: str
+    target_table: str
+    #: ``(from_column, target_column)`` pairs.
+    columns: tuple[tuple[str, str], ...]
+    description: str | None = None
+    utype: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    schema: PublishedSchema
+    name: str
+    description: str | None
+    columns: tuple[PublishedColumn, ...]
+    utype: str | None = None
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    table_index: int | None = None
+    table_type: str = "table"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema.name}.{self.name}"
+
+    @property
+    def database_name(self) -> str:
+        return f'"{self.schema.database_name}"."{self.name.lower()}"'
+
+
+#: SQL types and what TAP 1.1 publishes for them: (datatype, arraysize, xtype). Subclasses
+#: come before their bases.
+_TYPES: tuple[tuple[type[TypeEngine], tuple[str, str | None, str | None]], ...] = (
+    (SPoint, ("double", "2", "point")),
+    (Boolean, ("boolean", None, None)),
+    (SmallInteger, ("short", None, None)),
+    (BigInteger, ("long", None, None)),
+    (Integer, ("int", None, None)),
+    (REAL, ("float", None, None)),
+    (Numeric, ("double", None, None)),  # Float and Double are Numeric subclasses
+    (DateTime, ("char", "*", "timestamp")),
+    (Date, ("char", "*", "timestamp")),
+    (String, ("char", "*", None)),  # Text too
+)
+
+
+def _published_type(column: Column) -> tuple[str, str | None, str | None]:
+    for sql_type, published in _TYPES:
+        if isinstance(column.type, sql_type):
+            return published
+    raise ValueError(f"{column.table.name}.{column.name}: no TAP type for {column.type}")
+
+
+def _indexed(column: Column) -> bool:
+    """Whether a query on the column alone can use an index (its first column)."""
+    table = column.table
+    leading = [next(iter(index.columns)) for index in table.indexes if index.columns]
+    return column.primary_key or column.unique is True or column in leading
+
+
+def published_column(column: Column, column_index: int) -> PublishedColumn:
+    metadata: ColumnMetadata | None = column.info.get("vo")
+    if metadata is None:
+        raise ValueError(f"{column.table.name}.{column.name}: published without info=vo(...)")
+    datatype, arraysize, xtype = _published_type(column)
+    return PublishedColumn(
+        name=metadata.name or column.name,
+        description=metadata.description or column.comment,
+        datatype=metadata.datatype or datatype,
+        arraysize=metadata.arraysize or arraysize,
+        xtype=metadata.xtype or xtype,
+        unit=metadata.unit,
+        ucd=metadata.ucd,
+        utype=metadata.utype,
+        principal=metadata.principal,
+        indexed=_indexed(column),
+        std=metadata.std,
+        column_index=column_index,
+    )
+
+
+@dataclass(frozen=True)
+class TableDeclaration:
+    """One table to publish: the model's ``Table`` and which of its columns, in order."""
+
+    table: Table
+    columns: Sequence[str]
+    description: str | None = None
+    utype: str | None = None
+    name: str | None = None
+
+
+Declarations = Sequence[PublishedTable] | Callable[[], Sequence[PublishedTable]]
+
+
+def published_tables(
+    schema: PublishedSchema, declarations: Sequence[TableDeclaration]
+) -> tuple[PublishedTable, ...]:
+    """The declarations of one schema, with the foreign keys between its published columns."""
+    names = {d.table: d.name or d.table.name for d in declarations}
+    published: list[PublishedTable] = []
+    for table_index, declaration in enumerate(declarations, start=1):
+        table = declaration.table
+        chosen = [table.columns[name] for name in declaration.columns]
+        keys = []
+        for constraint in sorted(table.foreign_key_constraints, key=lambda c: c.column_keys):
+            target = constraint.referred_table
+            pairs = tuple((e.parent.name, e.column.name) for e in constraint.elements)
+            if target in names and all(
+                table.columns[a] in chosen and b in _declared(declarations, target)
+                for a, b in pairs
+            ):
+                from_name = f"{schema.name}.{names[table]}"
+                target_name = f"{schema.name}.{names[target]}"
+                keys.append(
+                    ForeignKey(
+                        key_id=f"{from_name}({','.join(a for a, _ in pairs)})",
+                        target_table=target_name,
+                        columns=pairs,
+                    )
+                )
+        published.append(
+            PublishedTable(
+                schema=schema,
+                name=names[table],
+                description=declaration.description or table.comment,
+                utype=declaration.utype,
+                columns=tuple(
+                    published_column(column, index) for index, column in enumerate(chosen, 1)
+                ),
+                foreign_keys=tuple(keys),
+                table_index=table_index,
+            )
+        )
+    return tuple(published)
+
+
+def _declared(declarations: Sequence[TableDeclaration], table: Table) -> Sequence[str]:
+    return next(d.columns for d in declarations if d.table is table)
+
+
+# --- TAP_SCHEMA itself: TAP 1.1's five tables, declared like any published table -----------
+
+_tap_metadata = MetaData(schema=TAP_SCHEMA.lower())
+
+
+def _standard(name: str, sql_type: type[TypeEngine], description: str, *args: Any, **kw: Any):
+    metadata = vo(description, std=True, principal=True, name='"size"' if name == "size" else None)
+    return Column(name, sql_type, *args, info=metadata, **kw)
+
+
+def _reference(target: str) -> ForeignKeyReference:
+    return ForeignKeyReference(f"{TAP_SCHEMA.lower()}.{target}")
+
+
+_schemas = Table(
+    "schemas",
+    _tap_metadata,
+    _standard("schema_name", String, "schema name, for reference", primary_key=True),
+    _standard("utype", String, "utype of the schema"),
+    _standard("description", String, "what the schema holds"),
+    _standard("schema_index", Integer, "recommended sort order when listing schemas"),
+)
+_tables = Table(
+    "tables",
+    _tap_metadata,
+    _standard(
+        "schema_name", String, "the schema the table belongs to",
+        _reference("schemas.schema_name"), nullable=False,
+    ),
+    _standard("table_name", String, "the fully qualified table name", primary_key=True),
+    _standard("table_type", String, "one of: table, view", nullable=False),
+    _standard("utype", String, "utype of the table"),
+    _standard("description", String, "what the table holds"),
+    _standard("table_index", Integer, "recommended sort order when listing tables"),
+)  # fmt: skip
+_columns = Table(
+    "columns",
+    _tap_metadata,
+    _standard(
+        "table_name", String, "the table this column belongs to",
+        _reference("tables.table_name"), primary_key=True,
+    ),
+    _standard("column_name", String, "the column name", primary_key=True),
+    _standard("datatype", String, "VOTable datatype of the column", nullable=False),
+    _standard("arraysize", String, "VOTable arraysize of the column"),
+    _standard("xtype", String, "VOTable xtype (DALI) of the column"),
+    _standard("size", Integer, "length of fixed-length columns (deprecated by arraysize)"),
+    _standard("description", String, "what the column holds"),
+    _standard("utype", String, "utype of the column"),
+    _standard("unit", String, "unit in VOUnit format"),
+    _standard("ucd", String, "UCD of the column"),
+    _standard("indexed", Integer, "1 when an index serves queries on the column", nullable=False),
+    _standard("principal", Integer, "1 when the column is of primary interest", nullable=False),
+    _standard("std", Integer, "1 when a standard defines the column", nullable=False),
+    _standard("column_index", Integer, "recommended sort order when listing columns"),
+)  # fmt: skip
+_keys = Table(
+    "keys",
+    _tap_metadata,
+    _standard("key_id", String, "unique key identifier", primary_key=True),
+    _standard(
+        "from_table", String, "fully qualified table name of the referencing table",
+        _reference("tables.table_name"), nullable=False,
+    ),
+    _standard(
+        "target_table", String, "fully qualified table name of the referenced table",
+        _reference("tables.table_name"), nullable=False,
+    ),
+    _standard("description", String, "what the key means"),
+    _standard("utype", String, "utype of the key"),
+)  # fmt: skip
+_key_columns = Table(
+    "key_columns",
+    _tap_metadata,
+    _standard(
+        "key_id", String, "the key this column pair belongs to",
+        _reference("keys.key_id"), primary_key=True,
+    ),
+    _standard("from_column", String, "column of the referencing table", primary_key=True),
+    _standard("target_column", String, "column of the referenced table", nullable=False),
+)  # fmt: skip
+
+#: TAP_SCHEMA describes itself too.
+TAP_SCHEMA_TABLES = published_tables(
+    PublishedSchema(TAP_SCHEMA, "The tables, columns and keys this TAP service publishes."),
+    [
+        TableDeclaration(table, [column.name for column in table.columns], description)
+        for table, description in (
+            (_schemas, "the schemas published by this service"),
+            (_tables, "the tables published by this service"),
+            (_columns, "the columns of the published tables"),
+            (_keys, "foreign keys between the published tables"),
+            (_key_columns, "the columns of the foreign keys"),
+        )
+    ],
+)
+
+
+# --- Rows --------------------------------------------------------------------------------
+
+Rows = dict[str, set[tuple]]
+
+
+def _flag(value: bool) -> int:
+    return 1 if value else 0
+
+
+def tap_schema_rows(tables: Iterable[PublishedTable]) -> Rows:
+    """The rows of each TAP_SCHEMA table that describe ``tables``, in column order."""
+    rows: Rows = {table.name: set() for table in _tap_metadata.sorted_tables}
+    for table in tables:
+        schema = table.schema
+        rows["schemas"].add((schema.name, schema.utype, schema.description, schema.schema_index))
+        rows["tables"].add(
+            (schema.name, table.qualified_name, table.table_type, table.utype,
+             table.description, table.table_index)
+        )  # fmt: skip
+        for column in table.columns:
+            rows["columns"].add(
+                (table.qualified_name, column.name, column.datatype, column.arraysize,
+                 column.xtype, column.size, column.description, column.utype, column.unit,
+                 column.ucd, _flag(column.indexed), _flag(column.principal), _flag(column.std),
+                 column.column_index)
+            )  # fmt: skip
+        for key in table.foreign_keys:
+            rows["keys"].add(
+                (key.key_id, table.qualified_name, key.target_table, key.description, key.utype)
+            )
+            rows["key_columns"].update((key.key_id, *pair) for pair in key.columns)
+    return rows
+
+
+#: Which rows of each TAP_SCHEMA table belong to the schemas ``:schemas`` (lower-case names).
+_BELONGING = {
+    "schemas": "lower(schema_name) = ANY(:schemas)",
+    "tables": "lower(schema_name) = ANY(:schemas)",
+    "columns": "table_name IN (SELECT table_name FROM tap_schema.tables"
+    " WHERE lower(schema_name) = ANY(:schemas))",
+    "keys": "from_table IN (SELECT table_name FROM tap_schema.tables"
+    " WHERE lower(schema_name) = ANY(:schemas))",
+    "key_columns": "key_id IN (SELECT key_id FROM tap_schema.keys WHERE from_table IN"
+    " (SELECT table_name FROM tap_schema.tables WHERE lower(schema_name) = ANY(:schemas)))",
+}
+
+
+def _schema_names(tables: Iterable[PublishedTable], schemas: Iterable[str] = ()) -> list[str]:
+    return sorted({table.schema.database_name for table in tables} | {s.lower() for s in schemas})
+
+
+def current_rows(connection: Connection, schemas: Iterable[str]) -> Rows:
+    """The rows TAP_SCHEMA holds today for ``schemas`` (empty when it does not exist)."""
+    names = sorted({schema.lower() for schema in schemas})
+    if not _tap_schema_exists(connection):
+        return {table.name: set() for table in _tap_metadata.sorted_tables}
+    return {
+        table.name: {
+            tuple(row)
+            for row in connection.execute(
+                table.select().where(text(_BELONGING[table.name])), {"schemas": names}
+            )
+        }
+        for table in _tap_metadata.sorted_tables
+    }
+
+
+def _tap_schema_exists(connection: Connection) -> bool:
+    return (
+        connection.execute(text("SELECT to_regclass('tap_schema.key_columns')")).scalar()
+        is not None
+    )
+
+
+# --- Publishing ----------------------------------------------------------------------------
+
+
+def publish(
+    connection: Connection, tables: Sequence[PublishedTable], *, schemas: Iterable[str] = ()
+) -> None:
+    """Make TAP_SCHEMA and the reader's rights say exactly what ``tables`` declare.
+
+    ``schemas`` names the caller's schemas besides those of ``tables``: their rows are removed
+    and the reader loses every right on their tables but the declared ones. Runs in the
+    caller's transaction (commit it to publish); safe to run from several services at once.
+    """
+    own = _schema_names(tables, schemas)
+    if TAP_SCHEMA.lower() in own:
+        raise ValueError("TAP_SCHEMA is written by publish() only")
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
+    for schema in own:
+        _grant_exactly(connection, schema, [t for t in tables if t.schema.database_name == schema])
+    if not tables and not any(current_rows(connection, own).values()):
+        return  # nothing to write: a service that publishes nothing needs no TAP_SCHEMA rights
+    with _as_tap_schema_owner(connection):
+        _tap_metadata.create_all(connection)
+        connection.execute(text(f"GRANT USAGE ON SCHEMA tap_schema TO {TAP_READER_ROLE}"))
+        connection.execute(
+            text(f"GRANT SELECT ON ALL TABLES IN SCHEMA tap_schema TO {TAP_READER_ROLE}")
+        )
+        self_described = [*own, TAP_SCHEMA.lower()]
+        for table in reversed(_tap_metadata.sorted_tables):
+            connection.execute(
+                table.delete().where(text(_BELONGING[table.name])), {"schemas": self_described}
+            )
+        rows = tap_schema_rows([*TAP_SCHEMA_TABLES, *tables])
+        for table in _tap_metadata.sorted_tables:
+            names = [column.name for column in table.columns]
+            if rows[table.name]:
+                connection.execute(
+                    table.insert(), [dict(zip(names, row, strict=True)) for row in rows[table.name]]
+                )
+
+
+def _grant_exactly(connection: Connection, schema: str, tables: Sequence[PublishedTable]) -> None:
+    """The reader may read the declared tables of ``schema`` and nothing else there, now or
+    later (the default privilege the first migrations granted is withdrawn)."""
+    for statement in (
+        f'REVOKE SELECT ON ALL TABLES IN SCHEMA "{schema}" FROM {TAP_READER_ROLE}',
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" REVOKE SELECT ON TABLES'
+        f" FROM {TAP_READER_ROLE}",
+    ):
+        connection.execute(text(statement))
+    if tables:
+        connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {TAP_READER_ROLE}'))
+        names = ", ".join(table.database_name for table in tables)
+        connection.execute(text(f"GRANT SELECT ON {names} TO {TAP_READER_ROLE}"))
+
+
+@contextmanager
+def _as_tap_schema_owner(connection: Connection) -> Iterator[None]:
+    """Write TAP_SCHEMA as the role owning it, so the tables every service writes belong to
+    one role (in production, a group role the service roles are members of)."""
+    user, owner, member = connection.execute(
+        text(
+            "SELECT current_user, pg_get_userbyid(owner),"
+            " pg_has_role(current_user, owner, 'MEMBER')"
+            " FROM (SELECT (SELECT nspowner FROM pg_namespace WHERE nspname = 'tap_schema')"
+            " AS owner) AS tap_schema"
+        )
+    ).one()
+    if owner is None:
+        connection.execute(text("CREATE SCHEMA tap_schema"))
+    elif owner != user and not member:
+        raise PermissionError(
+            f"role {user} cannot publish to TAP: TAP_SCHEMA belongs to {owner},"
+            f" of which {user} is not a member"
+        )
+    switched = owner not in (None, user)
+    if switched:
+        connection.execute(text(f'SET LOCAL ROLE "{owner}"'))
+    yield
+    # After an error the transaction rolls back, and the role with it.
+    if switched:
+        connection.execute(text("RESET ROLE"))
+
+
+def publish_service(settings: ServiceSettings, published: Declarations) -> None:
+    """What ``<service> migrate`` runs after the upgrade: one transaction, then commit."""
+    tables = published() if callable(published) else published
+    engine = create_engine(
+        database_url(settings),
+        poolclass=NullPool,
+        connect_args={"application_name": "tap-publishing"},
+    )
+    try:
+        with engine.begin() as connection:
+            publish(connection, tables, schemas=(settings.schema_name,))
+    finally:
+        engine.dispose()
+
+
+# --- Checking -----------------------------------------------------------------------------
+
+#: PostgreSQL types (``format_type`` without modifiers) that hold each VOTable datatype.
+_STORAGE = {
+    "boolean": {"boolean"},
+    "short": {"smallint"},
+    "int": {"integer", "smallint"},
+    "long": {"bigint", "integer", "smallint"},
+    "float": {"real"},
+    "double": {"double precision", "real", "numeric"},
+    "char": {"text", "character varying", "character"},
+    "unicodeChar": {"text", "character varying", "character"},
+}
+_STORAGE_BY_XTYPE = {
+    "point": {"spoint"},
+    "timestamp": {"timestamp with time zone", "timestamp without time zone", "date"},
+}
+
+
+def disagreements(connection: Connection, tables: Sequence[PublishedTable]) -> list[str]:
+    """How the database differs from the declarations (empty when they agree): missing
+    tables or columns, columns whose type cannot hold the declared datatype, and TAP_SCHEMA
+    rows missing or left over."""
+    problems = []
+    for table in tables:
+        types = dict(
+            connection.execute(
+                text(
+                    "SELECT attname,"
+                    " regexp_replace(format_type(atttypid, atttypmod), '\\(.*\\)', '')"
+                    " FROM pg_attribute WHERE attrelid = to_regclass(:table)"
+                    " AND attnum > 0 AND NOT attisdropped"
+                ),
+                {"table": table.database_name},
+            ).all()
+        )
+        if not types:
+            problems.append(f"{table.qualified_name}: no such table")
+            continue
+        for column in table.columns:
+            stored = types.get(column.database_name)
+            allowed = _STORAGE_BY_XTYPE.get(
+                column.xtype or "", _STORAGE.get(column.datatype, set())
+            )
+            if stored is None:
+                problems.append(f"{table.qualified_name}.{column.name}: no such column")
+            elif stored not in allowed:
+                problems.append(
+                    f"{table.qualified_name}.{column.name}: {stored} cannot be published as"
+                    f" {column.datatype} ({column.xtype or 'no xtype'})"
+                )
+    expected = tap_schema_rows([*TAP_SCHEMA_TABLES, *tables])
+    actual = current_rows(connection, [*_schema_names(tables), TAP_SCHEMA])
+    for name in expected:
+        problems += [
+            f"TAP_SCHEMA.{name}: missing row {row}" for row in expected[name] - actual[name]
+        ]
+        problems += [
+            f"TAP_SCHEMA.{name}: unexpected row {row}" for row in actual[name] - expected[name]
+        ]
+    return problems
