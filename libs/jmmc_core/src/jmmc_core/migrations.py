@@ -102,9 +102,10 @@ def schema_differences(settings: ServiceSettings, migrations: Migrations) -> lis
 def prepare_schema(connection: Connection, schema: str) -> None:
     """First step of every service's first migration.
 
-    Creates pg_sphere (positions and cone searches) and lets the read-only TAP role read
-    whatever this service publishes in its schema. Roles are cluster-wide: an operator who
-    pre-creates them (the Helm chart does) keeps this a no-op.
+    Creates pg_sphere (positions and cone searches) and the read-only TAP role with USAGE on
+    the schema; which tables it may read is granted table by table when the service publishes
+    them (``jmmc_core.tap_publishing``). Roles are cluster-wide: an operator who pre-creates
+    them (the Helm chart does) keeps this a no-op.
     """
     connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_sphere SCHEMA public"))
     connection.execute(
@@ -114,12 +115,6 @@ def prepare_schema(connection: Connection, schema: str) -> None:
         )
     )
     connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {TAP_READER_ROLE}'))
-    connection.execute(
-        text(
-            f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
-            f"GRANT SELECT ON TABLES TO {TAP_READER_ROLE}"
-        )
-    )
 
 
 def upgrade_to_head(settings: ServiceSettings, migrations: Migrations) -> None:
