@@ -11,14 +11,18 @@ import time
 import psycopg
 import pytest
 import yaml
+from sqlalchemy import create_engine
 
+from jmmc_core.tap_publishing import PublishedColumn, PublishedSchema, PublishedTable, publish
 from jmmc_devtools.pgcluster import PostgresCluster
 
 from .conftest import Run
 
 DATABASE = "deploytest_platform"
 READER = "deploytest_reader"
+PUBLISHERS_GROUP = "deploytest_publishers"
 PUBLISHER = "deploytest_catalogue"
+SECOND_PUBLISHER = "deploytest_archive"
 TAP = "deploytest_tap"
 
 
@@ -26,8 +30,10 @@ TAP = "deploytest_tap"
 def provision(run: Run, pg_cluster: PostgresCluster):
     values = [
         "--set", f"database={DATABASE}", "--set", f"tapReaderRole={READER}",
+        "--set", f"tapPublisherRole={PUBLISHERS_GROUP}",
         "--set", f"roles[0].name={PUBLISHER}", "--set", "roles[0].tapReadable=true",
         "--set", f"roles[1].name={TAP}", "--set", f"roles[1].memberOf[0]={READER}",
+        "--set", f"roles[2].name={SECOND_PUBLISHER}", "--set", "roles[2].tapReadable=true",
         "--show-only", "templates/configmap-init.yaml",
     ]  # fmt: skip
     result = run(["ci/helm.sh", "render", "postgres", "default", *values])
@@ -41,6 +47,7 @@ def provision(run: Run, pg_cluster: PostgresCluster):
         "POSTGRES_USER": "postgres",
         f"ROLE_PASSWORD_{PUBLISHER.upper()}": "publisher-secret",
         f"ROLE_PASSWORD_{TAP.upper()}": "tap-secret",
+        f"ROLE_PASSWORD_{SECOND_PUBLISHER.upper()}": "archive-secret",
     }
 
     def provision_once() -> subprocess.CompletedProcess[str]:
@@ -71,35 +78,75 @@ def test_provisioning_creates_extension_roles_and_schemas_and_is_idempotent(
         roles = dict(
             connection.execute(
                 "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY(%s)",
-                [[READER, PUBLISHER, TAP]],
+                [[READER, PUBLISHERS_GROUP, PUBLISHER, TAP]],
             ).fetchall()
         )
-        assert roles == {READER: False, PUBLISHER: True, TAP: True}
+        assert roles == {READER: False, PUBLISHERS_GROUP: False, PUBLISHER: True, TAP: True}
         owners = dict(
             connection.execute(
                 "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
                 " WHERE nspname = ANY(%s)",
-                [[PUBLISHER, TAP]],
+                [[PUBLISHER, TAP, "tap_schema"]],
             ).fetchall()
         )
-        assert owners == {PUBLISHER: PUBLISHER, TAP: TAP}
+        assert owners == {PUBLISHER: PUBLISHER, TAP: TAP, "tap_schema": PUBLISHERS_GROUP}
 
 
-def test_tap_role_reads_published_tables_created_later_and_cannot_write(
+def stars_of(publisher: str) -> PublishedTable:
+    return PublishedTable(
+        schema=PublishedSchema(publisher, f"stars of {publisher}"),
+        name="star",
+        description="bright stars",
+        columns=(
+            PublishedColumn("name", "star name", "char", "*", column_index=1),
+            PublishedColumn("position", "ICRS position", "double", "2", "point", column_index=2),
+        ),
+    )
+
+
+def publish_as(pg_cluster: PostgresCluster, publisher: str) -> None:
+    """What ``<service> migrate`` does, logged in as the service's own role."""
+    engine = create_engine(
+        f"postgresql+psycopg://{publisher}@127.0.0.1:{pg_cluster.port}/{DATABASE}"
+    )
+    with engine.begin() as connection:
+        publish(connection, [stars_of(publisher)], reader=READER)
+    engine.dispose()
+
+
+def test_every_publisher_writes_tap_schema_and_tap_reads_only_published_tables(
     provision, pg_cluster: PostgresCluster
 ):
     assert provision().returncode == 0
-    with connect(pg_cluster, PUBLISHER) as publisher:
-        publisher.execute(f"CREATE TABLE {PUBLISHER}.star (name text, position spoint)")
-        publisher.execute(
-            f"INSERT INTO {PUBLISHER}.star VALUES ('Vega', spoint(radians(279.23), radians(38.78)))"
-        )
+    for publisher in (PUBLISHER, SECOND_PUBLISHER):
+        with connect(pg_cluster, publisher) as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {publisher}.star, {publisher}.private")
+            connection.execute(f"CREATE TABLE {publisher}.star (name text, position spoint)")
+            connection.execute(f"CREATE TABLE {publisher}.private (secret text)")
+            connection.execute(
+                f"INSERT INTO {publisher}.star"
+                " VALUES ('Vega', spoint(radians(279.23), radians(38.78)))"
+            )
+        with connect(pg_cluster, TAP) as tap, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tap.execute(f"SELECT name FROM {publisher}.star")  # not published yet
+        for _ in (1, 2):
+            publish_as(pg_cluster, publisher)
+    assert provision().returncode == 0, "provisioning again takes no published right away"
     with connect(pg_cluster, TAP) as tap:
-        assert tap.execute(f"SELECT name FROM {PUBLISHER}.star").fetchall() == [("Vega",)]
+        for publisher in (PUBLISHER, SECOND_PUBLISHER):
+            assert tap.execute(f"SELECT name FROM {publisher}.star").fetchall() == [("Vega",)]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                tap.execute(f"SELECT secret FROM {publisher}.private")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                tap.execute(f"INSERT INTO {publisher}.star (name) VALUES ('Altair')")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                tap.execute(f"CREATE TABLE {publisher}.intruder (id int)")
+        published = tap.execute(
+            "SELECT table_name FROM tap_schema.tables WHERE schema_name <> 'TAP_SCHEMA'"
+        ).fetchall()
+        assert sorted(published) == [(f"{SECOND_PUBLISHER}.star",), (f"{PUBLISHER}.star",)]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            tap.execute(f"INSERT INTO {PUBLISHER}.star (name) VALUES ('Altair')")
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            tap.execute(f"CREATE TABLE {PUBLISHER}.intruder (id int)")
+            tap.execute("DELETE FROM tap_schema.columns")
 
 
 def test_backup_job_dumps_the_database_and_prunes_only_expired_dumps(

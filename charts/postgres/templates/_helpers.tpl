@@ -79,8 +79,8 @@ capabilities:
 checkov.io/skip1: CKV_K8S_40=The official PostgreSQL image's postgres user is uid 999, which owns the data directory layout.
 {{- end }}
 
-{{/* Idempotent provisioning: pg_sphere, the TAP reader role, one login role and schema per
-   entry of `roles`. */}}
+{{/* Idempotent provisioning: pg_sphere, the TAP reader role, TAP_SCHEMA owned by the TAP
+   publisher group role, one login role and schema per entry of `roles`. */}}
 {{- define "postgres.provisionScript" -}}
 #!/bin/bash
 set -euo pipefail
@@ -88,22 +88,26 @@ run_psql() {
   psql -v ON_ERROR_STOP=1 -X -q --username "${POSTGRES_USER:-postgres}" \
     --dbname {{ .Values.database | quote }} "$@"
 }
-run_psql -v reader={{ .Values.tapReaderRole | quote }} <<'SQL'
+run_psql -v reader={{ .Values.tapReaderRole | quote }} \
+  -v publisher={{ .Values.tapPublisherRole | quote }} <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pg_sphere SCHEMA public;
 SELECT format('CREATE ROLE %I NOLOGIN', :'reader')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'reader') \gexec
+SELECT format('CREATE ROLE %I NOLOGIN', :'publisher')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'publisher') \gexec
+CREATE SCHEMA IF NOT EXISTS tap_schema AUTHORIZATION :"publisher";
+ALTER SCHEMA tap_schema OWNER TO :"publisher";
 SQL
 {{- range .Values.roles }}
 run_psql -v role={{ .name | quote }} -v password="${{ include "postgres.passwordVariable" .name }}" \
-  -v reader={{ $.Values.tapReaderRole | quote }} <<'SQL'
+  -v reader={{ $.Values.tapReaderRole | quote }} -v publisher={{ $.Values.tapPublisherRole | quote }} <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'password';
 CREATE SCHEMA IF NOT EXISTS :"role" AUTHORIZATION :"role";
 {{- if .tapReadable }}
 GRANT USAGE ON SCHEMA :"role" TO :"reader";
-GRANT SELECT ON ALL TABLES IN SCHEMA :"role" TO :"reader";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"role" IN SCHEMA :"role" GRANT SELECT ON TABLES TO :"reader";
+GRANT :"publisher" TO :"role";
 {{- end }}
 {{- range .memberOf }}
 GRANT {{ . | quote }} TO :"role";

@@ -429,28 +429,32 @@ def _tap_schema_exists(connection: Connection) -> bool:
 
 
 def publish(
-    connection: Connection, tables: Sequence[PublishedTable], *, schemas: Iterable[str] = ()
+    connection: Connection,
+    tables: Sequence[PublishedTable],
+    *,
+    schemas: Iterable[str] = (),
+    reader: str = TAP_READER_ROLE,
 ) -> None:
     """Make TAP_SCHEMA and the reader's rights say exactly what ``tables`` declare.
 
     ``schemas`` names the caller's schemas besides those of ``tables``: their rows are removed
     and the reader loses every right on their tables but the declared ones. Runs in the
     caller's transaction (commit it to publish); safe to run from several services at once.
+    ``reader`` is the read-only role TAP queries run as.
     """
     own = _schema_names(tables, schemas)
     if TAP_SCHEMA.lower() in own:
         raise ValueError("TAP_SCHEMA is written by publish() only")
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
     for schema in own:
-        _grant_exactly(connection, schema, [t for t in tables if t.schema.database_name == schema])
+        published = [t for t in tables if t.schema.database_name == schema]
+        _grant_exactly(connection, schema, published, reader)
     if not tables and not any(current_rows(connection, own).values()):
         return  # nothing to write: a service that publishes nothing needs no TAP_SCHEMA rights
     with _as_tap_schema_owner(connection):
         _tap_metadata.create_all(connection)
-        connection.execute(text(f"GRANT USAGE ON SCHEMA tap_schema TO {TAP_READER_ROLE}"))
-        connection.execute(
-            text(f"GRANT SELECT ON ALL TABLES IN SCHEMA tap_schema TO {TAP_READER_ROLE}")
-        )
+        connection.execute(text(f'GRANT USAGE ON SCHEMA tap_schema TO "{reader}"'))
+        connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA tap_schema TO "{reader}"'))
         self_described = [*own, TAP_SCHEMA.lower()]
         for table in reversed(_tap_metadata.sorted_tables):
             connection.execute(
@@ -465,19 +469,20 @@ def publish(
                 )
 
 
-def _grant_exactly(connection: Connection, schema: str, tables: Sequence[PublishedTable]) -> None:
+def _grant_exactly(
+    connection: Connection, schema: str, tables: Sequence[PublishedTable], reader: str
+) -> None:
     """The reader may read the declared tables of ``schema`` and nothing else there, now or
     later (the default privilege the first migrations granted is withdrawn)."""
     for statement in (
-        f'REVOKE SELECT ON ALL TABLES IN SCHEMA "{schema}" FROM {TAP_READER_ROLE}',
-        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" REVOKE SELECT ON TABLES'
-        f" FROM {TAP_READER_ROLE}",
+        f'REVOKE SELECT ON ALL TABLES IN SCHEMA "{schema}" FROM "{reader}"',
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" REVOKE SELECT ON TABLES FROM "{reader}"',
     ):
         connection.execute(text(statement))
     if tables:
-        connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {TAP_READER_ROLE}'))
+        connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
         names = ", ".join(table.database_name for table in tables)
-        connection.execute(text(f"GRANT SELECT ON {names} TO {TAP_READER_ROLE}"))
+        connection.execute(text(f'GRANT SELECT ON {names} TO "{reader}"'))
 
 
 @contextmanager
