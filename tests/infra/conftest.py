@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from jmmc_devtools.registry import service_names
 from tests.platform_fixture import local_platform, zabbix  # noqa: F401  (shared session fixtures)
 
 
@@ -43,7 +44,7 @@ def target(request, pytestconfig) -> Target:
             haproxy_pidfile=variables["haproxy_pidfile"],
             stats_socket=variables["haproxy_stats_socket"],
             listening=(f"tcp://{variables['haproxy_bind_address']}:{variables['haproxy_port']}",),
-            services={service["name"]: (None, None) for service in variables["haproxy_services"]},
+            services=dict.fromkeys(service_names(), (None, None)),
             zabbix_api_url=variables.get("monitoring_zabbix_url"),
             zabbix_pidfile=None,
         )

@@ -10,6 +10,8 @@ from astropy.io.votable import parse_single_table
 from zbxsync.cli import DEFAULT_DEFINITIONS
 from zbxsync.spec import Definitions
 
+from jmmc_devtools.registry import service_names
+
 DEFINITIONS = Definitions(DEFAULT_DEFINITIONS)
 #: Every public endpoint of monitoring/templates: the Zabbix web scenarios check the same list.
 ENDPOINTS = [
@@ -57,7 +59,7 @@ def test_every_backend_server_is_up(host, target) -> None:
     assert all(status == "UP" for status in servers.values()), servers
 
 
-@pytest.mark.parametrize("service", ["obsportal", "jmdc", "oidb", "tap"])
+@pytest.mark.parametrize("service", service_names())
 def test_service_process_and_port(host, target, service: str) -> None:
     pidfile, port = target.services[service]
     if pidfile is None:
