@@ -1,39 +1,9 @@
 """The web pages end to end in headless Chromium (Debian's), against a real obsportal server."""
 
 import io
-from collections.abc import Iterator
 
-import pytest
 from astropy.io.votable import parse_single_table
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGUMENTS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGUMENTS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+from playwright.sync_api import Page, expect
 
 
 def _mjd_column(page: Page) -> list[float]:
