@@ -237,6 +237,60 @@ def start_haproxy(layout: Layout) -> str:
     return "reloaded" if pid else "started"
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        groups = f"; group {', '.join(self.groups)}" if self.groups else ""
+        return f"roles {', '.join(self.roles)}{groups}"
+
+
+#: Accounts of the local platform; their passwords are development defaults, printed by `up`.
+DEMO_ACCOUNTS = (
+    DemoAccount("admin", "jmmc-admin", ("admin", "moderator", "curator")),
+    DemoAccount("astronomer", "jmmc-astronomer", ("submitter",), ("demo-group",)),
+)
+
+
+def run_accounts(layout: Layout, *args: str, stdin: str | None = None) -> None:
+    """``jmmc-accounts ARGS`` against the platform's database."""
+    result = subprocess.run(
+        [str(layout.bin_dir / "jmmc-accounts"), *args],
+        env={**os.environ, "ACCOUNTS_DATABASE_URL": layout.database_url},
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise PlatformError(f"`jmmc-accounts {args[0]}` failed: {detail[-1] if detail else '?'}")
+
+
+def prepare_accounts(layout: Layout) -> None:
+    """Migrate the shared accounts schema and create the demo accounts (both idempotent)."""
+    run_accounts(layout, "migrate")
+    for group in sorted({group for account in DEMO_ACCOUNTS for group in account.groups}):
+        run_accounts(layout, "create-group", group, "--if-missing")
+    for account in DEMO_ACCOUNTS:
+        roles = [argument for role in account.roles for argument in ("--role", role)]
+        run_accounts(
+            layout,
+            "create-user",
+            account.username,
+            "--password-stdin",
+            "--if-missing",
+            *roles,
+            stdin=f"{account.password}\n",
+        )
+        for group in account.groups:
+            run_accounts(layout, "add-member", group, account.username)
+    report("accounts", f"migrated; demo users {', '.join(a.username for a in DEMO_ACCOUNTS)}")
+
+
 def up(layout: Layout) -> None:
     for folder in ("pids", "logs", "haproxy"):
         (layout.run_dir / folder).mkdir(parents=True, exist_ok=True)
@@ -245,6 +299,7 @@ def up(layout: Layout) -> None:
         cluster.start()
         cluster.ensure_database(DATABASE_NAME, DATABASE_OWNER)
         report("postgresql", f"127.0.0.1:{layout.pg_port} ({layout.run_dir / 'pg'})")
+    prepare_accounts(layout)
     for service in layout.services:
         run_job(layout, service, "migrate")
         for job in DEMO_COMMANDS.get(service.name, []):
@@ -257,6 +312,9 @@ def up(layout: Layout) -> None:
     for service in layout.services:
         print(f"  {service.name:<10} {layout.public_url}/{service.name}/")
     print(f"  {'stats':<10} http://127.0.0.1:{layout.stats_port}/stats")
+    print(f"\nSign in at {layout.public_url}/jmdc/account/signin (one sign-in for every service):")
+    for account in DEMO_ACCOUNTS:
+        print(f"  {account.username:<10} password {account.password:<16} {account.describe()}")
 
 
 def down(layout: Layout) -> None:
