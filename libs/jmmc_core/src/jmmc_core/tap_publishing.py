@@ -1,8 +1,9 @@
 """Publishing tables to TAP: the contract between the services and the TAP service.
 
 A service declares the tables it publishes once, in its own package, derived from its
-SQLAlchemy models: names and types come from the ``Table``, descriptions, units and UCDs from
-each column's ``info`` (see :func:`vo`). :func:`publish` writes those declarations into
+SQLAlchemy models: names and types come from the ``Table``, and one compact mapping per table
+gives the published columns, in order, with what the model cannot say (:func:`vo`: description,
+unit, UCD…; a column's ``comment`` is its default description). :func:`publish` writes them into
 ``TAP_SCHEMA`` (TAP 1.1) and lets the read-only role :data:`TAP_READER_ROLE` read exactly the
 declared tables; every service's ``migrate`` runs it.
 
@@ -13,7 +14,7 @@ case, which is how PostgreSQL folds unquoted names (``TAP_SCHEMA.tables`` is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Float,
     Integer,
     MetaData,
     Numeric,
@@ -53,9 +55,9 @@ PUBLISH_LOCK_KEY = 0x7461705F736368  # "tap_sch"
 
 @dataclass(frozen=True)
 class ColumnMetadata:
-    """What the model cannot say about a column; kept in ``Column.info["vo"]``."""
+    """What the model cannot say about a published column."""
 
-    description: str
+    description: str | None
     unit: str | None = None
     ucd: str | None = None
     utype: str | None = None
@@ -69,9 +71,9 @@ class ColumnMetadata:
     name: str | None = None
 
 
-def vo(description: str, **metadata: Any) -> dict[str, ColumnMetadata]:
-    """``info`` of a mapped column: ``mapped_column(Double, info=vo("…", unit="d"))``."""
-    return {"vo": ColumnMetadata(description, **metadata)}
+def vo(description: str | None = None, **metadata: Any) -> ColumnMetadata:
+    """``vo("Start of the exposure", unit="d", ucd="time.start;obs.exposure")``."""
+    return ColumnMetadata(description, **metadata)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,8 @@ _TYPES: tuple[tuple[type[TypeEngine], tuple[str, str | None, str | None]], ...] 
     (BigInteger, ("long", None, None)),
     (Integer, ("int", None, None)),
     (REAL, ("float", None, None)),
-    (Numeric, ("double", None, None)),  # Float and Double are Numeric subclasses
+    (Float, ("double", None, None)),  # Double too
+    (Numeric, ("double", None, None)),
     (DateTime, ("char", "*", "timestamp")),
     (Date, ("char", "*", "timestamp")),
     (String, ("char", "*", None)),  # Text too
@@ -172,10 +175,9 @@ def _indexed(column: Column) -> bool:
     return column.primary_key or column.unique is True or column in leading
 
 
-def published_column(column: Column, column_index: int) -> PublishedColumn:
-    metadata: ColumnMetadata | None = column.info.get("vo")
-    if metadata is None:
-        raise ValueError(f"{column.table.name}.{column.name}: published without info=vo(...)")
+def published_column(
+    column: Column, metadata: ColumnMetadata, column_index: int
+) -> PublishedColumn:
     datatype, arraysize, xtype = _published_type(column)
     return PublishedColumn(
         name=metadata.name or column.name,
@@ -195,10 +197,10 @@ def published_column(column: Column, column_index: int) -> PublishedColumn:
 
 @dataclass(frozen=True)
 class TableDeclaration:
-    """One table to publish: the model's ``Table`` and which of its columns, in order."""
+    """One table to publish: the model's ``Table`` and its published columns, in order."""
 
     table: Table
-    columns: Sequence[str]
+    columns: Mapping[str, ColumnMetadata]
     description: str | None = None
     utype: str | None = None
     name: str | None = None
@@ -216,13 +218,13 @@ def published_tables(
     for table_index, declaration in enumerate(declarations, start=1):
         table = declaration.table
         chosen = [table.columns[name] for name in declaration.columns]
+        declared_targets = {d.table: d.columns for d in declarations}
         keys = []
         for constraint in sorted(table.foreign_key_constraints, key=lambda c: c.column_keys):
             target = constraint.referred_table
             pairs = tuple((e.parent.name, e.column.name) for e in constraint.elements)
             if target in names and all(
-                table.columns[a] in chosen and b in _declared(declarations, target)
-                for a, b in pairs
+                table.columns[a] in chosen and b in declared_targets[target] for a, b in pairs
             ):
                 from_name = f"{schema.name}.{names[table]}"
                 target_name = f"{schema.name}.{names[target]}"
@@ -240,7 +242,8 @@ def published_tables(
                 description=declaration.description or table.comment,
                 utype=declaration.utype,
                 columns=tuple(
-                    published_column(column, index) for index, column in enumerate(chosen, 1)
+                    published_column(column, declaration.columns[column.name], index)
+                    for index, column in enumerate(chosen, 1)
                 ),
                 foreign_keys=tuple(keys),
                 table_index=table_index,
@@ -249,105 +252,88 @@ def published_tables(
     return tuple(published)
 
 
-def _declared(declarations: Sequence[TableDeclaration], table: Table) -> Sequence[str]:
-    return next(d.columns for d in declarations if d.table is table)
-
-
 # --- TAP_SCHEMA itself: TAP 1.1's five tables, declared like any published table -----------
 
 _tap_metadata = MetaData(schema=TAP_SCHEMA.lower())
 
 
-def _standard(name: str, sql_type: type[TypeEngine], description: str, *args: Any, **kw: Any):
-    metadata = vo(description, std=True, principal=True, name='"size"' if name == "size" else None)
-    return Column(name, sql_type, *args, info=metadata, **kw)
+def _tap_table(name: str, description: str, *columns: tuple[Column, str]) -> TableDeclaration:
+    """A TAP_SCHEMA table: every column is standard and principal."""
+    return TableDeclaration(
+        Table(name, _tap_metadata, *(column for column, _ in columns)),
+        {
+            column.name: vo(
+                meaning, std=True, principal=True, name='"size"' if column.name == "size" else None
+            )
+            for column, meaning in columns
+        },
+        description,
+    )
 
 
 def _reference(target: str) -> ForeignKeyReference:
     return ForeignKeyReference(f"{TAP_SCHEMA.lower()}.{target}")
 
 
-_schemas = Table(
-    "schemas",
-    _tap_metadata,
-    _standard("schema_name", String, "schema name, for reference", primary_key=True),
-    _standard("utype", String, "utype of the schema"),
-    _standard("description", String, "what the schema holds"),
-    _standard("schema_index", Integer, "recommended sort order when listing schemas"),
-)
-_tables = Table(
-    "tables",
-    _tap_metadata,
-    _standard(
-        "schema_name", String, "the schema the table belongs to",
-        _reference("schemas.schema_name"), nullable=False,
+_TAP_TABLES = (
+    _tap_table(
+        "schemas", "the schemas published by this service",
+        (Column("schema_name", String, primary_key=True), "schema name, for reference"),
+        (Column("utype", String), "utype of the schema"),
+        (Column("description", String), "what the schema holds"),
+        (Column("schema_index", Integer), "recommended sort order when listing schemas"),
     ),
-    _standard("table_name", String, "the fully qualified table name", primary_key=True),
-    _standard("table_type", String, "one of: table, view", nullable=False),
-    _standard("utype", String, "utype of the table"),
-    _standard("description", String, "what the table holds"),
-    _standard("table_index", Integer, "recommended sort order when listing tables"),
-)  # fmt: skip
-_columns = Table(
-    "columns",
-    _tap_metadata,
-    _standard(
-        "table_name", String, "the table this column belongs to",
-        _reference("tables.table_name"), primary_key=True,
+    _tap_table(
+        "tables", "the tables published by this service",
+        (Column("schema_name", String, _reference("schemas.schema_name"), nullable=False),
+         "the schema the table belongs to"),
+        (Column("table_name", String, primary_key=True), "the fully qualified table name"),
+        (Column("table_type", String, nullable=False), "one of: table, view"),
+        (Column("utype", String), "utype of the table"),
+        (Column("description", String), "what the table holds"),
+        (Column("table_index", Integer), "recommended sort order when listing tables"),
     ),
-    _standard("column_name", String, "the column name", primary_key=True),
-    _standard("datatype", String, "VOTable datatype of the column", nullable=False),
-    _standard("arraysize", String, "VOTable arraysize of the column"),
-    _standard("xtype", String, "VOTable xtype (DALI) of the column"),
-    _standard("size", Integer, "length of fixed-length columns (deprecated by arraysize)"),
-    _standard("description", String, "what the column holds"),
-    _standard("utype", String, "utype of the column"),
-    _standard("unit", String, "unit in VOUnit format"),
-    _standard("ucd", String, "UCD of the column"),
-    _standard("indexed", Integer, "1 when an index serves queries on the column", nullable=False),
-    _standard("principal", Integer, "1 when the column is of primary interest", nullable=False),
-    _standard("std", Integer, "1 when a standard defines the column", nullable=False),
-    _standard("column_index", Integer, "recommended sort order when listing columns"),
-)  # fmt: skip
-_keys = Table(
-    "keys",
-    _tap_metadata,
-    _standard("key_id", String, "unique key identifier", primary_key=True),
-    _standard(
-        "from_table", String, "fully qualified table name of the referencing table",
-        _reference("tables.table_name"), nullable=False,
+    _tap_table(
+        "columns", "the columns of the published tables",
+        (Column("table_name", String, _reference("tables.table_name"), primary_key=True),
+         "the table this column belongs to"),
+        (Column("column_name", String, primary_key=True), "the column name"),
+        (Column("datatype", String, nullable=False), "VOTable datatype of the column"),
+        (Column("arraysize", String), "VOTable arraysize of the column"),
+        (Column("xtype", String), "VOTable xtype (DALI) of the column"),
+        (Column("size", Integer), "length of fixed-length columns (deprecated by arraysize)"),
+        (Column("description", String), "what the column holds"),
+        (Column("utype", String), "utype of the column"),
+        (Column("unit", String), "unit in VOUnit format"),
+        (Column("ucd", String), "UCD of the column"),
+        (Column("indexed", Integer, nullable=False), "1 when an index serves the column"),
+        (Column("principal", Integer, nullable=False), "1 when the column is of main interest"),
+        (Column("std", Integer, nullable=False), "1 when a standard defines the column"),
+        (Column("column_index", Integer), "recommended sort order when listing columns"),
     ),
-    _standard(
-        "target_table", String, "fully qualified table name of the referenced table",
-        _reference("tables.table_name"), nullable=False,
+    _tap_table(
+        "keys", "foreign keys between the published tables",
+        (Column("key_id", String, primary_key=True), "unique key identifier"),
+        (Column("from_table", String, _reference("tables.table_name"), nullable=False),
+         "fully qualified name of the referencing table"),
+        (Column("target_table", String, _reference("tables.table_name"), nullable=False),
+         "fully qualified name of the referenced table"),
+        (Column("description", String), "what the key means"),
+        (Column("utype", String), "utype of the key"),
     ),
-    _standard("description", String, "what the key means"),
-    _standard("utype", String, "utype of the key"),
-)  # fmt: skip
-_key_columns = Table(
-    "key_columns",
-    _tap_metadata,
-    _standard(
-        "key_id", String, "the key this column pair belongs to",
-        _reference("keys.key_id"), primary_key=True,
+    _tap_table(
+        "key_columns", "the columns of the foreign keys",
+        (Column("key_id", String, _reference("keys.key_id"), primary_key=True),
+         "the key this column pair belongs to"),
+        (Column("from_column", String, primary_key=True), "column of the referencing table"),
+        (Column("target_column", String, nullable=False), "column of the referenced table"),
     ),
-    _standard("from_column", String, "column of the referencing table", primary_key=True),
-    _standard("target_column", String, "column of the referenced table", nullable=False),
 )  # fmt: skip
 
 #: TAP_SCHEMA describes itself too.
 TAP_SCHEMA_TABLES = published_tables(
     PublishedSchema(TAP_SCHEMA, "The tables, columns and keys this TAP service publishes."),
-    [
-        TableDeclaration(table, [column.name for column in table.columns], description)
-        for table, description in (
-            (_schemas, "the schemas published by this service"),
-            (_tables, "the tables published by this service"),
-            (_columns, "the columns of the published tables"),
-            (_keys, "foreign keys between the published tables"),
-            (_key_columns, "the columns of the foreign keys"),
-        )
-    ],
+    _TAP_TABLES,
 )
 
 

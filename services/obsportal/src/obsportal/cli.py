@@ -13,6 +13,7 @@ from jmmc_core.migrations import Migrations
 
 from .config import Settings
 from .schema import Base
+from .schema.published import TABLES as PUBLISHED_TABLES
 from .services.ingestion.demo import demo_sources
 from .services.ingestion.run import ingest as run_ingestion
 from .services.ingestion.sources import DirectorySource, Source
@@ -26,6 +27,7 @@ main = service_cli(
     settings_class=Settings,
     app_factory="obsportal.main:create_app",
     migrations=MIGRATIONS,
+    published=PUBLISHED_TABLES,
 )
 
 
