@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from jmmc_core.migrations import schema_differences
+from jmmc_devtools.registry import service_names
 
-SERVICES = ["obsportal", "jmdc", "oidb", "tap"]
+SERVICES = service_names()
 
 
 def cli(service: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:

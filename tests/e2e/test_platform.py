@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from jmmc_devtools.pgcluster import free_port, port_in_use
+from jmmc_devtools.registry import registered_services
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ["obsportal", "jmdc", "oidb", "tap"]
+SERVICES = registered_services()
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +44,7 @@ def platform(tmp_path_factory):
         "JMMC_HAPROXY_PORT": str(free_port()),
         "JMMC_HAPROXY_STATS_PORT": str(free_port()),
         "JMMC_PG_PORT": str(free_port()),
-        "JMMC_PORT_BASE": str(free_port_block(4)),
+        "JMMC_PORT_BASE": str(free_port_block(max(s.port_offset for s in SERVICES))),
     }
     started = make("up", env)
     try:
@@ -57,10 +58,10 @@ def test_up_prints_the_urls_and_every_service_is_healthy_through_haproxy(platfor
     assert started.returncode == 0, started.stdout + started.stderr
     public = f"http://127.0.0.1:{env['JMMC_HAPROXY_PORT']}"
     for service in SERVICES:
-        assert f"{public}/{service}/" in started.stdout
-        response = httpx.get(f"{public}/{service}/health", timeout=10)
+        assert f"{public}{service.path}/" in started.stdout
+        response = httpx.get(f"{public}{service.path}/health", timeout=10)
         assert response.status_code == 200
-        assert response.json()["service"] == service
+        assert response.json()["service"] == service.name
         assert response.json()["checks"]["database"]["status"] == "ok"
     assert httpx.get(f"{public}/nowhere", timeout=10).status_code == 404
 
@@ -70,7 +71,7 @@ def test_haproxy_checks_every_backend(platform):
     stats = httpx.get(f"http://127.0.0.1:{env['JMMC_HAPROXY_STATS_PORT']}/stats;csv", timeout=10)
     rows = [line.split(",") for line in stats.text.splitlines() if line and line[0] != "#"]
     servers = {row[1]: row[17] for row in rows if row[0].startswith("be_") and row[1] != "BACKEND"}
-    assert servers == {f"{service}1": "UP" for service in SERVICES}
+    assert servers == {f"{service.name}1": "UP" for service in SERVICES}
 
 
 def test_second_up_is_idempotent(platform):
@@ -78,7 +79,7 @@ def test_second_up_is_idempotent(platform):
     again = make("up", env)
     assert again.returncode == 0, again.stderr
     for service in SERVICES:
-        assert f"{service:<12}already running" in again.stdout
+        assert f"{service.name:<12}already running" in again.stdout
     assert "haproxy     already running" in again.stdout
 
 
@@ -87,7 +88,8 @@ def test_status_lists_every_component_running(platform):
     status = make("status", env)
     assert status.returncode == 0, status.stdout
     lines = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:]}
-    assert lines == {name: "running" for name in ["postgresql", *SERVICES, "haproxy"]}
+    names = ["postgresql", *(service.name for service in SERVICES), "haproxy"]
+    assert lines == dict.fromkeys(names, "running")
 
 
 def test_port_in_use_gives_a_clear_error(tmp_path):

@@ -7,10 +7,10 @@ import io
 import httpx
 import pytest
 from astropy.io.votable import parse_single_table
-from zbxsync.cli import DEFAULT_DEFINITIONS
-from zbxsync.spec import Definitions
 
 from jmmc_devtools.registry import service_names
+from zbxsync.cli import DEFAULT_DEFINITIONS
+from zbxsync.spec import Definitions
 
 DEFINITIONS = Definitions(DEFAULT_DEFINITIONS)
 #: Every public endpoint of monitoring/templates: the Zabbix web scenarios check the same list.

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from zbxsync.cli import DEFAULT_DEFINITIONS
 
 ZBXSYNC = Path(sys.executable).parent / "zbxsync"
