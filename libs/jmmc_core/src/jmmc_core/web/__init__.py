@@ -120,4 +120,4 @@ def install_web(app: FastAPI, settings: ServiceSettings, version: str) -> None:
         )
 
 
-__all__ = ["Layout", "add_template_folder", "error_page", "install_web", "render", "templates"]
+__all__ = ["Layout", "add_template_folder", "error_page", "install_web", "render"]
