@@ -59,13 +59,14 @@ def test_database_and_tap_schema_agree_with_the_declarations(engine):
         exposures = connection.execute(
             text(
                 "SELECT column_name, datatype, arraysize, xtype, unit FROM tap_schema.columns"
-                " WHERE table_name = 'obsportal.exposures' AND column_name = 'position'"
+                " WHERE table_name = 'obsportal.exposures' AND column_name = '\"position\"'"
             )
         ).one()
         keys = connection.execute(
             text("SELECT from_table, target_table FROM tap_schema.keys ORDER BY key_id")
         ).all()
-    assert tuple(exposures) == ("position", "double", "2", "point", "deg")
+    # POSITION is an ADQL reserved word: queries delimit the column, TAP_SCHEMA names it so.
+    assert tuple(exposures) == ('"position"', "double", "2", "point", "deg")
     assert ("obsportal.exposures", "obsportal.observations") in keys
     assert ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables") in keys
 

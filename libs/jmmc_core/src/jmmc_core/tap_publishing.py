@@ -53,6 +53,42 @@ TAP_SCHEMA = "TAP_SCHEMA"
 PUBLISH_LOCK_KEY = 0x7461705F736368  # "tap_sch"
 
 
+#: ADQL 2.1's reserved words (SQL's and ADQL's own): a column named so is published delimited
+#: (``"size"``, ``"position"``), as ADQL queries must name it.
+ADQL_RESERVED_WORDS = frozenset(
+    """
+    ABSOLUTE ACTION ADD ALL ALLOCATE ALTER AND ANY ARE AS ASC ASSERTION AT AUTHORIZATION AVG
+    BEGIN BETWEEN BIT BIT_LENGTH BOTH BY CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER
+    CHAR_LENGTH CHARACTER_LENGTH CHECK CLOSE COALESCE COLLATE COLLATION COLUMN COMMIT CONNECT
+    CONNECTION CONSTRAINT CONSTRAINTS CONTINUE CONVERT CORRESPONDING COUNT CREATE CROSS CURRENT
+    CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER CURSOR DATE DAY DEALLOCATE DECIMAL
+    DECLARE DEFAULT DEFERRABLE DEFERRED DELETE DESC DESCRIBE DESCRIPTOR DIAGNOSTICS DISCONNECT
+    DISTINCT DOMAIN DOUBLE DROP ELSE END END-EXEC ESCAPE EXCEPT EXCEPTION EXEC EXECUTE EXISTS
+    EXTERNAL EXTRACT FALSE FETCH FIRST FLOAT FOR FOREIGN FOUND FROM FULL GET GLOBAL GO GOTO
+    GRANT GROUP HAVING HOUR IDENTITY IMMEDIATE IN INDICATOR INITIALLY INNER INPUT INSENSITIVE
+    INSERT INT INTEGER INTERSECT INTERVAL INTO IS ISOLATION JOIN KEY LANGUAGE LAST LEADING LEFT
+    LEVEL LIKE LOCAL LOWER MATCH MAX MIN MINUTE MODULE MONTH NAMES NATIONAL NATURAL NCHAR NEXT
+    NO NOT NULL NULLIF NUMERIC OCTET_LENGTH OF ON ONLY OPEN OPTION OR ORDER OUTER OUTPUT
+    OVERLAPS PAD PARTIAL POSITION PRECISION PREPARE PRESERVE PRIMARY PRIOR PRIVILEGES PROCEDURE
+    PUBLIC READ REAL REFERENCES RELATIVE RESTRICT REVOKE RIGHT ROLLBACK ROWS SCHEMA SCROLL
+    SECOND SECTION SELECT SESSION SESSION_USER SET SIZE SMALLINT SOME SPACE SQL SQLCODE SQLERROR
+    SQLSTATE SUBSTRING SUM SYSTEM_USER TABLE TEMPORARY THEN TIME TIMESTAMP TIMEZONE_HOUR
+    TIMEZONE_MINUTE TO TRAILING TRANSACTION TRANSLATE TRANSLATION TRIM TRUE UNION UNIQUE UNKNOWN
+    UPDATE UPPER USAGE USER USING VALUE VALUES VARCHAR VARYING VIEW WHEN WHENEVER WHERE WITH
+    WORK WRITE YEAR ZONE
+    ABS ACOS AREA ASIN ATAN ATAN2 BOX CEILING CENTROID CIRCLE CONTAINS COORD1 COORD2 COORDSYS
+    COS COT DEGREES DISTANCE EXP FLOOR INTERSECTS LOG LOG10 MOD PI POINT POLYGON POWER RADIANS
+    REGION RAND ROUND SIN SQRT TOP TAN TRUNCATE
+    BIGINT BITWISE_AND BITWISE_NOT BITWISE_OR BITWISE_XOR ILIKE IN_UNIT OFFSET
+    """.split()  # noqa: SIM905 - the standard's list, laid out as it prints it
+)
+
+
+def adql_name(name: str) -> str:
+    """``name`` as an ADQL query must write it: delimited when it is a reserved word."""
+    return f'"{name}"' if name.upper() in ADQL_RESERVED_WORDS else name
+
+
 @dataclass(frozen=True)
 class ColumnMetadata:
     """What the model cannot say about a published column."""
@@ -67,8 +103,6 @@ class ColumnMetadata:
     datatype: str | None = None
     arraysize: str | None = None
     xtype: str | None = None
-    #: The published name when the column's name needs ADQL delimiting (``"size"``).
-    name: str | None = None
 
 
 def vo(description: str | None = None, **metadata: Any) -> ColumnMetadata:
@@ -180,7 +214,7 @@ def published_column(
 ) -> PublishedColumn:
     datatype, arraysize, xtype = _published_type(column)
     return PublishedColumn(
-        name=metadata.name or column.name,
+        name=adql_name(column.name),
         description=metadata.description or column.comment,
         datatype=metadata.datatype or datatype,
         arraysize=metadata.arraysize or arraysize,
@@ -261,12 +295,7 @@ def _tap_table(name: str, description: str, *columns: tuple[Column, str]) -> Tab
     """A TAP_SCHEMA table: every column is standard and principal."""
     return TableDeclaration(
         Table(name, _tap_metadata, *(column for column, _ in columns)),
-        {
-            column.name: vo(
-                meaning, std=True, principal=True, name='"size"' if column.name == "size" else None
-            )
-            for column, meaning in columns
-        },
+        {column.name: vo(meaning, std=True, principal=True) for column, meaning in columns},
         description,
     )
 
