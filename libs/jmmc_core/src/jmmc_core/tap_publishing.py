@@ -7,9 +7,9 @@ unit, UCD…; a column's ``comment`` is its default description). :func:`publish
 ``TAP_SCHEMA`` (TAP 1.1) and lets the read-only role :data:`TAP_READER_ROLE` read exactly the
 declared tables; every service's ``migrate`` runs it.
 
-Published names are ADQL regular identifiers; the database object has the same name in lower
-case, which is how PostgreSQL folds unquoted names (``TAP_SCHEMA.tables`` is
-``tap_schema.tables``).
+Published names are what ADQL queries write: the database object's name, delimited when it is
+an ADQL reserved word (``"position"``); TAP_SCHEMA itself is the schema ``tap_schema``, as
+PostgreSQL folds the unquoted name.
 """
 
 from __future__ import annotations
@@ -237,7 +237,6 @@ class TableDeclaration:
     columns: Mapping[str, ColumnMetadata]
     description: str | None = None
     utype: str | None = None
-    name: str | None = None
 
 
 Declarations = Sequence[PublishedTable] | Callable[[], Sequence[PublishedTable]]
@@ -247,43 +246,44 @@ def published_tables(
     schema: PublishedSchema, declarations: Sequence[TableDeclaration]
 ) -> tuple[PublishedTable, ...]:
     """The declarations of one schema, with the foreign keys between its published columns."""
-    names = {d.table: d.name or d.table.name for d in declarations}
-    published: list[PublishedTable] = []
-    for table_index, declaration in enumerate(declarations, start=1):
-        table = declaration.table
-        chosen = [table.columns[name] for name in declaration.columns]
-        declared_targets = {d.table: d.columns for d in declarations}
-        keys = []
-        for constraint in sorted(table.foreign_key_constraints, key=lambda c: c.column_keys):
-            target = constraint.referred_table
-            pairs = tuple((e.parent.name, e.column.name) for e in constraint.elements)
-            if target in names and all(
-                table.columns[a] in chosen and b in declared_targets[target] for a, b in pairs
-            ):
-                from_name = f"{schema.name}.{names[table]}"
-                target_name = f"{schema.name}.{names[target]}"
-                keys.append(
-                    ForeignKey(
-                        key_id=f"{from_name}({','.join(a for a, _ in pairs)})",
-                        target_table=target_name,
-                        columns=pairs,
-                    )
-                )
-        published.append(
-            PublishedTable(
-                schema=schema,
-                name=names[table],
-                description=declaration.description or table.comment,
-                utype=declaration.utype,
-                columns=tuple(
-                    published_column(column, declaration.columns[column.name], index)
-                    for index, column in enumerate(chosen, 1)
-                ),
-                foreign_keys=tuple(keys),
-                table_index=table_index,
-            )
+    published_columns = {d.table: d.columns for d in declarations}
+    return tuple(
+        PublishedTable(
+            schema=schema,
+            name=declaration.table.name,
+            description=declaration.description or declaration.table.comment,
+            utype=declaration.utype,
+            columns=tuple(
+                published_column(declaration.table.columns[name], metadata, index)
+                for index, (name, metadata) in enumerate(declaration.columns.items(), start=1)
+            ),
+            foreign_keys=_foreign_keys(schema, declaration.table, published_columns),
+            table_index=table_index,
         )
-    return tuple(published)
+        for table_index, declaration in enumerate(declarations, start=1)
+    )
+
+
+def _foreign_keys(
+    schema: PublishedSchema, table: Table, published_columns: Mapping[Table, Mapping[str, Any]]
+) -> tuple[ForeignKey, ...]:
+    """The table's foreign keys whose columns, on both sides, are published."""
+    keys = []
+    for constraint in sorted(table.foreign_key_constraints, key=lambda c: c.column_keys):
+        target = constraint.referred_table
+        pairs = [(element.parent.name, element.column.name) for element in constraint.elements]
+        if target in published_columns and all(
+            a in published_columns[table] and b in published_columns[target] for a, b in pairs
+        ):
+            from_columns = ",".join(adql_name(a) for a, _ in pairs)
+            keys.append(
+                ForeignKey(
+                    key_id=f"{schema.name}.{table.name}({from_columns})",
+                    target_table=f"{schema.name}.{target.name}",
+                    columns=tuple((adql_name(a), adql_name(b)) for a, b in pairs),
+                )
+            )
+    return tuple(keys)
 
 
 # --- TAP_SCHEMA itself: TAP 1.1's five tables, declared like any published table -----------
