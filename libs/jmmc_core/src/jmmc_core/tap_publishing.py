@@ -434,10 +434,13 @@ def current_rows(connection: Connection, schemas: Iterable[str]) -> Rows:
 
 
 def _tap_schema_exists(connection: Connection) -> bool:
-    return (
-        connection.execute(text("SELECT to_regclass('tap_schema.key_columns')")).scalar()
-        is not None
-    )
+    # The catalogue, not to_regclass: looking a name up needs USAGE on its schema.
+    return connection.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'tap_schema' AND c.relname = 'key_columns')"
+        )
+    ).scalar_one()
 
 
 # --- Publishing ----------------------------------------------------------------------------
