@@ -79,6 +79,11 @@ def test_ingestion_runs_and_rejects(golden_service):
         ("exposures", {"date_updated_from": "last week"}, "date_updated_from"),
         ("targets", {"sort": "-colour"}, "sort"),
         ("observations", {"target_id": "many"}, "target_id"),
+        ("exposures", {"page": "99999999999999999999"}, "page"),
+        ("exposures", {"page_size": "-1"}, "page_size"),
+        ("exposures", {"target": "\x00"}, "target"),
+        ("exposures", {"ra": "0", "dec": "0", "radius": "1e9"}, "radius"),
+        ("targets", {"name": "x" * 1000}, "name"),
     ],
 )
 def test_bad_parameters_are_json_400_naming_the_parameter(
@@ -86,17 +91,26 @@ def test_bad_parameters_are_json_400_naming_the_parameter(
 ):
     response = _get(golden_service, path, **parameters)
     assert response.status_code == 400
-    assert response.json()["error"]["parameter"] == parameter
-    assert parameter in response.json()["error"]["message"]
+    assert response.json()["parameter"] == parameter
+    assert response.json()["detail"].startswith(f"{parameter}:")
 
 
 @pytest.mark.parametrize(
-    "path", ["exposures/nope", "observations/1", "targets/99999", "programs/X", "ingestion-runs/7"]
+    "path",
+    [
+        "exposures/nope",
+        "observations/1",
+        "targets/99999",
+        "programs/X",
+        "ingestion-runs/7",
+        "nothing-here",
+    ],
 )
 def test_unknown_records_are_json_404(golden_service, path):
     response = _get(golden_service, path)
     assert response.status_code == 404
-    assert "error" in response.json()
+    assert response.headers["content-type"] == "application/json"
+    assert "detail" in response.json()
 
 
 def test_openapi_documents_the_api(golden_service):

@@ -72,6 +72,7 @@ def test_csv_export(golden_service):
 def test_bad_export_parameters_are_400(golden_service, path, parameters, parameter):
     response = httpx.get(f"{golden_service}/obsportal/{path}", params=parameters)
     assert response.status_code == 400
+    assert not response.headers["content-type"].startswith("text/plain")
     assert parameter in response.text
 
 

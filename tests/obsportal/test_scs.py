@@ -70,6 +70,8 @@ def test_far_away_cone_is_empty(scs):
         ({"RA": "10", "DEC": "0"}, "SR"),
         ({"RA": "10", "DEC": "0", "SR": "1", "VERB": "7"}, "VERB"),
         ({"RA": "10", "DEC": "0", "SR": "1", "COLOUR": "red"}, "COLOUR"),
+        ({"RA": "0", "DEC": "0", "SR": "100"}, "SR"),
+        ({"RA": "0", "DEC": "0", "SR": "1", "VERB": "\x00"}, "VERB"),
     ],
 )
 def test_errors_are_an_info_named_error(golden_service, parameters, parameter):

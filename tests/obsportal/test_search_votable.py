@@ -260,6 +260,17 @@ def test_database_down_is_a_503_error_document():
         response = client.post("/obsportal/search.votable", data=BKH2005)
         assert response.status_code == 503
         status, message = _status(response.content)
-        assert status == "ERROR" and message.startswith("database unavailable")
+        assert status == "ERROR" and message.startswith("service temporarily unavailable")
+        assert str(settings.database_url.split(":")[-1]) not in response.text
         cone = client.get("/obsportal/scs", params={"RA": 1, "DEC": 2, "SR": 0.1})
         assert cone.status_code == 503 and b'name="Error"' in cone.content
+
+
+def test_parameter_names_are_case_insensitive(golden_service):
+    url = f"{golden_service}/obsportal/search.votable"
+    lower = httpx.get(url, params={"ra": BKH2005["ra"], "dec": BKH2005["dec"]})
+    upper = httpx.get(url, params={"RA": BKH2005["ra"], "Dec": BKH2005["dec"]})
+    posted = httpx.post(url, data={"RA": BKH2005["ra"], "DEC": BKH2005["dec"]})
+    assert lower.status_code == upper.status_code == posted.status_code == 200
+    assert list(_rows(lower.content)) == list(_rows(upper.content)) == list(_rows(posted.content))
+    assert list(_rows(lower.content))

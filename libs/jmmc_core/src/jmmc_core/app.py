@@ -1,13 +1,16 @@
-"""The common shape of a service application: logging, request ids, health, service index."""
+"""The common shape of a service application: logging, request ids, errors, health, index."""
 
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from .database import Database
+from .errors import install_error_handlers
 from .health import HealthCheck, database_check, health_router
 from .logging import RequestLogMiddleware, configure_logging
+from .params import reject_nul_characters
+from .web import install_web
 from .settings import ServiceSettings
 
 
@@ -41,13 +44,16 @@ def create_service_app(
         title=title,
         version=version,
         lifespan=lifespan,
-        docs_url=f"{prefix}/docs",
+        docs_url=None,  # served by install_web from local files, not from a CDN
         openapi_url=f"{prefix}/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.settings = settings
     app.state.database = database
     app.add_middleware(RequestLogMiddleware)
+    install_error_handlers(app)
+    install_web(app, settings, version)
     all_checks = {"database": database_check(database), **(checks or {})}
     app.include_router(health_router(settings.service_name, version, all_checks, ["", prefix]))
     for router in routers:

@@ -7,11 +7,9 @@ produced, and its source is closed whatever happens, so a client that goes away 
 ends the server-side cursor at once.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 
-import psycopg
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -46,16 +44,15 @@ def _head(source: Iterator[bytes]) -> tuple[list[bytes], bool]:
     return chunks, True
 
 
-async def document_response(
-    source: Iterator[bytes], unavailable: Callable[[str], Response], **kwargs
-) -> Response:
-    """The document ``source`` yields; ``unavailable(message)`` if the database is down."""
+async def document_response(source: Iterator[bytes], **kwargs) -> Response:
+    """The document ``source`` yields.
+
+    Errors raised before the first :data:`BUFFERED_BYTES` (a bad parameter found late, the
+    database down) propagate to the app's error handlers, which answer in the route's format;
+    after that the status line is sent and the stream can only be cut short.
+    """
     try:
         head, complete = await run_in_threadpool(_head, source)
-    except (OperationalError, psycopg.OperationalError) as error:
-        await run_in_threadpool(source.close)
-        message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return unavailable(f"database unavailable: {message}")
     except BaseException:
         await run_in_threadpool(source.close)
         raise

@@ -273,6 +273,17 @@ def error_document(message: str, *, version: str = "1.4") -> bytes:
     ).encode()
 
 
+def scs_error_document(message: str, *, version: str = "1.4") -> bytes:
+    """A Simple Cone Search 1.03 error: an INFO named ``Error`` plus the DALI QUERY_STATUS."""
+    _check_version(version)
+    error = Info("Error", message, id="Error")
+    status = Info("QUERY_STATUS", "ERROR")
+    return (
+        f'{_root_open(version)}<RESOURCE type="results">\n{_info(error)}{_info(status)}'
+        "</RESOURCE>\n</VOTABLE>\n"
+    ).encode()
+
+
 # --------------------------------------------------------------------------------------
 # Column codecs: format one batch column for TABLEDATA or BINARY2
 

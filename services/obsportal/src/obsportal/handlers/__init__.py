@@ -6,5 +6,7 @@ from . import api, votable, web
 
 router = APIRouter()
 router.include_router(votable.router)
+router.include_router(votable.scs_router)
+router.include_router(votable.csv_router)
 router.include_router(api.router)
 router.include_router(web.router)

@@ -19,15 +19,6 @@ class Page(BaseModel, Generic[Item]):
     items: list[Item]
 
 
-class ErrorDetail(BaseModel):
-    parameter: str | None = Field(None, description="The request parameter at fault")
-    message: str
-
-
-class Error(BaseModel):
-    error: ErrorDetail
-
-
 class ExposureSummary(BaseModel):
     exp_id: str
     obs_id: int

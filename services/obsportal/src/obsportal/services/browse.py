@@ -3,61 +3,21 @@ programmes and ingestion runs, and single records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine
 
+from jmmc_core.errors import NotFound
+from jmmc_core.paging import Page, Paging
+
 from ..storage import browse
-from ..storage.browse import Listing, Page
+from ..storage.browse import Listing
 from ..storage.search import Query, SearchCriteria, where_clause
-from .search import InvalidParameter
-
-MAX_PAGE_SIZE = 1000
-
-
-class NotFound(LookupError):
-    """No record with that key."""
-
-    def __init__(self, kind: str, key: Any) -> None:
-        super().__init__(f"no {kind} {key!r}")
-        self.kind = kind
-        self.key = key
-
-
-@dataclass(frozen=True)
-class Paging:
-    page: int = 1
-    page_size: int = 50
-    sort: str | None = None
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
-
-
-def parse_sort(text: str | None, listing: Listing) -> list[tuple[str, bool]]:
-    """``name`` or ``-name`` (descending), comma-separated, each a sortable column."""
-    if not text:
-        return []
-    keys = []
-    for item in text.split(","):
-        item = item.strip()
-        name, descending = (item[1:], True) if item.startswith("-") else (item, False)
-        if name not in listing.sortable:
-            raise InvalidParameter(
-                "sort", f"cannot sort on {name!r}; sortable: {', '.join(listing.sortable)}"
-            )
-        keys.append((name, descending))
-    return keys
 
 
 def _page(engine: Engine, listing: Listing, where, paging: Paging, names=None) -> Page:
-    if not 1 <= paging.page_size <= MAX_PAGE_SIZE:
-        raise InvalidParameter("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-    if paging.page < 1:
-        raise InvalidParameter("page", "must be 1 or more")
-    sort = parse_sort(paging.sort, listing)
+    sort = paging.sort_keys(listing.sortable)
     return browse.list_page(
         engine, listing, where, sort, paging.page_size, paging.offset, names=names
     )
@@ -125,6 +85,8 @@ def program(engine: Engine, program_id: str) -> dict[str, Any]:
 
 
 def ingestion_runs(engine: Engine, paging: Paging) -> Page:
+    """Newest first unless asked otherwise."""
+    paging = paging if paging.sort else replace(paging, sort="-id")
     return _page(engine, browse.INGESTION_RUNS, Query("", {}), paging)
 
 
@@ -140,7 +102,7 @@ def rejects(engine: Engine, run_id: int, paging: Paging) -> Page:
 def _one(engine: Engine, listing: Listing, kind: str, key: Any) -> dict[str, Any]:
     record = browse.get_one(engine, listing, key)
     if record is None:
-        raise NotFound(kind, key)
+        raise NotFound(f"no {kind} {key!r}")
     return record
 
 

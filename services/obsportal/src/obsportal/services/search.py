@@ -12,12 +12,14 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from jmmc_core.errors import InvalidParameter
+
 from ..storage.search import Cone, SearchCriteria
 
 #: ASPRO2's cone: 30 arcseconds around its target.
 DEFAULT_RADIUS_ARCSEC = 30.0
-#: A cone can cover the whole sky; a larger radius means nothing more.
-MAX_RADIUS_ARCSEC = 180.0 * 3600.0
+#: pg_sphere's largest circle: a hemisphere (a larger radius is refused, not a server error).
+MAX_RADIUS_ARCSEC = 90.0 * 3600.0
 
 OBSERVATION_TYPES = ("science", "calibrator")
 _TRUE = ("true", "1", "yes", "on", "t", "y")
@@ -27,44 +29,6 @@ _FALSE = ("false", "0", "no", "off", "f", "n", "")
 _OFFSET_WITHOUT_PLUS = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")
 #: Fractions longer than microseconds, which ``datetime.fromisoformat`` refuses before 3.11.
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-class InvalidParameter(ValueError):
-    """A request parameter that cannot be used; ``parameter`` is its name as sent."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}")
-        self.parameter = parameter
-        self.message = message
-
-
-#: The criteria every search endpoint takes (``search.votable``, exports, JSON API).
-CRITERIA_PARAMETERS = (
-    "ra",
-    "dec",
-    "radius",
-    "exp_id",
-    "instrument",
-    "instrument_mode",
-    "interferometer",
-    "target",
-    "target_id",
-    "program",
-    "obs_type",
-    "mjd_from",
-    "mjd_to",
-    "date_updated_from",
-    "date_updated_to",
-)
-
-
-def check_known(parameters: Mapping[str, str], allowed: tuple[str, ...]) -> None:
-    """Refuse a misspelt parameter rather than silently ignore the criterion it meant."""
-    for name in parameters:
-        if name not in allowed:
-            raise InvalidParameter(
-                name, f"unknown parameter; allowed parameters are {', '.join(allowed)}"
-            )
 
 
 def parse_float(name: str, text: str, low: float, high: float) -> float:

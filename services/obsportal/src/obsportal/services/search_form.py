@@ -6,8 +6,10 @@ import re
 from collections.abc import Mapping
 from datetime import date
 
+from jmmc_core.errors import InvalidParameter
+
 from ..storage.search import SearchCriteria
-from .search import InvalidParameter, parse_criteria
+from .search import parse_criteria
 
 FORM_FIELDS = ("q", "radius", "instrument", "mode", "date_from", "date_to")
 _MJD_EPOCH = date(1858, 11, 17)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from xml.sax.saxutils import quoteattr
 
+from jmmc_core.errors import InvalidParameter
 from jmmc_core.votable import Field
 
 from ..storage.search import Cone, SearchCriteria
-from .search import InvalidParameter, check_known, parse_float, parse_int
+from .search import parse_float, parse_int
 from .search_votable import ALL_COLUMNS, Column, columns_for
-
-PARAMETERS = ("RA", "DEC", "SR", "VERB", "RESPONSEFORMAT")
 
 _MAIN_UCDS = {"exp_id": "ID_MAIN", "target_ra": "POS_EQ_RA_MAIN", "target_dec": "POS_EQ_DEC_MAIN"}
 _VERB_2 = (
@@ -61,20 +59,15 @@ class ConeSearch:
     metadata_only: bool
 
 
-def _lookup(parameters: Mapping[str, str]) -> dict[str, str]:
-    # SCS parameter names are case-insensitive in practice (clients send RA or ra).
-    return {name.upper(): value for name, value in parameters.items()}
-
-
-def parse_cone_search(parameters: Mapping[str, str]) -> ConeSearch:
-    values = _lookup(parameters)
-    check_known(values, PARAMETERS)
+def parse_cone_search(values: Mapping[str, str]) -> ConeSearch:
+    """A cone search from its parameters, keyed by their SCS names (``RA``, ``DEC``, ...)."""
     for name in ("RA", "DEC", "SR"):
         if not values.get(name, "").strip():
             raise InvalidParameter(name, "missing; a cone search needs RA, DEC and SR")
     ra = parse_float("RA", values["RA"], 0.0, 360.0)
     dec = parse_float("DEC", values["DEC"], -90.0, 90.0)
-    radius = parse_float("SR", values["SR"], 0.0, 180.0)
+    # pg_sphere's largest circle is a hemisphere.
+    radius = parse_float("SR", values["SR"], 0.0, 90.0)
     verb = 2
     if values.get("VERB", "").strip():
         verb = parse_int("VERB", values["VERB"], 1, 3)
@@ -86,16 +79,3 @@ def parse_cone_search(parameters: Mapping[str, str]) -> ConeSearch:
         columns=_VERB_COLUMNS[verb],
         metadata_only=radius == 0.0,
     )
-
-
-def error_document(message: str) -> bytes:
-    """An SCS error: an INFO named Error (SCS 1.03) plus the DALI QUERY_STATUS."""
-    value = quoteattr(message)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
-        '<RESOURCE type="results">\n'
-        f'<INFO ID="Error" name="Error" value={value}/>\n'
-        f'<INFO name="QUERY_STATUS" value="ERROR"/>\n'
-        "</RESOURCE>\n</VOTABLE>\n"
-    ).encode()

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from jmmc_core.paging import Page
+
 from .search import COLUMNS as EXPOSURE_COLUMNS
 from .search import Query, fetch_all
 
@@ -172,12 +174,6 @@ REJECTS = Listing(
 )
 
 
-@dataclass(frozen=True)
-class Page:
-    total: int
-    rows: list[dict[str, Any]]
-
-
 def _as_dicts(names: Sequence[str], rows: list[tuple]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -211,7 +207,7 @@ def list_page(
         total = fetch_all(engine, Query(count_sql, where.parameters))[0][0]
     else:
         total = 0
-    return Page(total, _as_dicts(names, [row[:-1] for row in rows]))
+    return Page(rows=_as_dicts(names, [row[:-1] for row in rows]), total=total)
 
 
 def get_one(engine: Engine, listing: Listing, key: Any) -> dict[str, Any] | None:

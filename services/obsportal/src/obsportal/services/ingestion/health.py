@@ -8,6 +8,7 @@ serves what it has, so ``/health`` says ``degraded`` (HTTP 200) and HAProxy keep
 from datetime import UTC, datetime, timedelta
 
 from jmmc_core.database import Database
+from jmmc_core.errors import DATABASE_UNAVAILABLE
 from jmmc_core.health import CheckResult, HealthCheck
 
 from ...storage.ingestion import last_finished_run
@@ -18,8 +19,8 @@ def ingestion_check(database: Database, max_age: timedelta) -> HealthCheck:
         try:
             with database.session() as session:
                 run = last_finished_run(session)
-        except Exception as error:  # unreachable database: the database check says why
-            return CheckResult(False, {"error": str(error).splitlines()[0]})
+        except DATABASE_UNAVAILABLE:  # the database check reports it, and logs why
+            return CheckResult(False, {"error": "database unreachable"})
         if run is None:
             return CheckResult(True, {"last_run_status": None, "message": "no run yet"})
         assert run.finished_at is not None  # finished runs always have an end time
@@ -37,7 +38,10 @@ def ingestion_check(database: Database, max_age: timedelta) -> HealthCheck:
             "rejected": run.rejected_count,
         }
         if run.status == "failed":
-            return CheckResult(False, {**details, "error": run.error}, critical=False)
+            # Why it failed is on the ingestion page; /health is public.
+            return CheckResult(
+                False, {**details, "message": "last ingestion run failed"}, critical=False
+            )
         if age > max_age:
             return CheckResult(
                 False, {**details, "message": "last ingestion is too old"}, critical=False
