@@ -1,17 +1,18 @@
 """The common shape of a service application: logging, request ids, errors, health, index."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from .database import Database
 from .errors import install_error_handlers
 from .health import HealthCheck, database_check, health_router
 from .logging import RequestLogMiddleware, configure_logging
 from .params import reject_nul_characters
-from .web import install_web
 from .settings import ServiceSettings
+from .web import install_web, render
 
 
 def create_service_app(
@@ -23,6 +24,7 @@ def create_service_app(
     routers: Iterable[APIRouter] = (),
     checks: Mapping[str, HealthCheck] | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    home_links: Sequence[tuple[str, str]] | None = None,
 ) -> FastAPI:
     """Build a service app whose routes all live under ``settings.public_prefix``.
 
@@ -59,14 +61,25 @@ def create_service_app(
     for router in routers:
         app.include_router(router, prefix=prefix)
 
+    index = {
+        "service": settings.service_name,
+        "version": version,
+        "health": f"{prefix}/health",
+        "docs": f"{prefix}/docs",
+    }
+
+    # A browser gets the service's home page in the platform's layout; scripts and monitoring
+    # (no text/html in Accept) get the same facts as JSON.
     @app.get(prefix, include_in_schema=False)
     @app.get(f"{prefix}/", include_in_schema=False)
-    def service_index() -> dict[str, str]:
-        return {
-            "service": settings.service_name,
-            "version": version,
-            "health": f"{prefix}/health",
-            "docs": f"{prefix}/docs",
-        }
+    def service_index(request: Request) -> Response:
+        if "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse(index)
+        links = [
+            *(home_links or []),
+            ("API documentation", index["docs"]),
+            ("Health", index["health"]),
+        ]
+        return render(request, "jmmc/home.html", title=title, links=links)
 
     return app
