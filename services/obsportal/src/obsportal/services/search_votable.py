@@ -20,8 +20,10 @@ from itertools import islice
 
 from sqlalchemy import Engine
 
+from jmmc_core.tap_publishing import TableDeclaration
 from jmmc_core.votable import Field, Param, VOTableWriter
 
+from ..schema.published import EXPOSURES, PROGRAMS
 from ..storage.search import SearchCriteria, last_modification, search_rows
 
 #: Output formats of the exports.
@@ -39,16 +41,24 @@ class Column:
     source: str
 
 
-def _text(name: str, ucd: str | None = None, source: str | None = None) -> Column:
-    return Column(Field.unicode_text(name, ucd=ucd, id=name), source or name)
+def _text(
+    name: str, ucd: str | None = None, source: str | None = None, unit: str | None = None
+) -> Column:
+    return Column(Field.unicode_text(name, ucd=ucd, unit=unit, id=name), source or name)
 
 
 def _double(name: str, ucd: str | None = None, unit: str | None = None) -> Column:
     return Column(Field(name, "double", unit=unit, ucd=ucd, id=name), name)
 
 
-def _int(name: str, ucd: str | None = None) -> Column:
-    return Column(Field(name, "int", ucd=ucd, id=name), name)
+def _int(name: str, ucd: str | None = None, unit: str | None = None) -> Column:
+    return Column(Field(name, "int", ucd=ucd, unit=unit, id=name), name)
+
+
+def _published(declaration: TableDeclaration, column: str) -> dict[str, str | None]:
+    """UCD and unit as TAP publishes the column, for the fields where the original agrees."""
+    metadata = declaration.columns[column]
+    return {"ucd": metadata.ucd, "unit": metadata.unit}
 
 
 _COLUMNS = {
@@ -57,31 +67,31 @@ _COLUMNS = {
         _text("exp_id", "meta.id"),
         _text("exp_header", "meta.id", source="exp_header_id"),
         _text("exp_header_id", "meta.id"),
-        _double("exp_mjd_start", "time.start;obs.exposure", "d"),
-        _double("exp_mjd_end", "time.end;obs.exposure", "d"),
-        _text("exp_projected_baselines", "instr.baseline"),
-        _int("exp_validation_level", "meta.code.qual"),
+        _double("exp_mjd_start", **_published(EXPOSURES, "mjd_start")),
+        _double("exp_mjd_end", **_published(EXPOSURES, "mjd_end")),
+        _text("exp_projected_baselines", **_published(EXPOSURES, "projected_baselines_text")),
+        _int("exp_validation_level", **_published(EXPOSURES, "validation_level")),
         _text("exp_validation_log"),
         _double("exp_tau0", "time.processing", "s"),
         _double("exp_temperature", "phys.temperature", "deg"),
         _double("exp_seeing", "instr.obsty.seeing", "as"),
-        _text("exp_date_updated", "time.processing"),
+        _text("exp_date_updated", **_published(EXPOSURES, "date_updated")),
         _text("exp_date_release", "time.release;obs"),
         _text("obs_type", "meta.id;class"),
         _text("obs_program", "meta.id"),
-        _text("obs_program_title", "meta.title"),
-        _text("obs_program_pi_coi", "meta.curation;obs.observer"),
+        _text("obs_program_title", **_published(PROGRAMS, "title")),
+        _text("obs_program_pi_coi", **_published(PROGRAMS, "pi_coi")),
         _text("interferometer_name", "meta.id"),
         _text("interferometer_stations"),
-        _text("instrument_name", "meta.id;instr"),
-        _text("instrument_mode", "meta.id;instr.setup"),
-        _text("instrument_submode", "meta.id;instr.setup"),
-        _double("instrument_em_min", "em.wl;stat.min", "m"),
-        _double("instrument_em_max", "em.wl;stat.max", "m"),
-        _double("instrument_em_res_power", "spect.resolution"),
+        _text("instrument_name", **_published(EXPOSURES, "instrument_name")),
+        _text("instrument_mode", **_published(EXPOSURES, "instrument_mode")),
+        _text("instrument_submode", **_published(EXPOSURES, "instrument_submode")),
+        _double("instrument_em_min", **_published(EXPOSURES, "em_min")),
+        _double("instrument_em_max", **_published(EXPOSURES, "em_max")),
+        _double("instrument_em_res_power", **_published(EXPOSURES, "em_res_power")),
         _text("target_name", "meta.id;meta.main"),
-        _double("target_ra", "pos.eq.ra;meta.main", "deg"),
-        _double("target_dec", "pos.eq.dec;meta.main", "deg"),
+        _double("target_ra", **_published(EXPOSURES, "target_ra")),
+        _double("target_dec", **_published(EXPOSURES, "target_dec")),
     )
 }
 _OBS_ID_TEXT = _text("obs_id", "meta.id", source="obs_id_text")
