@@ -1,25 +1,35 @@
-"""Server-rendered pages: search, exposure detail (UV coverage, weather), target, ingestion runs."""
+"""Server-rendered pages: search, exposure detail (UV coverage, weather), target, ingestion runs.
+
+Pages extend the platform's layout (``jmmc/base.html``). An unknown record or a bad parameter
+is raised, and the app-wide handlers answer it as a page in the same layout.
+"""
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
+
+from jmmc_core.dependencies import EngineDep
+from jmmc_core.errors import HtmlRoute
+from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, Paging
+from jmmc_core.web import add_template_folder, render
 
 from ..services import browse
-from ..services.browse import NotFound, Paging
-from ..services.search import InvalidParameter, SearchCriteria
+from ..services.search import SearchCriteria
 from ..services.search_form import FORM_FIELDS, download_parameters, form_criteria
 from ..services.uv_plot import max_baseline, uv_png, uv_tracks
+from .api import IntegerKey
 
 PACKAGE = Path(__file__).resolve().parents[1]
-templates = Jinja2Templates(directory=PACKAGE / "templates")
-router = APIRouter(include_in_schema=False)
+add_template_folder(PACKAGE / "templates")
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
-#: Result columns of the search and target pages: (sort key or None, heading).
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Sort = Annotated[str, Query(max_length=200)]
+#: Result columns of the search and target pages: (sort key, heading).
 RESULT_COLUMNS = (
     ("exp_id", "Exposure"),
     ("target_name", "Target"),
@@ -32,68 +42,47 @@ RESULT_COLUMNS = (
 )
 
 
-def _engine(request: Request):
-    return request.app.state.database.engine
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    prefix = request.app.state.settings.public_prefix
-    return templates.TemplateResponse(
-        request, name, {"prefix": prefix, **context}, status_code=status
-    )
-
-
-def _not_found(request: Request, error: NotFound) -> HTMLResponse:
-    return _render(request, "not_found.html", status=404, message=str(error))
-
-
-def _paging(request: Request, default_sort: str) -> Paging:
-    page = request.query_params.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
-        raise InvalidParameter("page", f"{page!r} is not a page number")
-    return Paging(int(page), PAGE_SIZE, request.query_params.get("sort") or default_sort)
-
-
 def _link(request: Request, **changes: Any) -> str:
     parameters = {**request.query_params, **changes}
     return "?" + urlencode({k: v for k, v in parameters.items() if v not in (None, "")})
 
 
+def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
+    """What the results table of the search and target pages needs."""
+    return {
+        "page": page,
+        "paging": paging,
+        "pages": paging.pages(page.total),
+        "columns": RESULT_COLUMNS,
+        "link": lambda **changes: _link(request, **changes),
+        "sort": paging.sort,
+    }
+
+
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request) -> HTMLResponse:
+def search_page(
+    request: Request, engine: EngineDep, page: PageNumber = 1, sort: Sort = "mjd_start"
+) -> HTMLResponse:
     form = {name: request.query_params.get(name, "") for name in FORM_FIELDS}
     context: dict[str, Any] = {
         "form": form,
-        "instruments": browse.instrument_names(_engine(request)),
-        "columns": RESULT_COLUMNS,
-        "link": lambda **changes: _link(request, **changes),
-        "sort": request.query_params.get("sort", "mjd_start"),
+        "instruments": browse.instrument_names(engine),
+        "sort": sort,
     }
-    if not any(form.values()) and "page" not in request.query_params:
-        return _render(request, "search.html", **context)
-    try:
+    if any(form.values()) or "page" in request.query_params:
         criteria = form_criteria(form)
-        paging = _paging(request, "mjd_start")
-        page = browse.exposures(_engine(request), criteria, paging)
-    except InvalidParameter as error:
-        return _render(request, "search.html", status=400, error=error, **context)
-    context.update(
-        page=page,
-        paging=paging,
-        pages=max(1, -(-page.total // paging.page_size)),
-        downloads=urlencode(download_parameters(criteria)),
-    )
-    return _render(request, "search.html", **context)
+        paging = Paging(page, PAGE_SIZE, sort)
+        results = browse.exposures(engine, criteria, paging)
+        context |= _results(request, results, paging)
+        context["downloads"] = urlencode(download_parameters(criteria))
+    return render(request, "search.html", **context)
 
 
 @router.get("/detail/exposure/{exp_id}", response_class=HTMLResponse)
-def exposure_page(request: Request, exp_id: str) -> HTMLResponse:
-    try:
-        exposure = browse.exposure(_engine(request), exp_id)
-    except NotFound as error:
-        return _not_found(request, error)
+def exposure_page(request: Request, engine: EngineDep, exp_id: str) -> HTMLResponse:
+    exposure = browse.exposure(engine, exp_id)
     tracks = uv_tracks(exposure["projected_baselines"])
-    return _render(
+    return render(
         request,
         "exposure.html",
         exposure=exposure,
@@ -105,54 +94,42 @@ def exposure_page(request: Request, exp_id: str) -> HTMLResponse:
 
 
 @router.get("/detail/exposure/{exp_id}/uv.png")
-def exposure_uv_png(request: Request, exp_id: str) -> Response:
-    try:
-        exposure = browse.exposure(_engine(request), exp_id)
-    except NotFound as error:
-        return _not_found(request, error)
+def exposure_uv_png(engine: EngineDep, exp_id: str) -> Response:
+    exposure = browse.exposure(engine, exp_id)
     return Response(uv_png(exposure["projected_baselines"]), media_type="image/png")
 
 
 @router.get("/target/{target_id}", response_class=HTMLResponse)
-def target_page(request: Request, target_id: int) -> HTMLResponse:
-    engine = _engine(request)
-    try:
-        target = browse.target(engine, target_id)
-        paging = _paging(request, "mjd_start")
-        page = browse.exposures(engine, SearchCriteria(target_id=target_id), paging)
-    except NotFound as error:
-        return _not_found(request, error)
-    except InvalidParameter as error:
-        return _render(request, "not_found.html", status=400, message=str(error))
-    return _render(
+def target_page(
+    request: Request,
+    engine: EngineDep,
+    target_id: IntegerKey,
+    page: PageNumber = 1,
+    sort: Sort = "mjd_start",
+) -> HTMLResponse:
+    target = browse.target(engine, target_id)
+    paging = Paging(page, PAGE_SIZE, sort)
+    results = browse.exposures(engine, SearchCriteria(target_id=target_id), paging)
+    return render(
         request,
         "target.html",
         target=target,
-        page=page,
-        paging=paging,
-        pages=max(1, -(-page.total // paging.page_size)),
-        columns=RESULT_COLUMNS,
-        link=lambda **changes: _link(request, **changes),
-        sort=paging.sort,
         downloads=urlencode({"target_id": target_id}),
+        **_results(request, results, paging),
     )
 
 
 @router.get("/ingestion", response_class=HTMLResponse)
-def ingestion_page(request: Request) -> HTMLResponse:
-    runs = browse.ingestion_runs(_engine(request), Paging(1, 100, "-id"))
-    return _render(request, "ingestion.html", runs=runs.rows)
+def ingestion_page(request: Request, engine: EngineDep) -> HTMLResponse:
+    runs = browse.ingestion_runs(engine, Paging(1, 100))
+    return render(request, "ingestion.html", runs=runs.rows)
 
 
 @router.get("/ingestion/{run_id}", response_class=HTMLResponse)
-def ingestion_run_page(request: Request, run_id: int) -> HTMLResponse:
-    engine = _engine(request)
-    try:
-        run = browse.ingestion_run(engine, run_id)
-    except NotFound as error:
-        return _not_found(request, error)
-    rejects = browse.rejects(engine, run_id, Paging(1, browse.MAX_PAGE_SIZE, "id"))
-    return _render(request, "ingestion_run.html", run=run, rejects=rejects)
+def ingestion_run_page(request: Request, engine: EngineDep, run_id: IntegerKey) -> HTMLResponse:
+    run = browse.ingestion_run(engine, run_id)
+    rejects = browse.rejects(engine, run_id, Paging(1, MAX_PAGE_SIZE, "id"))
+    return render(request, "ingestion_run.html", run=run, rejects=rejects)
 
 
 @router.get("/static/obsportal.css")

@@ -1,0 +1,67 @@
+"""Pages and the API documentation with no network: every file a page needs comes from the service.
+
+The machine reaches nothing but loopback, so a page loading anything from a CDN would break
+here; the requests the browser sends are recorded as well, to name the one that left.
+"""
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from obsportal import __version__
+
+
+@pytest.fixture
+def requests_seen(page: Page) -> Iterator[list[str]]:
+    """Every URL the page asks for, and a check that each failed none and stayed on the server."""
+    urls: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("response", lambda response: response.ok or failed.append(response.url))
+    yield urls
+    assert not failed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def test_api_documentation_lists_the_operations(golden_service, page, requests_seen):
+    page.goto(f"{golden_service}/obsportal/docs")
+    operation = page.locator('.opblock-summary-path[data-path="/obsportal/api/exposures"]')
+    expect(operation).to_be_visible()
+    assert page.locator(".opblock").count() > 5
+    assert {_origin(url) for url in requests_seen} == {golden_service}
+
+
+def test_a_page_in_the_platform_layout(golden_service, page, requests_seen):
+    page.goto(f"{golden_service}/obsportal/search?q=IRS9A")
+    header = page.locator("#platform-header")
+    expect(header).to_contain_text("JMMC data services")
+    expect(page.locator("#platform-services a")).to_have_text(["ObsPortal", "JMDC", "OiDB", "TAP"])
+    expect(page.locator("#platform-services a.current")).to_have_text("ObsPortal")
+    expect(page.locator("#signin")).to_have_attribute(
+        "href", "/obsportal/account/signin?next=/obsportal/search%3Fq%3DIRS9A"
+    )
+    expect(page.locator("#service-version")).to_have_text(f"obsportal {__version__}")
+    expect(page.locator("#summary")).to_contain_text("exposures")
+    # Both stylesheets apply: the platform's header and ObsPortal's search form.
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(17, 34, 51)"
+    assert page.locator("form.search").evaluate("e => getComputedStyle(e).display") == "flex"
+    assert {_origin(url) for url in requests_seen} == {golden_service}
+
+
+def test_an_error_in_the_platform_layout(golden_service, page):
+    response = page.goto(f"{golden_service}/obsportal/target/12345678")
+    assert response is not None and response.status == 404
+    expect(page.locator("#error-title")).to_have_text("Not Found")
+    expect(page.locator("#error")).to_contain_text("12345678")
+    expect(page.locator("#platform-services a")).to_have_count(4)
+
+    response = page.goto(f"{golden_service}/obsportal/search?q=IRS9A&page=zero")
+    assert response is not None and response.status == 400
+    expect(page.locator("#error")).to_contain_text("page")
