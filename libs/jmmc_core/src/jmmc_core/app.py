@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from .accounts import install_accounts
 from .database import Database
 from .errors import install_error_handlers
 from .health import HealthCheck, database_check, health_router
@@ -56,6 +57,7 @@ def create_service_app(
     app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
     install_web(app, settings, version)
+    install_accounts(app, settings)  # sign-in pages and account API, on every service
     all_checks = {"database": database_check(database), **(checks or {})}
     app.include_router(health_router(settings.service_name, version, all_checks, ["", prefix]))
     for router in routers:
