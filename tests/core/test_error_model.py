@@ -77,3 +77,9 @@ def test_a_browser_gets_an_html_404(without_database):
     response = client.get("/obsportal/no-such-page", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_nul_characters_in_forms_and_json_are_a_400(without_database):
+    client, _ = without_database
+    form = client.post("/obsportal/search.votable", data={"target": "HD\x00"})
+    assert form.status_code == 400 and b"target: must not contain NUL" in form.content

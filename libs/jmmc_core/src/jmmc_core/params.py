@@ -8,6 +8,8 @@ Values keep their case.
 """
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
@@ -58,12 +60,38 @@ def case_insensitive_parameters(route: APIRoute, handler: Callable) -> Callable:
     return renaming_handler
 
 
-def reject_nul_characters(request: Request) -> None:
+def _nul_holder(value: Any, name: str) -> str | None:
+    """The name of the first value under ``value`` holding a NUL character, if any."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((name, item) for item in value)
+    else:
+        return None
+    for key, item in items:
+        if "\x00" in str(key):
+            return str(key)
+        if found := _nul_holder(item, str(key)):
+            return found
+    return None
+
+
+async def reject_nul_characters(request: Request) -> None:
     """No parameter may hold a NUL character: PostgreSQL text cannot store one.
 
-    An app-wide dependency, so the error is answered in the format of the route.
+    An app-wide dependency, so the error is answered in the format of the route. Form and
+    JSON bodies were already read by FastAPI: Starlette keeps them on the request.
     """
-    for source in (request.query_params, request.path_params):
-        for name, value in source.items():
-            if "\x00" in name or "\x00" in str(value):
-                raise InvalidParameter(name.replace("\x00", ""), "must not contain NUL characters")
+    sources: list[Any] = [request.query_params.multi_items(), request.path_params.items()]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(FORM_MEDIA_TYPES):
+        sources.append((name, value) for name, value in (await request.form()).multi_items())
+    elif content_type.startswith("application/json"):
+        with suppress(ValueError):  # not JSON: the route's own validation says so
+            sources.append([("body", await request.json())])
+    for source in sources:
+        for name, value in source:
+            if found := _nul_holder({name: value}, name):
+                raise InvalidParameter(found.replace("\x00", ""), "must not contain NUL characters")
