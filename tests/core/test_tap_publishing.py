@@ -10,6 +10,8 @@ import time
 
 import psycopg
 import pytest
+from astropy import units
+from astropy.io.votable.ucd import parse_ucd
 from sqlalchemy import create_engine, make_url, text
 
 from jmmc_core.database import TAP_READER_ROLE
@@ -69,6 +71,17 @@ def test_database_and_tap_schema_agree_with_the_declarations(engine):
     assert tuple(exposures) == ('"position"', "double", "2", "point", "deg")
     assert ("obsportal.exposures", "obsportal.observations") in keys
     assert ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables") in keys
+
+
+@pytest.mark.parametrize("table", [*TABLES, *TAP_SCHEMA_TABLES], ids=lambda t: t.qualified_name)
+def test_ucds_and_units_are_the_ivoa_vocabularies(table):
+    """What TOPCAT and taplint check: UCD1+ words in their places, units in VOUnit syntax."""
+    for column in table.columns:
+        assert column.description, f"{column.name}: no description"
+        if column.ucd:
+            parse_ucd(column.ucd, check_controlled_vocabulary=True, has_colon=False)
+        if column.unit:
+            units.Unit(column.unit, format="vounit")
 
 
 def test_a_declaration_the_database_does_not_match_is_reported(engine):
