@@ -237,6 +237,8 @@ class TableDeclaration:
     columns: Mapping[str, ColumnMetadata]
     description: str | None = None
     utype: str | None = None
+    #: ``view`` for a view made for TAP (described to SQLAlchemy as a ``Table``).
+    table_type: str = "table"
 
 
 Declarations = Sequence[PublishedTable] | Callable[[], Sequence[PublishedTable]]
@@ -254,14 +256,21 @@ def published_tables(
             description=declaration.description or declaration.table.comment,
             utype=declaration.utype,
             columns=tuple(
-                published_column(declaration.table.columns[name], metadata, index)
+                published_column(_column(declaration.table, name), metadata, index)
                 for index, (name, metadata) in enumerate(declaration.columns.items(), start=1)
             ),
             foreign_keys=_foreign_keys(schema, declaration.table, published_columns),
             table_index=table_index,
+            table_type=declaration.table_type,
         )
         for table_index, declaration in enumerate(declarations, start=1)
     )
+
+
+def _column(table: Table, name: str) -> Column:
+    if name not in table.columns:
+        raise ValueError(f"{table.name}: the model has no column {name!r} to publish")
+    return table.columns[name]
 
 
 def _foreign_keys(
