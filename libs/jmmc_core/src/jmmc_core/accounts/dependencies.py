@@ -14,13 +14,17 @@ A cookie naming no live session (forged, expired, revoked) counts as anonymous, 
 require a user redirect to the sign-in page. Either way the answer carries no other user's data.
 """
 
-import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from jmmc_core.database import Database
 from jmmc_core.dependencies import DatabaseDep
@@ -43,33 +47,29 @@ class Authentication:
     session_id: str | None = None
 
 
-def _token_from_header(header: str) -> str:
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer" and value:
-        return value
-    if scheme.lower() == "basic" and value:
-        try:
-            decoded = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("malformed Basic credentials") from None
-        _username, separator, password = decoded.partition(":")
-        if separator and password:
-            return password
-    raise Unauthorized("send 'Authorization: Bearer <token>' or Basic with the token as password")
+#: Declared in OpenAPI (Swagger UI's "Authorize") as well as read here.
+_bearer = HTTPBearer(auto_error=False, description="An API token")
+_basic = HTTPBasic(auto_error=False, description="Any username, an API token as password")
 
 
-def authentication(request: Request, database: DatabaseDep) -> Authentication | None:
+def authentication(
+    request: Request,
+    database: DatabaseDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    basic: Annotated[HTTPBasicCredentials | None, Security(_basic)],
+) -> Authentication | None:
     """The credentials of the request, checked against the accounts tables (None: anonymous)."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        token = _token_from_header(header)
+    if request.headers.get("authorization") is not None:
+        token = bearer.credentials if bearer else basic.password if basic else ""
         user = None
-        if len(token) <= MAX_CREDENTIAL_LENGTH:
+        if 0 < len(token) <= MAX_CREDENTIAL_LENGTH:
             with database.session() as session:
                 user = services.resolve_token(session, token)
         if user is None:
-            raise Unauthorized("invalid, expired or revoked token")
+            raise Unauthorized(
+                "invalid, expired or revoked token; send 'Authorization: Bearer <token>'"
+                " or Basic with the token as password"
+            )
         found = Authentication(user)
     else:
         found = _from_cookie(request, database)

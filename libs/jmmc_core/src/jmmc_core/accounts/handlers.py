@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from jmmc_core.database import Database
 from jmmc_core.dependencies import DatabaseDep, SettingsDep
-from jmmc_core.errors import Forbidden, HtmlRoute, JsonRoute
+from jmmc_core.errors import ErrorBody, Forbidden, HtmlRoute, JsonRoute
 from jmmc_core.settings import ServiceSettings
 from jmmc_core.web import render
 
@@ -39,7 +39,15 @@ SIGNIN_FORM_LIFETIME = timedelta(hours=1)
 MAX_ID = 2**63 - 1
 
 pages = APIRouter(route_class=HtmlRoute, include_in_schema=False)
-api = APIRouter(route_class=JsonRoute, prefix="/api/account", tags=["account"])
+api = APIRouter(
+    route_class=JsonRoute,
+    prefix="/api/account",
+    tags=["account"],
+    responses={
+        401: {"model": ErrorBody, "description": "No valid token or session"},
+        403: {"model": ErrorBody, "description": "Session cookie without its X-CSRF-Token"},
+    },
+)
 
 SafeText = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
 
