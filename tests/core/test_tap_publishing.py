@@ -112,6 +112,10 @@ def test_migrating_again_rewrites_the_same_rows(engine, migrated):
         before = current_rows(connection, PUBLISHED_SCHEMAS)
     result = cli("obsportal", migrated, "migrate")
     assert result.returncode == 0, result.stderr
+    assert (
+        "obsportal: published to TAP: obsportal.programs, obsportal.targets,"
+        " obsportal.observations, obsportal.exposures"
+    ) in result.stdout
     with engine.connect() as connection:
         after = current_rows(connection, PUBLISHED_SCHEMAS)
     assert after == before == tap_schema_rows([*TAP_SCHEMA_TABLES, *TABLES])

@@ -76,7 +76,8 @@ def service_cli(
         settings = settings_class()
         upgrade_to_head(settings, migrations)
         click.echo(f"{name}: schema {settings.schema_name} is at head")
-        publish_service(settings, published)
+        tables = publish_service(settings, published)
+        click.echo(f"{name}: published to TAP: {', '.join(tables) or 'nothing'}")
 
     @cli.command("make-migration", help="Write a new migration from the models' changes.")
     @click.argument("message")

@@ -540,8 +540,9 @@ def _as_tap_schema_owner(connection: Connection) -> Iterator[None]:
         connection.execute(text("RESET ROLE"))
 
 
-def publish_service(settings: ServiceSettings, published: Declarations) -> None:
-    """What ``<service> migrate`` runs after the upgrade: one transaction, then commit."""
+def publish_service(settings: ServiceSettings, published: Declarations) -> list[str]:
+    """What ``<service> migrate`` runs after the upgrade: one transaction, then commit.
+    Returns the names of the tables published."""
     tables = published() if callable(published) else published
     engine = create_engine(
         database_url(settings),
@@ -553,6 +554,7 @@ def publish_service(settings: ServiceSettings, published: Declarations) -> None:
             publish(connection, tables, schemas=(settings.schema_name,))
     finally:
         engine.dispose()
+    return [table.qualified_name for table in tables]
 
 
 # --- Checking -----------------------------------------------------------------------------
