@@ -24,9 +24,12 @@ from jmmc_core.tap_publishing import (
     publish,
     tap_schema_rows,
 )
+from jmmc_devtools.registry import service_names
 from obsportal.schema.published import TABLES
 
-from .test_migrations import SERVICES, cli
+from .test_migrations import cli
+
+SERVICES = service_names()
 
 PUBLISHED_SCHEMAS = ["obsportal", TAP_SCHEMA]
 
