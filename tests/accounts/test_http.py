@@ -100,7 +100,19 @@ def test_sign_in_then_the_account_page_and_api_know_me(client, account):
     page = client.get("/jmdc/account")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f'id="account-username">{account}<' in page.text
-    assert f'id="account-link" href="/jmdc/account">{account}<' in page.text  # the layout too
+    signed_in_header = f'id="account-link" href="/jmdc/account">{account}<'
+    assert signed_in_header in page.text
+    home = client.get("/jmdc/", headers={"Accept": "text/html"})  # a page that asks no one
+    assert home.status_code == 200 and signed_in_header in home.text
+
+
+def test_signing_in_again_ends_the_previous_session(client, account):
+    sign_in(client, account)
+    first = client.cookies["jmmc_session"]
+    sign_in(client, account)
+    assert client.cookies["jmmc_session"] != first
+    old = httpx.get(f"{client.base_url}/jmdc/api/account", cookies={"jmmc_session": first})
+    assert old.status_code == 401
 
 
 def test_cookie_is_secure_behind_https(client, account):

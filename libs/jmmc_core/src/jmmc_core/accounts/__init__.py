@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from jmmc_core.settings import ServiceSettings
 from jmmc_core.web import add_template_folder
 
-from .dependencies import CurrentUser, OptionalUser, require_role
+from .dependencies import CurrentUser, OptionalUser, SignedInUserMiddleware, require_role
 from .handlers import api, pages
 from .rights import group_ids_of, readable_by
 from .schema import ROLES
@@ -38,6 +38,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def install_accounts(app: FastAPI, settings: ServiceSettings) -> None:
     """Serve the account pages and API under ``settings.public_prefix``."""
     add_template_folder(TEMPLATES)
+    app.add_middleware(SignedInUserMiddleware)
     app.include_router(pages, prefix=settings.public_prefix)
     app.include_router(api, prefix=settings.public_prefix)
 

@@ -19,21 +19,26 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jmmc_core.database import Database
 from jmmc_core.dependencies import DatabaseDep
-from jmmc_core.errors import Forbidden, Unauthorized
+from jmmc_core.errors import DATABASE_UNAVAILABLE, Forbidden, Unauthorized
 
 from . import credentials, services
 from .services import User, WebSession
 
 SESSION_COOKIE = "jmmc_session"
+#: Request state attribute holding the cookie's ``Authentication`` once looked up.
+COOKIE_RESOLVED = "accounts_cookie_authentication"
 #: Longer values are no id or token of ours: refused without a database lookup.
 MAX_CREDENTIAL_LENGTH = 200
 
@@ -71,6 +76,8 @@ def authentication(
                 " or Basic with the token as password"
             )
         found = Authentication(user)
+    elif hasattr(request.state, COOKIE_RESOLVED):
+        found = getattr(request.state, COOKIE_RESOLVED)
     else:
         found = _from_cookie(request, database)
     request.state.user = found.user if found else None  # the layout shows who is signed in
@@ -86,6 +93,33 @@ def _from_cookie(request: Request, database: Database) -> Authentication | None:
     if web_session is None:
         return None
     return Authentication(web_session.user, web_session, session_id)
+
+
+class SignedInUserMiddleware:
+    """Resolve the session cookie of every page request, so that the layout's header names
+    the signed-in user on all pages, not only on those whose handler asks who is signing in.
+
+    Only browser page loads (GET accepting HTML, with the cookie) pay the one indexed lookup;
+    API, VO and health requests pass untouched. Unreachable accounts tables leave the page
+    anonymous: the page itself then answers as its own route decides.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            request = Request(scope)
+            accept = request.headers.get("accept", "")
+            if SESSION_COOKIE in request.cookies and "text/html" in accept:
+                database: Database = request.app.state.database
+                try:
+                    found = await run_in_threadpool(_from_cookie, request, database)
+                except (*DATABASE_UNAVAILABLE, SQLAlchemyError):
+                    found = None
+                setattr(request.state, COOKIE_RESOLVED, found)
+                request.state.user = found.user if found else None
+        await self.app(scope, receive, send)
 
 
 AuthenticationDep = Annotated[Authentication | None, Depends(authentication)]

@@ -129,7 +129,10 @@ def signin(
     if user is None:
         return _signin_form(request, settings, next, 401, "Wrong username or password.")
     lifetime = timedelta(hours=settings.session_lifetime_hours)
+    previous = request.cookies.get(SESSION_COOKIE)
     with database.session() as session:
+        if previous:  # one browser, one session: the one it had before ends here
+            services.close_session(session, previous)
         session_id, _ = services.open_session(session, user, lifetime)
     response = RedirectResponse(_local_target(settings, next), status_code=303)
     response.set_cookie(
