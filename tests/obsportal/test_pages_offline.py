@@ -5,11 +5,18 @@ here; the requests the browser sends are recorded as well, to name the one that 
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from jmmc_core.accounts import services as accounts
+from jmmc_core.accounts.config import AccountsSettings
+from jmmc_core.accounts.dependencies import SESSION_COOKIE
+from jmmc_core.accounts.migrations import MIGRATIONS
+from jmmc_core.database import Database
+from jmmc_core.migrations import upgrade_to_head
 from obsportal import __version__
 
 
@@ -65,3 +72,26 @@ def test_an_error_in_the_platform_layout(golden_service, page):
     response = page.goto(f"{golden_service}/obsportal/search?q=IRS9A&page=zero")
     assert response is not None and response.status == 400
     expect(page.locator("#error")).to_contain_text("page")
+
+
+@pytest.fixture(scope="module")
+def session_cookie(golden_database) -> str:
+    """A web session of the user ``pages-reader`` on the platform's accounts."""
+    settings = AccountsSettings(database_url=golden_database, environment="test")
+    upgrade_to_head(settings, MIGRATIONS)
+    database = Database(settings)
+    with database.session() as session:
+        user = accounts.create_user(session, "pages-reader", password="a long passphrase")
+        session_id, _ = accounts.open_session(session, user, timedelta(hours=1))
+    database.dispose()
+    return session_id
+
+
+def test_the_signed_in_user_in_the_header(golden_service, page, session_cookie):
+    page.context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": session_cookie, "url": golden_service}]
+    )
+    for path in ("/obsportal/search", "/obsportal/target/12345678"):
+        page.goto(f"{golden_service}{path}")
+        expect(page.locator("#account-link")).to_have_text("pages-reader")
+        expect(page.locator("#signin")).to_have_count(0)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from jmmc_core.accounts.dependencies import optional_user
 from jmmc_core.dependencies import EngineDep
 from jmmc_core.errors import HtmlRoute
 from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, Paging
@@ -25,6 +26,10 @@ from .api import IntegerKey
 PACKAGE = Path(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+#: The pages; their header shows who is signed in, so each looks the user up.
+pages = APIRouter(
+    route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
+)
 
 PAGE_SIZE = 25
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -59,7 +64,7 @@ def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
     }
 
 
-@router.get("/search", response_class=HTMLResponse)
+@pages.get("/search", response_class=HTMLResponse)
 def search_page(
     request: Request, engine: EngineDep, page: PageNumber = 1, sort: Sort = "mjd_start"
 ) -> HTMLResponse:
@@ -78,7 +83,7 @@ def search_page(
     return render(request, "search.html", **context)
 
 
-@router.get("/detail/exposure/{exp_id}", response_class=HTMLResponse)
+@pages.get("/detail/exposure/{exp_id}", response_class=HTMLResponse)
 def exposure_page(request: Request, engine: EngineDep, exp_id: str) -> HTMLResponse:
     exposure = browse.exposure(engine, exp_id)
     tracks = uv_tracks(exposure["projected_baselines"])
@@ -99,7 +104,7 @@ def exposure_uv_png(engine: EngineDep, exp_id: str) -> Response:
     return Response(uv_png(exposure["projected_baselines"]), media_type="image/png")
 
 
-@router.get("/target/{target_id}", response_class=HTMLResponse)
+@pages.get("/target/{target_id}", response_class=HTMLResponse)
 def target_page(
     request: Request,
     engine: EngineDep,
@@ -119,13 +124,13 @@ def target_page(
     )
 
 
-@router.get("/ingestion", response_class=HTMLResponse)
+@pages.get("/ingestion", response_class=HTMLResponse)
 def ingestion_page(request: Request, engine: EngineDep) -> HTMLResponse:
     runs = browse.ingestion_runs(engine, Paging(1, 100))
     return render(request, "ingestion.html", runs=runs.rows)
 
 
-@router.get("/ingestion/{run_id}", response_class=HTMLResponse)
+@pages.get("/ingestion/{run_id}", response_class=HTMLResponse)
 def ingestion_run_page(request: Request, engine: EngineDep, run_id: IntegerKey) -> HTMLResponse:
     run = browse.ingestion_run(engine, run_id)
     rejects = browse.rejects(engine, run_id, Paging(1, MAX_PAGE_SIZE, "id"))
@@ -135,3 +140,6 @@ def ingestion_run_page(request: Request, engine: EngineDep, run_id: IntegerKey) 
 @router.get("/static/obsportal.css")
 def stylesheet() -> FileResponse:
     return FileResponse(PACKAGE / "static" / "obsportal.css", media_type="text/css")
+
+
+router.include_router(pages)
