@@ -9,7 +9,11 @@ from sqlalchemy import types as sql
 
 from jmmc_core.accounts import readable_by, services
 from jmmc_core.accounts.config import AccountsSettings
-from jmmc_core.accounts.services import MAX_SIGNIN_FAILURES, SIGNIN_WINDOW
+from jmmc_core.accounts.services import (
+    MAX_CLIENT_SIGNIN_FAILURES,
+    MAX_SIGNIN_FAILURES,
+    SIGNIN_WINDOW,
+)
 from jmmc_core.database import Database
 from jmmc_core.errors import Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
 
@@ -102,6 +106,17 @@ def test_failed_sign_ins_are_rate_limited_per_username_and_client(database, uniq
     assert limited.value.headers["Retry-After"] == str(limited.value.retry_after)
     # Another client is not locked out by someone guessing elsewhere.
     assert services.authenticate(database, name, PASSWORD, "192.0.2.3").username == name
+
+
+def test_one_client_guessing_many_usernames_is_limited_too(database, unique):
+    for _ in range(MAX_CLIENT_SIGNIN_FAILURES):
+        with pytest.raises(Unauthorized):
+            services.authenticate(database, unique("nobody"), "password1", "192.0.2.9")
+    name = unique("ursula")
+    make_user(database, name)
+    with pytest.raises(TooManyRequests):
+        services.authenticate(database, name, PASSWORD, "192.0.2.9")
+    assert services.authenticate(database, name, PASSWORD, "192.0.2.10").username == name
 
 
 def test_rate_limit_is_shared_by_every_replica(database, accounts_url, unique):

@@ -141,4 +141,5 @@ class SigninAttemptRow(Base):
 
     __table_args__ = (
         Index("ix_signin_attempts_lookup", "username", "client_address", "attempted_at"),
+        Index("ix_signin_attempts_client", "client_address", "attempted_at"),
     )

@@ -27,6 +27,8 @@ from .schema import ROLES, ApiTokenRow, GroupRow, SessionRow, UserRow
 MAX_SIGNIN_FAILURES = 5
 #: ... within this window refuse every further attempt until the oldest failure leaves it.
 SIGNIN_WINDOW = timedelta(minutes=15)
+#: Failures from one client address over all usernames (guessing one password for many).
+MAX_CLIENT_SIGNIN_FAILURES = 50
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MIN_PASSWORD_LENGTH = 8
@@ -207,6 +209,21 @@ def revoke_role(session: Session, username: str, role: str) -> None:
     storage.remove_role(session, _existing_user(session, username).id, _role(role))
 
 
+def _refuse_past_limit(
+    session: Session, client_address: str, limit: int, username: str | None = None
+) -> None:
+    now = datetime.now(UTC)
+    failures = storage.recent_failures(
+        session, client_address, now - SIGNIN_WINDOW, limit, username
+    )
+    if len(failures) >= limit:
+        # Allowed again once the oldest of these failures leaves the window.
+        retry_after = math.ceil((failures[-1] + SIGNIN_WINDOW - now).total_seconds())
+        raise TooManyRequests(
+            "too many failed sign-ins; try again later", retry_after=max(1, retry_after)
+        )
+
+
 def attempt_sign_in(
     database: Database, username: str, password: str, client_address: str
 ) -> User | None:
@@ -219,15 +236,8 @@ def attempt_sign_in(
     username = username.strip().lower()[:64]
     with database.session() as session:
         storage.lock_signin(session, username, client_address)
-        now = datetime.now(UTC)
-        since = now - SIGNIN_WINDOW
-        failures = storage.recent_failures(session, username, client_address, since)
-        if len(failures) >= MAX_SIGNIN_FAILURES:
-            oldest_counted = failures[-MAX_SIGNIN_FAILURES]
-            retry_after = math.ceil((oldest_counted + SIGNIN_WINDOW - now).total_seconds())
-            raise TooManyRequests(
-                "too many failed sign-ins; try again later", retry_after=max(1, retry_after)
-            )
+        _refuse_past_limit(session, client_address, MAX_SIGNIN_FAILURES, username)
+        _refuse_past_limit(session, client_address, MAX_CLIENT_SIGNIN_FAILURES)
         row = storage.user_by_name(session, username)
         hash_ = row.password_hash if row is not None and row.active else None
         success = credentials.password_matches(hash_, password[:MAX_PASSWORD_LENGTH])

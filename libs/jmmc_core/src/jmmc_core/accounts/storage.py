@@ -84,23 +84,25 @@ def lock_signin(session: Session, username: str, client_address: str) -> None:
 
 
 def recent_failures(
-    session: Session, username: str, client_address: str, since: datetime
+    session: Session, client_address: str, since: datetime, limit: int, username: str | None = None
 ) -> list[datetime]:
-    """Times of the failed attempts since ``since`` and after the last success, oldest first."""
-    attempts = (SigninAttemptRow.username == username) & (
-        SigninAttemptRow.client_address == client_address
+    """Times of the newest ``limit`` failed attempts from a client since ``since``, newest first.
+
+    With ``username``: only that username's, and only those after its last success.
+    """
+    attempts = SigninAttemptRow.client_address == client_address
+    query = select(SigninAttemptRow.attempted_at).where(
+        ~SigninAttemptRow.success, SigninAttemptRow.attempted_at >= since
     )
-    last_success = (
-        select(func.max(SigninAttemptRow.attempted_at))
-        .where(attempts, SigninAttemptRow.success)
-        .scalar_subquery()
-    )
-    query = (
-        select(SigninAttemptRow.attempted_at)
-        .where(attempts, ~SigninAttemptRow.success, SigninAttemptRow.attempted_at >= since)
-        .where(SigninAttemptRow.attempted_at > func.coalesce(last_success, since))
-        .order_by(SigninAttemptRow.attempted_at)
-    )
+    if username is not None:
+        attempts &= SigninAttemptRow.username == username
+        last_success = (
+            select(func.max(SigninAttemptRow.attempted_at))
+            .where(attempts, SigninAttemptRow.success)
+            .scalar_subquery()
+        )
+        query = query.where(SigninAttemptRow.attempted_at > func.coalesce(last_success, since))
+    query = query.where(attempts).order_by(SigninAttemptRow.attempted_at.desc()).limit(limit)
     return list(session.scalars(query))
 
 

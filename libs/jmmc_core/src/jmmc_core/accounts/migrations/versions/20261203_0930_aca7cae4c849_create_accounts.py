@@ -53,6 +53,13 @@ def upgrade() -> None:
         schema="accounts",
     )
     op.create_index(
+        "ix_signin_attempts_client",
+        "signin_attempts",
+        ["client_address", "attempted_at"],
+        unique=False,
+        schema="accounts",
+    )
+    op.create_index(
         "ix_signin_attempts_lookup",
         "signin_attempts",
         ["username", "client_address", "attempted_at"],
@@ -206,17 +213,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("user_roles", schema="accounts")
-    op.drop_index(op.f("ix_accounts_sessions_user_id"), table_name="sessions", schema="accounts")
-    op.drop_index(op.f("ix_accounts_sessions_expires_at"), table_name="sessions", schema="accounts")
-    op.drop_table("sessions", schema="accounts")
-    op.drop_index("ix_memberships_group_id", table_name="memberships", schema="accounts")
-    op.drop_table("memberships", schema="accounts")
-    op.drop_index(
-        op.f("ix_accounts_api_tokens_user_id"), table_name="api_tokens", schema="accounts"
-    )
-    op.drop_table("api_tokens", schema="accounts")
-    op.drop_table("users", schema="accounts")
-    op.drop_index("ix_signin_attempts_lookup", table_name="signin_attempts", schema="accounts")
-    op.drop_table("signin_attempts", schema="accounts")
-    op.drop_table("groups", schema="accounts")
+    op.execute('DROP SCHEMA IF EXISTS "accounts" CASCADE')
