@@ -307,10 +307,10 @@ def up(layout: Layout) -> None:
         report(service.name, f"{start_service(layout, service)} on 127.0.0.1:{service.port}")
     report("haproxy", start_haproxy(layout))
     for service in layout.services:
-        wait_for(f"{layout.public_url}/{service.name}/health", 20, f"{service.name} via HAProxy")
+        wait_for(f"{layout.public_url}{service.path}/health", 20, f"{service.name} via HAProxy")
     print("\nThe platform is up:")
     for service in layout.services:
-        print(f"  {service.name:<10} {layout.public_url}/{service.name}/")
+        print(f"  {service.name:<10} {layout.public_url}{service.path}/")
     print(f"  {'stats':<10} http://127.0.0.1:{layout.stats_port}/stats")
     print(f"\nSign in at {layout.public_url}/jmdc/account/signin (one sign-in for every service):")
     for account in DEMO_ACCOUNTS:
