@@ -1,6 +1,8 @@
 """The Ansible tree: lint-clean, converging for real on the local platform (second run
-unchanged), failing loudly on a missing variable, never installing an invalid HAProxy config."""
+unchanged), failing loudly on a missing variable, never installing an invalid HAProxy config,
+and giving production one backend per registered service."""
 
+import json
 import os
 import re
 import subprocess
@@ -8,6 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import yaml
+
+from jmmc_devtools.registry import registered_services
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / "ansible"
@@ -76,3 +81,40 @@ def test_invalid_haproxy_config_never_replaces_the_working_one(local_platform, z
     assert "failed to validate" in result.stdout, result.stdout
     assert config.read_text() == before
     assert httpx.get(f"{local_platform.public_url}/jmdc/health", timeout=10).status_code == 200
+
+
+def test_production_backends_are_the_registered_services_on_every_node(tmp_path: Path) -> None:
+    """The role's backends, rendered for the production inventory without touching its hosts."""
+    defaults = yaml.safe_load((ANSIBLE / "roles" / "haproxy" / "defaults" / "main.yml").read_text())
+    play = [
+        {
+            "hosts": "loadbalancers",
+            "gather_facts": False,
+            "vars": {
+                "role_path": str(ANSIBLE / "roles" / "haproxy"),
+                **{name: defaults[name] for name in ("haproxy_registry", "haproxy_services")},
+            },
+            "tasks": [{"ansible.builtin.debug": {"var": "haproxy_services"}}],
+        }
+    ]
+    (tmp_path / "backends.yml").write_text(yaml.safe_dump(play))
+    inventory = ANSIBLE / "inventories" / "production" / "hosts.yml"
+    result = run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(tmp_path / "backends.yml")],
+        {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    hosts = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
+    backends = next(iter(hosts.values()))["haproxy_services"]
+    nodes = ["node1.jmmc.example.org", "node2.jmmc.example.org"]
+    assert backends == [
+        {
+            "name": s.name,
+            "path": s.path,
+            "servers": [
+                {"name": f"{s.name}{index}", "address": node, "port": 30100 + s.port_offset}
+                for index, node in enumerate(nodes, 1)
+            ],
+        }
+        for s in registered_services()
+    ]
