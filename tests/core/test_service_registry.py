@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jmmc_core.settings import DEFAULT_PLATFORM_LINKS
 from jmmc_devtools.registry import REGISTRY, registered_services, service_names
 from zbxsync.cli import DEFAULT_DEFINITIONS
 from zbxsync.spec import Definitions
@@ -96,6 +97,12 @@ def test_names_and_port_offsets_are_unique_and_offsets_positive():
     assert len(set(names)) == len(names), names
     assert len(set(offsets)) == len(offsets), offsets
     assert all(isinstance(offset, int) and offset > 0 for offset in offsets), offsets
+
+
+def test_every_page_header_links_the_registered_services_in_order():
+    """jmmc_core's default header links: runtime code cannot read the registry, so it follows it."""
+    links = [(link.title, link.url) for link in DEFAULT_PLATFORM_LINKS]
+    assert links == [(service.title, f"{service.path}/") for service in SERVICES]
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
