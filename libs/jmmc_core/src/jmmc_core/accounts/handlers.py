@@ -25,6 +25,7 @@ from .dependencies import (
     SESSION_COOKIE,
     Authenticated,
     Authentication,
+    AuthenticationDep,
     CurrentUser,
     SignedInBrowser,
     check_csrf,
@@ -35,7 +36,7 @@ from .services import MAX_PASSWORD_LENGTH, MAX_TOKEN_NAME_LENGTH
 #: Cookie of the sign-in form's double-submit CSRF value (before there is a session).
 SIGNIN_CSRF_COOKIE = "jmmc_signin_csrf"
 SIGNIN_FORM_LIFETIME = timedelta(hours=1)
-#: Largest id PostgreSQL's bigint holds: a larger path value is a 404, not a database error.
+#: Largest id PostgreSQL's bigint holds: a larger path value is a 400, not a database error.
 MAX_ID = 2**63 - 1
 
 pages = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -49,7 +50,7 @@ api = APIRouter(
     },
 )
 
-SafeText = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
+FormText = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
 
 
 def _secure(request: Request, settings: ServiceSettings) -> bool:
@@ -119,9 +120,9 @@ def signin(
     settings: SettingsDep,
     database: DatabaseDep,
     username: Annotated[str, Form(max_length=64)] = "",
-    password: SafeText = "",
-    csrf_token: SafeText = "",
-    next: SafeText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+    next: FormText = "",
 ) -> Response:
     _check_signin_csrf(request, settings, csrf_token)
     client = request.client.host if request.client else "unknown"
@@ -153,13 +154,13 @@ def signout(
     request: Request,
     settings: SettingsDep,
     database: DatabaseDep,
-    found: SignedInBrowser,
-    csrf_token: SafeText = "",
+    found: AuthenticationDep,
+    csrf_token: FormText = "",
 ) -> Response:
-    check_csrf(found, csrf_token)
-    assert found.session_id is not None  # a browser session always has its id
-    with database.session() as session:
-        services.close_session(session, found.session_id)
+    if found is not None and found.session_id is not None:
+        check_csrf(found, csrf_token)
+        with database.session() as session:
+            services.close_session(session, found.session_id)
     response = RedirectResponse(f"{settings.public_prefix}/account/signin", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=_secure(request, settings), httponly=True
@@ -195,7 +196,7 @@ def create_token_from_page(
     database: DatabaseDep,
     found: SignedInBrowser,
     name: Annotated[str, Form(max_length=MAX_TOKEN_NAME_LENGTH)] = "",
-    csrf_token: SafeText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     check_csrf(found, csrf_token)
     with database.session() as session:
@@ -209,7 +210,7 @@ def revoke_token_from_page(
     database: DatabaseDep,
     found: SignedInBrowser,
     token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    csrf_token: SafeText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     check_csrf(found, csrf_token)
     with database.session() as session:

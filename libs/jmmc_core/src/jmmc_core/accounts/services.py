@@ -1,7 +1,9 @@
 """The accounts' domain: users, groups, roles, sign-in, sessions and API tokens.
 
-Every function takes the SQLAlchemy session of the caller's transaction: a service uses its
-own database connection, the ``accounts`` tables are reached by their schema-qualified names.
+Functions take the SQLAlchemy session of the caller's transaction: a service uses its own
+database connection, the ``accounts`` tables are reached by their schema-qualified names.
+Sign-in takes the ``Database`` instead, because it commits the attempt it records even when
+the attempt fails.
 """
 
 import math
