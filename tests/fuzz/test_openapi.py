@@ -3,14 +3,15 @@
 Every operation a service publishes in ``/<service>/openapi.json`` is called with generated
 valid and invalid input on the running platform (``local_platform``), and every answer must
 keep the contract that document states: no server error (5xx), a documented status code, the
-documented content type and a body matching the documented schema.
+documented content type and a body matching the documented schema. Requests carry an API token
+of a demo user (demo_user_token.py), so the account API is fuzzed past its authentication.
 
-Stateless and bounded (see schemathesis.toml) so that it runs in every test run. A deeper run:
-``JMMC_FUZZ_MAX_EXAMPLES=1000 JMMC_FUZZ_SEED=<n> pytest tests/fuzz``.
+Stateless and bounded (schemathesis.toml) so that it runs in every test run; a failure shows
+the request as a curl command. Another or a deeper run:
+``JMMC_FUZZ_SEED=<n> JMMC_FUZZ_MAX_EXAMPLES=1000 pytest tests/fuzz``.
 """
 
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from jmmc_devtools.registry import RegisteredService, registered_services
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+AUTH_HOOK = Path(__file__).with_name("demo_user_token.py")
 SEED = os.environ.get("JMMC_FUZZ_SEED", "20261203")
 MAX_EXAMPLES = os.environ.get("JMMC_FUZZ_MAX_EXAMPLES")
 SERVICES = registered_services()
@@ -48,10 +50,15 @@ def failures_only(report: str) -> str:
 @pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
 def test_every_operation_keeps_its_documented_contract(local_platform, service, tmp_path):
     command = schemathesis_command(local_platform.public_url, service)
+    environment = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": str(AUTH_HOOK),
+        "ACCOUNTS_DATABASE_URL": local_platform.layout.database_url,
+    }
     result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, (
-        f"{service.name}'s API breaks its OpenAPI contract; rerun with\n  {shlex.join(command)}\n"
+        f"{service.name}'s API breaks its OpenAPI contract (schemathesis, seed {SEED}):\n"
         f"{failures_only(result.stdout)}{result.stderr}"
     )
