@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .services import MAX_TOKEN_NAME_LENGTH
+from .services import MAX_TOKEN_NAME_LENGTH, TOKEN_NAME_PATTERN
 
 
 class Me(BaseModel):
@@ -31,7 +31,7 @@ class TokenOut(BaseModel):
 class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=MAX_TOKEN_NAME_LENGTH)
+    name: str = Field(min_length=1, max_length=MAX_TOKEN_NAME_LENGTH, pattern=TOKEN_NAME_PATTERN)
     expires_at: AwareDatetime | None = Field(
         None, description="When the token stops working (ISO 8601 with a time zone)"
     )

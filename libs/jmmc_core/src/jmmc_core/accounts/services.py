@@ -36,6 +36,8 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_TOKEN_NAME_LENGTH = 100
+#: A token's name: some visible character, no control characters.
+TOKEN_NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
 
 
 @dataclass(frozen=True)
@@ -304,9 +306,11 @@ def create_token(
     session: Session, owner: User, name: str, expires_at: datetime | None = None
 ) -> tuple[str, Token]:
     """A new API token of ``owner``: the token (shown once, never stored) and its record."""
+    if len(name) > MAX_TOKEN_NAME_LENGTH or not re.fullmatch(TOKEN_NAME_PATTERN, name):
+        raise InvalidParameter(
+            "name", f"1 to {MAX_TOKEN_NAME_LENGTH} characters, not all blank, no control ones"
+        )
     name = name.strip()
-    if not 1 <= len(name) <= MAX_TOKEN_NAME_LENGTH or not name.isprintable():
-        raise InvalidParameter("name", f"1 to {MAX_TOKEN_NAME_LENGTH} printable characters")
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise InvalidParameter("expires_at", "must be in the future")
     token = credentials.new_token()
