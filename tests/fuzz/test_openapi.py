@@ -4,7 +4,7 @@ Every operation a service publishes in ``/<service>/openapi.json`` is called wit
 valid and invalid input on the running platform (``local_platform``), and every answer must
 keep the contract that document states: no server error (5xx), a documented status code, the
 documented content type and a body matching the documented schema. Requests carry an API token
-of a demo user (demo_user_token.py), so the account API is fuzzed past its authentication.
+of a demo user, so the account API is fuzzed past its authentication (hooks.py).
 
 Stateless and bounded (schemathesis.toml) so that it runs in every test run; a failure shows
 the request as a curl command. Another or a deeper run:
@@ -21,7 +21,7 @@ import pytest
 from jmmc_devtools.registry import RegisteredService, registered_services
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-AUTH_HOOK = Path(__file__).with_name("demo_user_token.py")
+HOOKS = Path(__file__).with_name("hooks.py")
 SEED = os.environ.get("JMMC_FUZZ_SEED", "20261203")
 MAX_EXAMPLES = os.environ.get("JMMC_FUZZ_MAX_EXAMPLES")
 SERVICES = registered_services()
@@ -52,7 +52,7 @@ def test_every_operation_keeps_its_documented_contract(local_platform, service, 
     command = schemathesis_command(local_platform.public_url, service)
     environment = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": str(AUTH_HOOK),
+        "SCHEMATHESIS_HOOKS": str(HOOKS),
         "ACCOUNTS_DATABASE_URL": local_platform.layout.database_url,
     }
     result = subprocess.run(
