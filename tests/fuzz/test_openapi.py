@@ -7,8 +7,8 @@ documented content type and a body matching the documented schema. Requests carr
 of a demo user, so the account API is fuzzed past its authentication (hooks.py).
 
 Stateless and bounded (schemathesis.toml) so that it runs in every test run; a failure shows
-the request as a curl command. Another or a deeper run:
-``JMMC_FUZZ_SEED=<n> JMMC_FUZZ_MAX_EXAMPLES=1000 pytest tests/fuzz``.
+the request as a curl command. Other cases: ``JMMC_FUZZ_SEED=<n>``; fewer or more cases per
+operation: ``JMMC_FUZZ_MAX_EXAMPLES=<n>`` (5 for a quick look, 1000 to dig).
 """
 
 import os
