@@ -4,6 +4,7 @@ A token or session id is 256 random bits, so one SHA-256 (no salt, no stretching
 make a stolen table useless, and lets the database find the row by its hash.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -17,8 +18,12 @@ TOKEN_MARKER = "jmmc_"
 TOKEN_PREFIX_LENGTH = len(TOKEN_MARKER) + 6
 
 _hasher = PasswordHasher()
-#: Verified against when the username is unknown, so both answers take the same time.
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Verified against when the username is unknown, so both answers take the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -26,10 +31,12 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` is the one hashed; never for a missing hash, after the same work."""
     try:
-        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and bool(password_hash)
+        verified = _hasher.verify(password_hash or _unknown_user_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return verified and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
