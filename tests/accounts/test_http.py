@@ -4,6 +4,7 @@ sign-in, cookies, CSRF, the rate limit, tokens by Bearer and Basic, bad credenti
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,23 @@ def jmdc(platform_url) -> Iterator[str]:
     command = [str(Path(sys.executable).parent / "jmdc"), "serve", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     with serving(command, env=environment, health_url=f"{base}/health"):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def jmdc_without_database() -> Iterator[str]:
+    """jmdc whose database cannot be reached (nothing listens on its port)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "JMDC_DATABASE_URL": f"postgresql+psycopg://jmmc@127.0.0.1:{free_port()}/none",
+        "JMDC_ENVIRONMENT": "test",
+        "JMDC_LOG_LEVEL": "CRITICAL",
+    }
+    command = [str(Path(sys.executable).parent / "jmdc"), "serve", "--port", str(port)]
+    with serving(command, env=environment):
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answering(f"{base}/health")
         yield base
 
 
@@ -268,3 +286,29 @@ def test_anonymous_api_and_bad_values(client, account, platform_url):
         answer = client.post("/jmdc/api/account/tokens", json=body, headers=auth)
         assert answer.status_code == 400, body
         assert answer.json()["parameter"] in ("name", "expires_at"), answer.json()
+
+
+def wait_until_answering(url: str) -> None:
+    """Return once the server answers at all (its /health says 503: its database is down)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_database_down_is_503_never_500_nor_someone_else(jmdc_without_database):
+    cookies = {"jmmc_session": "x" * 43}
+    bearer = {"Authorization": "Bearer jmmc_" + "x" * 43}
+    api = httpx.get(f"{jmdc_without_database}/jmdc/api/account", headers=bearer)
+    assert api.status_code == 503 and "127.0.0.1" not in api.text
+    page = httpx.get(
+        f"{jmdc_without_database}/jmdc/account", headers={"Accept": "text/html"}, cookies=cookies
+    )
+    assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+    home = httpx.get(f"{jmdc_without_database}/jmdc/", headers=page.request.headers)
+    assert home.status_code == 200 and 'id="signin"' in home.text  # needs no one: still served

@@ -116,9 +116,10 @@ class SignedInUserMiddleware:
                 try:
                     found = await run_in_threadpool(_from_cookie, request, database)
                 except (*DATABASE_UNAVAILABLE, SQLAlchemyError):
-                    found = None
-                setattr(request.state, COOKIE_RESOLVED, found)
-                request.state.user = found.user if found else None
+                    pass  # not remembered: a page needing the user will answer the 503 itself
+                else:
+                    setattr(request.state, COOKIE_RESOLVED, found)
+                    request.state.user = found.user if found else None
         await self.app(scope, receive, send)
 
 
