@@ -83,15 +83,21 @@ def test_authenticate(database, unique):
             services.authenticate(database, username, password, "192.0.2.1")
 
 
-def test_inactive_account_cannot_sign_in(database, unique):
+def test_a_deactivated_account_stops_at_once(database, unique):
     name = unique("grace")
-    make_user(database, name)
+    user = make_user(database, name)
     with database.session() as session:
-        session.execute(
-            text("UPDATE accounts.users SET active = false WHERE username = :name"), {"name": name}
-        )
+        session_id, _ = services.open_session(session, user, timedelta(hours=1))
+        token, _ = services.create_token(session, user, "script")
+        services.set_active(session, name, False)
     with pytest.raises(Unauthorized):
         services.authenticate(database, name, PASSWORD, "192.0.2.1")
+    with database.session() as session:
+        assert services.resolve_session(session, session_id) is None
+        assert services.resolve_token(session, token) is None
+        services.set_active(session, name, True)
+    with database.session() as session:
+        assert services.resolve_token(session, token) == user
 
 
 def test_failed_sign_ins_are_rate_limited_per_username_and_client(database, unique):

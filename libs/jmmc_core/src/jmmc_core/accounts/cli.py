@@ -101,6 +101,24 @@ def set_password(username: str) -> None:
     click.echo(f"password of {username} set")
 
 
+@main.command("deactivate-user", help="Stop an account: no sign-in, its sessions and tokens end.")
+@click.argument("username")
+@_errors
+def deactivate_user(username: str) -> None:
+    with _database().session() as session:
+        services.set_active(session, username, False)
+    click.echo(f"{username} is deactivated")
+
+
+@main.command("activate-user", help="Let a deactivated account work again.")
+@click.argument("username")
+@_errors
+def activate_user(username: str) -> None:
+    with _database().session() as session:
+        services.set_active(session, username, True)
+    click.echo(f"{username} is active")
+
+
 @main.command("create-group", help="Create a group.")
 @click.argument("name")
 @click.option("--description")

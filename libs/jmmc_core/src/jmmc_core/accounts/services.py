@@ -173,6 +173,11 @@ def set_password(session: Session, username: str, password: str) -> None:
     )
 
 
+def set_active(session: Session, username: str, active: bool) -> None:
+    """An inactive account cannot sign in, and its sessions and tokens stop working at once."""
+    _existing_user(session, username).active = active
+
+
 def find_user(session: Session, username: str) -> User:
     return _user(session, _existing_user(session, username))
 
