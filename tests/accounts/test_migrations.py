@@ -73,3 +73,20 @@ def test_a_service_role_granted_accounts_user_can_use_the_tables(migrated):
                 connection.execute(text("DROP TABLE accounts.sessions"))
     finally:
         as_service.dispose()
+
+
+def test_tap_reader_cannot_read_the_accounts(migrated):
+    """Password hashes and token hashes are never published: the TAP role has no way in."""
+    engine = create_engine(migrated)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tap_reader')"
+                " THEN CREATE ROLE tap_reader NOLOGIN; END IF; END $$"
+            )
+        )
+        usage = connection.execute(
+            text("SELECT has_schema_privilege('tap_reader', 'accounts', 'USAGE')")
+        ).scalar()
+    engine.dispose()
+    assert usage is False
