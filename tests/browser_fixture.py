@@ -1,6 +1,6 @@
 """Headless Chromium (Debian's) for the page tests: ``browser`` once per session, ``page`` per test.
 
-Import both in a test module or conftest: ``from tests.browser_fixture import browser, page``.
+Registered once for the whole test session by ``tests/conftest.py``.
 """
 
 from collections.abc import Iterator

@@ -6,7 +6,6 @@ import re
 from playwright.sync_api import expect
 
 from jmmc_devtools.platform import DEMO_ACCOUNTS
-from tests.browser_fixture import browser, page  # noqa: F401  (shared fixtures)
 from tests.platform_fixture import local_platform  # noqa: F401  (shared session fixture)
 
 ASTRONOMER = next(account for account in DEMO_ACCOUNTS if account.username == "astronomer")

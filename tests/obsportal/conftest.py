@@ -20,7 +20,6 @@ from jmmc_devtools.pgcluster import free_port
 from jmmc_devtools.processes import serving
 from obsportal.cli import MIGRATIONS
 from obsportal.config import Settings
-from tests.browser_fixture import browser, page  # noqa: F401  (shared fixtures)
 
 from . import catalogue_factory
 

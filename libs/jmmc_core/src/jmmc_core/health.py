@@ -71,5 +71,13 @@ def health_router(
         return JSONResponse(report, status_code=503 if report["status"] == "fail" else 200)
 
     for prefix in prefixes:
-        router.add_api_route(f"{prefix}/health", health, methods=["GET"], summary="Service health")
+        router.add_api_route(
+            f"{prefix}/health",
+            health,
+            methods=["GET"],
+            summary="Service health",
+            responses={503: {"description": "A critical check (the database) failed"}},
+            # The root path is for HAProxy's and Kubernetes' probes, not published by HAProxy.
+            include_in_schema=bool(prefix),
+        )
     return router
