@@ -24,13 +24,14 @@ PUBLISHERS_GROUP = "deploytest_publishers"
 PUBLISHER = "deploytest_catalogue"
 SECOND_PUBLISHER = "deploytest_archive"
 TAP = "deploytest_tap"
+ACCOUNTS_GROUP = "deploytest_accounts"
 
 
 @pytest.fixture(scope="module")
 def provision(run: Run, pg_cluster: PostgresCluster):
     values = [
         "--set", f"database={DATABASE}", "--set", f"tapReaderRole={READER}",
-        "--set", f"tapPublisherRole={PUBLISHERS_GROUP}",
+        "--set", f"tapPublisherRole={PUBLISHERS_GROUP}", "--set", f"accountsRole={ACCOUNTS_GROUP}",
         "--set", f"roles[0].name={PUBLISHER}", "--set", "roles[0].tapReadable=true",
         "--set", f"roles[1].name={TAP}", "--set", f"roles[1].memberOf[0]={READER}",
         "--set", f"roles[2].name={SECOND_PUBLISHER}", "--set", "roles[2].tapReadable=true",
@@ -90,6 +91,13 @@ def test_provisioning_creates_extension_roles_and_schemas_and_is_idempotent(
             ).fetchall()
         )
         assert owners == {PUBLISHER: PUBLISHER, TAP: TAP, "tap_schema": PUBLISHERS_GROUP}
+        # Every service checks sign-ins: each login role reads the accounts through the group.
+        members = connection.execute(
+            "SELECT pg_get_userbyid(member) FROM pg_auth_members"
+            " WHERE roleid = (SELECT oid FROM pg_roles WHERE rolname = %s) ORDER BY 1",
+            [ACCOUNTS_GROUP],
+        ).fetchall()
+        assert members == [(SECOND_PUBLISHER,), (PUBLISHER,), (TAP,)]
 
 
 def stars_of(publisher: str) -> PublishedTable:

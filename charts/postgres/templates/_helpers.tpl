@@ -80,7 +80,8 @@ checkov.io/skip1: CKV_K8S_40=The official PostgreSQL image's postgres user is ui
 {{- end }}
 
 {{/* Idempotent provisioning: pg_sphere, the TAP reader role, TAP_SCHEMA owned by the TAP
-   publisher group role, one login role and schema per entry of `roles`. */}}
+   publisher group role, the accounts group role, one login role and schema per entry of
+   `roles`. */}}
 {{- define "postgres.provisionScript" -}}
 #!/bin/bash
 set -euo pipefail
@@ -89,8 +90,10 @@ run_psql() {
     --dbname {{ .Values.database | quote }} "$@"
 }
 run_psql -v reader={{ .Values.tapReaderRole | quote }} \
-  -v publisher={{ .Values.tapPublisherRole | quote }} <<'SQL'
+  -v publisher={{ .Values.tapPublisherRole | quote }} -v accounts={{ .Values.accountsRole | quote }} <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pg_sphere SCHEMA public;
+SELECT format('CREATE ROLE %I NOLOGIN', :'accounts')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'accounts') \gexec
 SELECT format('CREATE ROLE %I NOLOGIN', :'reader')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'reader') \gexec
 SELECT format('CREATE ROLE %I NOLOGIN', :'publisher')
@@ -100,11 +103,13 @@ ALTER SCHEMA tap_schema OWNER TO :"publisher";
 SQL
 {{- range .Values.roles }}
 run_psql -v role={{ .name | quote }} -v password="${{ include "postgres.passwordVariable" .name }}" \
-  -v reader={{ $.Values.tapReaderRole | quote }} -v publisher={{ $.Values.tapPublisherRole | quote }} <<'SQL'
+  -v reader={{ $.Values.tapReaderRole | quote }} -v publisher={{ $.Values.tapPublisherRole | quote }} \
+  -v accounts={{ $.Values.accountsRole | quote }} <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'password';
 CREATE SCHEMA IF NOT EXISTS :"role" AUTHORIZATION :"role";
+GRANT :"accounts" TO :"role";
 {{- if .tapReadable }}
 GRANT USAGE ON SCHEMA :"role" TO :"reader";
 GRANT :"publisher" TO :"role";
