@@ -30,6 +30,7 @@ from sqlalchemy import exc as sqlalchemy_errors
 from starlette.exceptions import HTTPException
 
 from .votable import VOTABLE_MEDIA_TYPE, error_document, scs_error_document
+from .web import error_page
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class VOTableRoute(FormattedRoute):
     error_media_type = VOTABLE_MEDIA_TYPE
 
     def get_route_handler(self) -> Callable:
-        from .params import case_insensitive_parameters
+        from .params import case_insensitive_parameters  # params raises these errors
 
         return case_insensitive_parameters(self, super().get_route_handler())
 
@@ -208,8 +209,6 @@ def error_response(
     if error_format is ErrorFormat.html:
         if status == 401:
             return _signin_redirect(request)
-        from .web import error_page
-
         response = error_page(request, status, message)
     elif error_format is ErrorFormat.json:
         body: dict[str, Any] = {"detail": message}

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Engine
 
 from jmmc_core.dependencies import EngineDep
 from jmmc_core.errors import JsonRoute, ScsRoute, VOTableRoute
@@ -33,11 +34,16 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 _SEARCH_SUMMARY = "Exposures around a position or matching filters, as a TABLEDATA VOTable"
 
 
-async def _search_votable(engine, parameters: SearchParameters) -> Response:
+def _criteria_and_columns(parameters: SearchParameters, all_fields: str):
+    """The search criteria and the columns asked for (``all_fields`` defaulting as given)."""
     given = parameters.model_dump(exclude_none=True)
-    criteria = parse_criteria(given)
-    all_fields = parse_bool("all_fields", given.get("all_fields", "false"))
-    document = votable_document(engine, criteria, columns_for(all_fields))
+    columns = columns_for(parse_bool("all_fields", given.get("all_fields", all_fields)))
+    return parse_criteria(given), columns
+
+
+async def _search_votable(engine: Engine, parameters: SearchParameters) -> Response:
+    criteria, columns = _criteria_and_columns(parameters, all_fields="false")
+    document = votable_document(engine, criteria, columns)
     return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)
 
 
@@ -77,11 +83,9 @@ async def search_votable_form(
 async def export_votable(
     engine: EngineDep, parameters: Annotated[ExportParameters, Query()]
 ) -> Response:
-    given = parameters.model_dump(exclude_none=True)
-    criteria = parse_criteria(given)
-    columns = columns_for(parse_bool("all_fields", given.get("all_fields", "true")))
+    criteria, columns = _criteria_and_columns(parameters, all_fields="true")
     serialization = parse_choice(
-        "serialization", given.get("serialization", "tabledata"), SERIALIZATIONS
+        "serialization", parameters.serialization or "tabledata", SERIALIZATIONS
     )
     return await document_response(
         votable_document(engine, criteria, columns, serialization),
@@ -98,9 +102,7 @@ async def export_votable(
 async def export_csv(
     engine: EngineDep, parameters: Annotated[SearchParameters, Query()]
 ) -> Response:
-    given = parameters.model_dump(exclude_none=True)
-    criteria = parse_criteria(given)
-    columns = columns_for(parse_bool("all_fields", given.get("all_fields", "true")))
+    criteria, columns = _criteria_and_columns(parameters, all_fields="true")
     return await document_response(
         csv_document(engine, criteria, columns),
         media_type=CSV_MEDIA_TYPE,
