@@ -7,15 +7,23 @@ from jmmc_core.database import Database
 
 from . import __version__
 from .config import Settings
+from .dependencies import TapRuntime
 from .handlers import router
+from .services.catalog import CatalogCache
+from .storage.query_engine import create_query_engine
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    database = Database(settings)
+    query_engine = create_query_engine(settings)
+    app = create_service_app(
         settings=settings,
         version=__version__,
         title="TAP",
-        database=Database(settings),
+        database=database,
         routers=[router],
+        on_shutdown=[query_engine.dispose],
     )
+    app.state.tap = TapRuntime(settings, database, query_engine, CatalogCache(query_engine))
+    return app
