@@ -76,7 +76,9 @@ def tap_environment(tap_database, tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tap_settings(tap_environment) -> Settings:
-    return Settings(**{key.removeprefix("TAP_").lower(): value for key, value in tap_environment.items()})
+    return Settings(
+        **{key.removeprefix("TAP_").lower(): value for key, value in tap_environment.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def running_tap(environment: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     command = [str(BIN / "tap"), "serve", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-    with serving(command, env={**os.environ, **environment}, health_url=f"{base}/health") as process:
+    with serving(
+        command, env={**os.environ, **environment}, health_url=f"{base}/health"
+    ) as process:
         yield Server(base, process.pid)
 
 

@@ -6,10 +6,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from jmmc_core.accounts import OptionalUser
 from jmmc_core.database import Database
 
 from .config import Settings
 from .services.catalog import CatalogCache
+from .services.rights import Caller, caller_of
 
 
 @dataclass
@@ -27,3 +29,11 @@ def get_runtime(request: Request) -> TapRuntime:
 
 
 RuntimeDep = Annotated[TapRuntime, Depends(get_runtime)]
+
+
+def get_caller(request: Request, user: OptionalUser, runtime: RuntimeDep) -> Caller:
+    client = f"user:{user.id}" if user is not None else f"address:{request.client.host}"
+    return caller_of(runtime.database, user, client)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

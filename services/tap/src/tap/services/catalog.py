@@ -110,7 +110,7 @@ class Catalog:
 
         columns: dict[str, list[CatalogColumn]] = {}
         for row in rows(
-            'SELECT table_name, column_name, datatype, arraysize, xtype, unit, ucd, utype,'
+            "SELECT table_name, column_name, datatype, arraysize, xtype, unit, ucd, utype,"
             " description, principal, indexed, std, column_index FROM tap_schema.columns"
             " ORDER BY table_name, column_index NULLS LAST, column_name"
         ):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from jmmc_core.accounts import User
+from jmmc_core.database import Database
 
 #: Transaction-local setting naming the caller's group ids (``{1,5}``), read by row policies.
 CALLER_GROUPS_SETTING = "jmmc.caller_groups"
@@ -31,3 +32,8 @@ def apply_caller(connection: Connection, caller: Caller) -> None:
         text("SELECT set_config(:name, :groups, true)"),
         {"name": CALLER_GROUPS_SETTING, "groups": groups},
     )
+
+
+def caller_of(database: Database, user: User | None, client: str) -> Caller:
+    """The caller with the ids of the groups holding ``user`` (none when anonymous)."""
+    return Caller(user, client)
