@@ -2,7 +2,8 @@
 
 Everything runs from this repository: a private PostgreSQL cluster (unless
 ``JMMC_DATABASE_URL`` points at another server), every service of ``services/registry.yaml``
-under uvicorn and HAProxy in front, configured from the same template as the Ansible role.
+under uvicorn with its workers (the registry's ``workers``) and HAProxy in front, configured
+from the same template as the Ansible role.
 Every process started is recorded by pid under the run folder, and ``down`` stops exactly
 those.
 """
@@ -28,6 +29,10 @@ REPO = Path(__file__).resolve().parents[4]
 HAPROXY_ROLE = REPO / "ansible" / "roles" / "haproxy"
 DATABASE_NAME = "jmmc"
 DATABASE_OWNER = "jmmc"
+#: The login role TAP runs users' ADQL as: a member of the read-only ``tap_reader`` group
+#: (created by the services' ``migrate``) and of nothing else.
+TAP_QUERY_ROLE = "tap_query"
+TAP_READER_ROLE = "tap_reader"
 
 #: Jobs that load each service's demo data after its migrations (idempotent commands).
 DEMO_COMMANDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -44,6 +49,7 @@ class Service:
     name: str
     port: int
     path: str
+    workers: tuple[tuple[str, ...], ...] = ()
 
     @property
     def env_prefix(self) -> str:
@@ -78,7 +84,9 @@ class Layout:
     @property
     def services(self) -> list[Service]:
         return [
-            Service(service.name, self.port_base + service.port_offset, service.path)
+            Service(
+                service.name, self.port_base + service.port_offset, service.path, service.workers
+            )
             for service in registered_services()
         ]
 
@@ -95,6 +103,14 @@ class Layout:
 
     def logfile(self, name: str) -> Path:
         return self.run_dir / "logs" / f"{name}.log"
+
+    @property
+    def tap_query_url(self) -> str | None:
+        """Where TAP runs ADQL; None on an external server, where TAP switches its own
+        connections to the reader role instead (the platform creates no roles there)."""
+        if self.external_database is not None:
+            return None
+        return self.cluster.url(DATABASE_NAME, TAP_QUERY_ROLE)
 
     @property
     def haproxy_config(self) -> Path:
@@ -131,11 +147,32 @@ def stop_pid(pidfile: Path, timeout: float = 10) -> bool:
 
 
 def service_environment(layout: Layout, service: Service) -> dict[str, str]:
-    return {
+    environment = {
         **os.environ,
         f"{service.env_prefix}DATABASE_URL": layout.database_url,
         f"{service.env_prefix}ENVIRONMENT": os.environ.get("JMMC_ENVIRONMENT", "development"),
     }
+    if service.name == "tap":
+        # Web and worker processes share the async results, so the folder is the platform's.
+        environment["TAP_RESULTS_DIR"] = str(layout.run_dir / "tap-results")
+        if layout.tap_query_url is not None:
+            environment["TAP_QUERY_DATABASE_URL"] = layout.tap_query_url
+    return environment
+
+
+def ensure_tap_query_role(layout: Layout) -> None:
+    """Create the login role TAP runs ADQL as, unless it exists (after the migrations, which
+    create ``tap_reader``). The private cluster trusts loopback: the role has no password."""
+    with layout.cluster.connect(DATABASE_NAME) as connection:
+        if not connection.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", [TAP_QUERY_ROLE]
+        ).fetchone():
+            connection.execute(f'CREATE ROLE "{TAP_QUERY_ROLE}" LOGIN')
+        connection.execute(f'GRANT "{TAP_READER_ROLE}" TO "{TAP_QUERY_ROLE}"')
+        # TEMPORARY: uploaded tables are temporary tables of the query connection.
+        connection.execute(
+            f'GRANT CONNECT, TEMPORARY ON DATABASE "{DATABASE_NAME}" TO "{TAP_QUERY_ROLE}"'
+        )
 
 
 def run_job(layout: Layout, service: Service, *args: str) -> None:
@@ -178,6 +215,39 @@ def start_service(layout: Layout, service: Service) -> str:
     pidfile.write_text(f"{process.pid}\n")
     wait_for(f"http://127.0.0.1:{service.port}/health", 30, service.name)
     return "started"
+
+
+def worker_name(service: Service, command: tuple[str, ...]) -> str:
+    """The name of a worker's pidfile, logfile and status row: ``tap-worker``."""
+    return "-".join((service.name, *command))
+
+
+def start_worker(layout: Layout, service: Service, command: tuple[str, ...]) -> str:
+    name = worker_name(service, command)
+    pidfile = layout.pidfile(name)
+    if running_pid(pidfile):
+        return "already running"
+    log = layout.logfile(name).open("ab")
+    process = subprocess.Popen(
+        [str(layout.bin_dir / service.name), *command],
+        env=service_environment(layout, service),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    pidfile.write_text(f"{process.pid}\n")
+    # A worker has no health URL: one that cannot start (bad settings, no database) exits
+    # at once, so a worker still running after a moment is taken as started.
+    try:
+        status = process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        return "started"
+    pidfile.unlink(missing_ok=True)
+    raise PlatformError(
+        f"`{service.name} {' '.join(command)}` exited with status {status}; "
+        f"see {layout.logfile(name)}"
+    )
 
 
 def haproxy_variables(layout: Layout) -> dict:
@@ -304,7 +374,13 @@ def up(layout: Layout) -> None:
         run_job(layout, service, "migrate")
         for job in DEMO_COMMANDS.get(service.name, []):
             run_job(layout, service, *job)
+    if layout.tap_query_url is not None:
+        ensure_tap_query_role(layout)
+        report(TAP_QUERY_ROLE, f"login role, member of {TAP_READER_ROLE} only")
+    for service in layout.services:
         report(service.name, f"{start_service(layout, service)} on 127.0.0.1:{service.port}")
+        for command in service.workers:
+            report(worker_name(service, command), start_worker(layout, service, command))
     report("haproxy", start_haproxy(layout))
     for service in layout.services:
         wait_for(f"{layout.public_url}{service.path}/health", 20, f"{service.name} via HAProxy")
@@ -317,8 +393,14 @@ def up(layout: Layout) -> None:
         print(f"  {account.username:<10} password {account.password:<16} {account.describe()}")
 
 
+def worker_names(layout: Layout) -> list[str]:
+    return [
+        worker_name(service, command) for service in layout.services for command in service.workers
+    ]
+
+
 def down(layout: Layout) -> None:
-    for name in ["haproxy", *(service.name for service in layout.services)]:
+    for name in ["haproxy", *(service.name for service in layout.services), *worker_names(layout)]:
         report(name, "stopped" if stop_pid(layout.pidfile(name)) else "was not running")
     if layout.external_database is None and (layout.run_dir / "pg").exists():
         cluster = layout.cluster
@@ -343,6 +425,8 @@ def status(layout: Layout) -> bool:
                 health(f"http://127.0.0.1:{service.port}/health") if pid else "-",
             )
         )
+    for name in worker_names(layout):
+        rows.append((name, running_pid(layout.pidfile(name)), "-", "-"))
     pid = running_pid(layout.pidfile("haproxy"))
     rows.append(("haproxy", pid, layout.haproxy_port, "-"))
     print(f"{'component':<12}{'state':<10}{'pid':<9}{'port':<7}health")

@@ -17,6 +17,8 @@ class RegisteredService:
     port_offset: int
     #: Commands of the service that load its demo data after ``migrate`` (idempotent).
     demo: tuple[tuple[str, ...], ...]
+    #: Commands of the service run as long-lived processes next to its web server.
+    workers: tuple[tuple[str, ...], ...] = ()
 
 
 def registered_services(registry: Path = REGISTRY) -> list[RegisteredService]:
@@ -29,6 +31,7 @@ def registered_services(registry: Path = REGISTRY) -> list[RegisteredService]:
             path=entry["path"],
             port_offset=entry["port_offset"],
             demo=tuple(tuple(command) for command in entry["demo"]),
+            workers=tuple(tuple(command) for command in entry.get("workers", [])),
         )
         for entry in entries
     ]
