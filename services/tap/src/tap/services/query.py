@@ -1,0 +1,318 @@
+"""Running one ADQL query: parameters, uploads, translation, the read-only transaction, output.
+
+A query runs on a connection of the query engine (the TAP reader, read-only by default, reset
+at checkin). Uploads become temporary tables in a short read-write transaction first; the
+query itself runs in a ``READ ONLY`` transaction with a ``statement_timeout`` and the caller's
+rights, through a server-side cursor read in batches, so memory does not grow with the result.
+At most ``MAXREC + 1`` rows are read: the extra one only tells the writer to report OVERFLOW.
+
+The query is executed and its first batch read before any output is produced, so most errors
+(a bad value, a division by zero, a timeout) are answered as a DALI error with status 400;
+later failures end the document with ``QUERY_STATUS=ERROR``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy import Connection
+
+from jmmc_core.errors import InvalidParameter, ServiceError
+from jmmc_core.votable import VOTABLE_MEDIA_TYPE, Info
+
+from ..config import Settings
+from .adql import AdqlError, translate
+from .results import register_loaders, result_fields
+from .rights import Caller, apply_caller
+
+if TYPE_CHECKING:
+    from ..dependencies import TapRuntime
+    from .formats import OutputFormat
+    from .uploads import UploadSource, UploadSpec
+
+_log = logging.getLogger(__name__)
+
+LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
+VERSIONS = ("1.0", "1.1")
+#: Rows per FETCH from the server-side cursor: large enough to amortise the round trip.
+FETCH_ROWS = 10_000
+PROVIDER = "JMMC"
+CURSOR_NAME = "tap_result"
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    query: str
+    lang: str
+    maxrec: int
+    output: OutputFormat
+    uploads: tuple[UploadSpec, ...]
+
+
+class QueryFailed(ServiceError):
+    """A query that failed while running; ``message`` says why in words (never SQL)."""
+
+    status = 400
+
+
+@dataclass(frozen=True)
+class ResultSummary:
+    rows: int
+    overflow: bool
+    media_type: str
+
+
+@dataclass(frozen=True)
+class QueryStream:
+    """A result ready to stream: nothing has run until ``chunks`` is first read."""
+
+    media_type: str
+    chunks: Iterator[bytes]
+
+
+# --------------------------------------------------------------------------------------
+# Parameters
+
+
+def _maxrec(value: str | None, settings: Settings) -> int:
+    if value is None or value.strip() == "":
+        return settings.default_maxrec
+    try:
+        maxrec = int(value.strip())
+    except ValueError:
+        raise InvalidParameter("MAXREC", f"must be an integer, not {value!r}") from None
+    if not 0 <= maxrec <= settings.hard_maxrec:
+        raise InvalidParameter("MAXREC", f"must be between 0 and {settings.hard_maxrec}")
+    return maxrec
+
+
+def parse_query_request(
+    parameters: Mapping[str, str], files: Mapping[str, UploadSource], settings: Settings
+) -> QueryRequest:
+    """The query that ``parameters`` (names upper-cased) describe, or the parameter at fault."""
+    from .formats import output_format
+    from .uploads import parse_upload_parameter
+
+    request = parameters.get("REQUEST")
+    if request is not None and request.strip().lower() != "doquery":
+        raise InvalidParameter(
+            "REQUEST", "must be doQuery (the capabilities are at /tap/capabilities)"
+        )
+    version = parameters.get("VERSION")
+    if version is not None and version.strip() not in VERSIONS:
+        raise InvalidParameter("VERSION", f"this service speaks TAP {' and '.join(VERSIONS)}")
+    lang = (parameters.get("LANG") or "ADQL").strip()
+    if lang.upper() not in LANGUAGES:
+        raise InvalidParameter(
+            "LANG", f"unsupported query language {lang!r}; supported: {', '.join(LANGUAGES)}"
+        )
+    query = parameters.get("QUERY")
+    if query is None or not query.strip():
+        raise InvalidParameter("QUERY", "an ADQL query is required")
+    response_format = parameters.get("RESPONSEFORMAT") or parameters.get("FORMAT")
+    upload = parameters.get("UPLOAD")
+    return QueryRequest(
+        query=query,
+        lang=lang.upper(),
+        maxrec=_maxrec(parameters.get("MAXREC"), settings),
+        output=output_format(response_format or VOTABLE_MEDIA_TYPE),
+        uploads=parse_upload_parameter(upload) if upload else (),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Database errors in words
+
+
+def _failure(error: psycopg.Error, timeout_hint: str) -> QueryFailed:
+    """What a person can do with ``error``; the driver's text goes to the log only."""
+    if isinstance(error, pg_errors.QueryCanceled):
+        return QueryFailed(timeout_hint)
+    if isinstance(error, pg_errors.DataError | pg_errors.CardinalityViolation):
+        # Data exceptions (22xxx: division by zero, invalid input, out of range) describe a
+        # value of the query, never its SQL.
+        primary = error.diag.message_primary or "invalid value"
+        return QueryFailed(f"the query failed on a value: {primary}")
+    if isinstance(error, pg_errors.InsufficientPrivilege):
+        return QueryFailed("the query reads something this service does not publish")
+    if isinstance(error, pg_errors.InsufficientResources | pg_errors.ProgramLimitExceeded):
+        return QueryFailed("the query needs more resources than the server has; narrow it down")
+    _log.warning("query failed: %s (%s)", error.diag.message_primary, error.sqlstate)
+    return QueryFailed(
+        "the database could not run this query"
+        + (f" (SQLSTATE {error.sqlstate})" if error.sqlstate else "")
+    )
+
+
+def _translating(error: psycopg.Error, timeout_hint: str) -> Exception:
+    """Lost connections stay database errors (503); anything else the query caused is a 400."""
+    if isinstance(error, psycopg.OperationalError) and not isinstance(
+        error, pg_errors.QueryCanceled | pg_errors.InsufficientResources
+    ):
+        return error
+    return _failure(error, timeout_hint)
+
+
+# --------------------------------------------------------------------------------------
+# Running
+
+
+class _Rows:
+    """The rows of an open server-side cursor, counted, translated errors, stopped at a limit."""
+
+    def __init__(self, cursor: psycopg.ServerCursor, limit: int, timeout_hint: str) -> None:
+        self._cursor = cursor
+        self._limit = limit
+        self._timeout_hint = timeout_hint
+        self.count = 0
+        self.failure: Exception | None = None
+        self._first = self._fetch()
+
+    def _fetch(self) -> list[tuple]:
+        wanted = min(FETCH_ROWS, self._limit - self.count)
+        if wanted <= 0:
+            return []
+        try:
+            batch = self._cursor.fetchmany(wanted)
+        except psycopg.Error as error:
+            self.failure = _translating(error, self._timeout_hint)
+            raise self.failure from None
+        self.count += len(batch)
+        return batch
+
+    def __iter__(self) -> Iterator[tuple]:
+        batch = self._first
+        self._first = []
+        while batch:
+            yield from batch
+            batch = self._fetch()
+
+
+def _timeout_hint(timeout_seconds: int, sync: bool) -> str:
+    if sync:
+        return (
+            f"the query ran longer than {timeout_seconds} s, the limit of synchronous queries;"
+            " submit it to the asynchronous endpoint (/tap/async), which allows longer ones"
+        )
+    return f"the query ran longer than its execution duration of {timeout_seconds} s"
+
+
+def _infos(request: QueryRequest) -> tuple[Info, ...]:
+    return (
+        Info("QUERY", request.query),
+        Info("REQUEST", "doQuery"),
+        Info("PROVIDER", PROVIDER, content="JMMC TAP service"),
+    )
+
+
+def _load_uploads(
+    connection: Connection, request: QueryRequest, files: Mapping[str, UploadSource], settings
+):
+    """Temporary tables for the uploads, in their own read-write transaction."""
+    if not request.uploads:
+        return []
+    from .uploads import load_uploads
+
+    with connection.begin():
+        connection.exec_driver_sql("SET TRANSACTION READ WRITE")
+        return load_uploads(connection, request.uploads, files, settings)
+
+
+def _run(
+    runtime: TapRuntime,
+    request: QueryRequest,
+    caller: Caller,
+    files: Mapping[str, UploadSource],
+    timeout_seconds: int,
+    sync: bool,
+) -> Iterator[tuple[Iterator[bytes], _Rows]]:
+    """Yields once: the output chunks and their rows, while the query's transaction is open."""
+    hint = _timeout_hint(timeout_seconds, sync)
+    with runtime.query_engine.connect() as connection:
+        uploads = _load_uploads(connection, request, files, runtime.settings)
+        try:
+            translation = translate(request.query, runtime.catalog.get(), uploads)
+        except AdqlError as error:
+            raise InvalidParameter("QUERY", error.message) from None
+        sql = translation.sql
+        if request.maxrec == 0:  # the metadata only: plan the query, read nothing
+            sql = f"SELECT * FROM ({sql}) AS metadata_only LIMIT 0"
+        driver = connection.connection.driver_connection
+        register_loaders(connection)
+        with connection.begin():
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'")
+            # The whole result is wanted: plan for it, not for its first rows.
+            connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+            apply_caller(connection, caller)
+            with driver.cursor(name=CURSOR_NAME) as cursor:
+                try:
+                    cursor.execute(sql)
+                except psycopg.Error as error:
+                    raise _translating(error, hint) from None
+                rows = _Rows(cursor, request.maxrec + 1, hint)
+                fields = result_fields(translation.columns, cursor.description, driver.adapters)
+                chunks = request.output.write(
+                    fields,
+                    rows,
+                    max_records=request.maxrec,
+                    infos=_infos(request),
+                    table_name="result",
+                )
+                yield chunks, rows
+
+
+def stream_query(
+    runtime: TapRuntime,
+    request: QueryRequest,
+    caller: Caller,
+    files: Mapping[str, UploadSource],
+    timeout_seconds: int,
+) -> QueryStream:
+    """The result of a sync query as chunks; errors before the first chunk are raised."""
+
+    def chunks() -> Iterator[bytes]:
+        for output, _rows in _run(runtime, request, caller, files, timeout_seconds, sync=True):
+            yield from output
+
+    return QueryStream(request.output.media_type, chunks())
+
+
+def execute_to_file(
+    runtime: TapRuntime,
+    request: QueryRequest,
+    caller: Caller,
+    files: Mapping[str, UploadSource],
+    path: Path,
+    timeout_seconds: int,
+) -> ResultSummary:
+    """Writes the result of an async job to ``path``; a failure at any point raises."""
+    for output, rows in _run(runtime, request, caller, files, timeout_seconds, sync=False):
+        with path.open("wb") as file:
+            for chunk in output:
+                file.write(chunk)
+        if rows.failure is not None:
+            raise rows.failure
+        return ResultSummary(
+            rows=min(rows.count, request.maxrec),
+            overflow=rows.count > request.maxrec,
+            media_type=request.output.media_type,
+        )
+    raise AssertionError("the query runner yields once")
+
+
+__all__ = [
+    "QueryFailed",
+    "QueryRequest",
+    "QueryStream",
+    "ResultSummary",
+    "execute_to_file",
+    "parse_query_request",
+    "stream_query",
+]
