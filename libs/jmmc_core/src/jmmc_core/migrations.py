@@ -23,6 +23,9 @@ class Migrations:
 
     metadata: MetaData
     versions: Path
+    #: Tables of the schema created by a library's own SQL (a task queue's), which the
+    #: migrations create but no model describes: left out of every comparison.
+    library_table_prefixes: tuple[str, ...] = ()
 
 
 def _migration_engine(settings: ServiceSettings) -> Engine:
@@ -49,6 +52,7 @@ def alembic_config(settings: ServiceSettings, migrations: Migrations) -> Config:
     )
     config.attributes["settings"] = settings
     config.attributes["metadata"] = migrations.metadata
+    config.attributes["library_table_prefixes"] = migrations.library_table_prefixes
     return config
 
 
@@ -58,6 +62,7 @@ def run_env() -> None:
 
     settings: ServiceSettings = context.config.attributes["settings"]
     metadata: MetaData = context.config.attributes["metadata"]
+    library_tables: tuple[str, ...] = context.config.attributes["library_table_prefixes"]
     schema = settings.schema_name
     engine = _migration_engine(settings)
     with engine.connect() as connection:
@@ -68,20 +73,23 @@ def run_env() -> None:
             connection=connection,
             target_metadata=metadata,
             version_table_schema=schema,
-            **_comparison_options(schema),
+            **_comparison_options(schema, library_tables),
         )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
 
 
-def _comparison_options(schema: str) -> dict:
-    """Look only at the service's own schema, and not at Alembic's bookkeeping table."""
+def _comparison_options(schema: str, library_tables: tuple[str, ...] = ()) -> dict:
+    """Look only at the service's own schema, not at Alembic's bookkeeping table nor at the
+    tables a library's own SQL created there."""
 
     def include_name(name: str | None, type_: str, _parents: object) -> bool:
         if type_ == "schema":
             return name == schema
-        return not (type_ == "table" and name == "alembic_version")
+        if type_ != "table" or name is None:
+            return True
+        return name != "alembic_version" and not name.startswith(library_tables)
 
     return {"include_schemas": True, "include_name": include_name, "compare_type": True}
 
@@ -92,7 +100,8 @@ def schema_differences(settings: ServiceSettings, migrations: Migrations) -> lis
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts=_comparison_options(settings.schema_name)
+                connection,
+                opts=_comparison_options(settings.schema_name, migrations.library_table_prefixes),
             )
             return compare_metadata(context, migrations.metadata)
     finally:

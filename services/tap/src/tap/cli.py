@@ -8,7 +8,11 @@ from jmmc_core.migrations import Migrations
 from .config import Settings
 from .schema import Base
 
-MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
+MIGRATIONS = Migrations(
+    Base.metadata,
+    Path(__file__).parent / "migrations" / "versions",
+    library_table_prefixes=("procrastinate_",),
+)
 
 main = service_cli(
     name="tap",

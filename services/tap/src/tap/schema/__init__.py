@@ -7,3 +7,8 @@ from jmmc_core.database import service_metadata
 
 class Base(DeclarativeBase):
     metadata = service_metadata("tap")
+
+
+from .jobs import PHASES, JobRow  # noqa: E402 - needs Base
+
+__all__ = ["PHASES", "Base", "JobRow"]
