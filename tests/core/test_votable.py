@@ -416,8 +416,8 @@ def test_unknown_version_lists_allowed_values():
 
 
 def test_unknown_serialization_lists_allowed_values():
-    with pytest.raises(ValueError, match=r"'binary'.*tabledata, binary2"):
-        VOTableWriter(FIELDS, serialization="binary")
+    with pytest.raises(ValueError, match=r"'fits'.*tabledata, binary, binary2"):
+        VOTableWriter(FIELDS, serialization="fits")
 
 
 @pytest.mark.parametrize("version", ["1.1", "1.2"])

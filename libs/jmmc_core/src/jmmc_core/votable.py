@@ -1,4 +1,4 @@
-"""Streaming VOTable writer (VOTable 1.1-1.4, TABLEDATA and BINARY2).
+"""Streaming VOTable writer (VOTable 1.1-1.4, TABLEDATA, BINARY and BINARY2).
 
 Rows come from any iterator of tuples (a list, a generator, a SQLAlchemy server-side cursor)
 and leave as an iterator of ``bytes`` chunks, so memory does not grow with the row count.
@@ -8,13 +8,17 @@ column with C-level ``map``/``join``/numpy calls is an order of magnitude faster
 value by value, and slow per-value paths only run for columns that need them (nulls, NaN,
 markup characters, non-str values).
 
-Value rules, identical in both serializations unless noted:
+Value rules, identical in every serialization unless noted:
 
 * ``None`` is null: an empty ``<TD/>`` (``?`` for booleans) in TABLEDATA, the null flag in
-  BINARY2. In TABLEDATA a null string cannot be told from ``""``.
+  BINARY2. BINARY has no null flags, so there a null is what the VOTable standard says it is
+  for the type: NaN for floats, ``?`` for booleans, the ``VALUES`` sentinel for integers, an
+  empty string or array for variable-length strings and arrays, NUL padding for fixed-size
+  strings. In TABLEDATA and BINARY a null string cannot be told from ``""``.
 * Integer columns get ``<VALUES null="..."/>`` where the format needs a sentinel: scalars in
-  VOTable 1.1/1.2 (an empty cell is illegal there), and integer arrays (for ``None`` elements).
-  The sentinel is ``Field.null`` or the smallest value of the type (255 for unsignedByte).
+  VOTable 1.1/1.2 (an empty cell is illegal there) and in BINARY (no null flags), and integer
+  arrays (for ``None`` elements). The sentinel is ``Field.null`` or the smallest value of the
+  type (255 for unsignedByte).
 * Floats: NaN is ``NaN``, infinities are ``+Inf``/``-Inf``; values are written as the shortest
   text that reads back to the same double (``double``) or float32 (``float``).
 * Text: characters that XML 1.0 forbids (control characters, lone surrogates, U+FFFE/U+FFFF)
@@ -63,7 +67,7 @@ __all__ = [
 VOTABLE_MEDIA_TYPE = "application/x-votable+xml"
 
 VERSIONS = ("1.1", "1.2", "1.3", "1.4")
-SERIALIZATIONS = ("tabledata", "binary2")
+SERIALIZATIONS = ("tabledata", "binary", "binary2")
 DATATYPES = (
     "boolean",
     "short",
@@ -285,12 +289,12 @@ def scs_error_document(message: str, *, version: str = "1.4") -> bytes:
 
 
 # --------------------------------------------------------------------------------------
-# Column codecs: format one batch column for TABLEDATA or BINARY2
+# Column codecs: format one batch column for TABLEDATA or BINARY/BINARY2
 
 
 @dataclass
 class _BinaryColumn:
-    """A batch column in BINARY2 form: a fixed-width block, or a length prefix plus pieces.
+    """A batch column in binary form: a fixed-width block, or a length prefix plus pieces.
 
     Pieces are the encoded values as Latin-1 text (a character per byte): rows are assembled
     with one ``str.join``, which spares encoding the (ASCII) values of ``char`` columns.
@@ -608,7 +612,7 @@ class _ArrayCodec(_Codec):
         return _BinaryColumn(is_null, counts=counts, pieces=pieces)
 
 
-def _codec(field: Field, version: str) -> _Codec:
+def _codec(field: Field, version: str, serialization: str = "tabledata") -> _Codec:
     datatype = field.datatype
     if datatype in ("char", "unicodeChar"):
         return _TextCodec(datatype == "unicodeChar", field.arraysize)
@@ -616,8 +620,11 @@ def _codec(field: Field, version: str) -> _Codec:
         default_null = field.null if field.null is not None else _DEFAULT_INTEGER_NULLS[datatype]
         if field.arraysize is not None:
             return _ArrayCodec(datatype, field.arraysize, default_null)
-        # VOTable < 1.3 has no empty integer cells, so nulls need a declared sentinel.
-        needs_sentinel = field.null is not None or version in ("1.1", "1.2")
+        # VOTable < 1.3 has no empty integer cells and BINARY no null flags, so there nulls
+        # need a declared sentinel.
+        needs_sentinel = (
+            field.null is not None or version in ("1.1", "1.2") or serialization == "binary"
+        )
         values_null = default_null if needs_sentinel else None
         return _IntegerCodec(_INTEGER_DTYPES[datatype], default_null, values_null)
     if field.arraysize is not None:
@@ -628,18 +635,24 @@ def _codec(field: Field, version: str) -> _Codec:
 
 
 # --------------------------------------------------------------------------------------
-# BINARY2 row assembly and base64 streaming
+# BINARY and BINARY2 row assembly and base64 streaming
 
 
-def _binary2_rows(columns: list[_BinaryColumn], rows: int) -> bytes:
-    """Interleave batch columns into BINARY2 rows (null bitmap, then each field)."""
+def _null_flags(columns: list[_BinaryColumn], rows: int) -> np.ndarray:
+    """The BINARY2 null bitmap of a batch, a row of bytes per row."""
     is_null = np.zeros((rows, len(columns)), bool)
     for index, column in enumerate(columns):
         if column.is_null is not None:
             is_null[:, index] = column.is_null
+    return np.packbits(is_null, axis=1)
+
+
+def _binary_rows(columns: list[_BinaryColumn], rows: int, *, null_flags: bool) -> bytes:
+    """Interleave batch columns into rows: BINARY2 (``null_flags``: the null bitmap, then each
+    field) or BINARY (the fields alone; nulls are already encoded as values)."""
     # Fixed-width runs (bitmap, fixed fields, length prefixes) are stacked per row with numpy;
     # variable-length pieces go between them, one list slot per row, for a single join.
-    runs: list[list[np.ndarray]] = [[np.packbits(is_null, axis=1)]]
+    runs: list[list[np.ndarray]] = [[_null_flags(columns, rows)] if null_flags else []]
     variable = [column for column in columns if column.fixed is None]
     for column in columns:
         if column.fixed is not None:
@@ -747,7 +760,7 @@ class VOTableWriter:
             )
         if serialization == "binary2" and version in ("1.1", "1.2"):
             raise ValueError(
-                f"BINARY2 needs VOTable 1.3 or later; allowed for {version}: tabledata"
+                f"BINARY2 needs VOTable 1.3 or later; allowed for {version}: tabledata, binary"
             )
         if not fields:
             raise ValueError("a VOTable needs at least one field")
@@ -764,7 +777,7 @@ class VOTableWriter:
         self.serialization = serialization
         self.chunk_size = chunk_size
         self._fields = tuple(fields)
-        self._codecs = [_codec(field, version) for field in fields]
+        self._codecs = [_codec(field, version, serialization) for field in fields]
         status = Info("QUERY_STATUS", "OK")
         systems = "".join(
             f"<COOSYS{_attributes(ID=s.id, equinox=s.equinox, epoch=s.epoch, system=s.system)}/>\n"
@@ -778,7 +791,7 @@ class VOTableWriter:
         if serialization == "tabledata":
             data_open = "<TABLEDATA>\n"
         else:
-            data_open = '<BINARY2>\n<STREAM encoding="base64">\n'
+            data_open = f'<{serialization.upper()}>\n<STREAM encoding="base64">\n'
         self._header = (
             f"{_root_open(version)}"
             f'<RESOURCE type="results"{_attributes(name=resource_name)}>\n'
@@ -831,9 +844,10 @@ class VOTableWriter:
 
     def _batches(self, rows: Iterator[Any], status: list[Info]) -> Iterator[bytes]:
         """Encoded batches of rows; records a failure in ``status`` instead of raising."""
-        binary = self.serialization == "binary2"
-        # About 256 KiB of output per batch (512 KiB of BINARY2, which makes a few numpy calls per
-        # column and batch): larger batches cost memory and gain no speed.
+        binary = self.serialization != "tabledata"
+        null_flags = self.serialization == "binary2"
+        # About 256 KiB of output per batch (512 KiB of BINARY/BINARY2, which make a few numpy
+        # calls per column and batch): larger batches cost memory and gain no speed.
         batch_bytes = (8 if binary else 4) * max(self.chunk_size, 65536)
         batch_rows = _FIRST_BATCH_ROWS
         base64 = _Base64Stream()
@@ -841,9 +855,10 @@ class VOTableWriter:
             while batch := list(islice(rows, batch_rows)):
                 columns = self._columns(batch)
                 if binary:
-                    encoded = _binary2_rows(
+                    encoded = _binary_rows(
                         [codec.binary(c) for codec, c in zip(self._codecs, columns, strict=True)],
                         len(batch),
+                        null_flags=null_flags,
                     )
                     raw_size = len(encoded)
                     pieces = base64.encode(encoded)
@@ -881,7 +896,7 @@ class VOTableWriter:
         if self.serialization == "tabledata":
             data_close = "</TABLEDATA>"
         else:
-            data_close = "</STREAM>\n</BINARY2>"
+            data_close = f"</STREAM>\n</{self.serialization.upper()}>"
         yield (
             f"{data_close}\n</DATA>\n</TABLE>\n{_trailing_infos(status, self.version)}"
             "</RESOURCE>\n</VOTABLE>\n"
