@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -79,6 +80,12 @@ class Exposure(Base):
     __tablename__ = "exposures"
     __table_args__ = (
         Index("ix_exposures_position", "position", postgresql_using="gist"),
+        # What ADQL's CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE(...)) becomes.
+        Index(
+            "ix_exposures_target_spoint",
+            text("spoint(radians(target_ra), radians(target_dec))"),
+            postgresql_using="gist",
+        ),
         Index("ix_exposures_date_updated", "date_updated"),
         Index("ix_exposures_instrument_mjd", "instrument_name", "mjd_start"),
     )
