@@ -12,17 +12,25 @@ import psycopg
 import pytest
 from astropy import units
 from astropy.io.votable.ucd import parse_ucd
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Boolean, Column, Integer, MetaData, Table, create_engine, make_url, text
+from sqlalchemy.exc import ProgrammingError
 
 from jmmc_core.database import TAP_READER_ROLE
 from jmmc_core.tap_publishing import (
+    CALLER_GROUPS_SETTING,
     PUBLISH_LOCK_KEY,
+    ROW_POLICY,
     TAP_SCHEMA,
     TAP_SCHEMA_TABLES,
+    PublishedSchema,
+    TableDeclaration,
+    caller_groups_include,
     current_rows,
     disagreements,
     publish,
+    published_tables,
     tap_schema_rows,
+    vo,
 )
 from jmmc_devtools.registry import service_names
 from obsportal.schema.published import TABLES
@@ -174,3 +182,131 @@ def test_publishing_waits_for_a_concurrent_publication(engine, migrated):
     assert finished.is_set()
     with engine.connect() as connection:
         assert disagreements(connection, TABLES) == []
+
+
+# --- Row rules: which rows the TAP reader sees --------------------------------------------
+
+_rows_metadata = MetaData(schema="rowrules")
+RULED = Table(
+    "items",
+    _rows_metadata,
+    Column("item_id", Integer, primary_key=True),
+    Column("public", Boolean, nullable=False),
+    Column("group_id", Integer),
+)
+RULE = f"public OR {caller_groups_include('group_id')}"
+ROWS_SCHEMA = PublishedSchema("rowrules", "Rows with owners")
+#: Item 1 is public, 2 belongs to group 7, 3 to group 8.
+ITEMS = [(1, True, None), (2, False, 7), (3, False, 8)]
+
+
+def ruled_tables(rule: str | None) -> tuple:
+    columns = {"item_id": vo("Item"), "public": vo("Public"), "group_id": vo("Owner")}
+    return published_tables(ROWS_SCHEMA, [TableDeclaration(RULED, columns, rows_visible=rule)])
+
+
+@pytest.fixture
+def rows_schema(engine):
+    """``rowrules.items`` holding ITEMS, owned by the test's role; unpublished afterwards."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE SCHEMA rowrules"))
+        _rows_metadata.create_all(connection)
+        connection.execute(
+            RULED.insert(), [dict(zip(RULED.columns.keys(), item, strict=True)) for item in ITEMS]
+        )
+    yield
+    with engine.begin() as connection:
+        publish(connection, [], schemas=["rowrules"])
+        connection.execute(text("DROP SCHEMA rowrules CASCADE"))
+
+
+def publish_rows(engine, rule: str | None) -> None:
+    with engine.begin() as connection:
+        publish(connection, ruled_tables(rule))
+
+
+def row_security(engine) -> tuple:
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity,"
+                " (SELECT array_agg((o.oid, p.policyname, p.cmd, p.roles)::text)"
+                "  FROM pg_policy o JOIN pg_policies p ON p.policyname = o.polname"
+                "  AND p.schemaname = 'rowrules' AND p.tablename = 'items'"
+                "  WHERE o.polrelid = c.oid)"
+                " FROM pg_class c WHERE c.oid = 'rowrules.items'::regclass"
+            )
+        ).one()
+
+
+def visible_items(url: str, groups: str | None = None) -> list[int]:
+    """The item ids the TAP reader sees, with the caller's groups set as the TAP server does."""
+    with raw_connection(url) as connection:
+        connection.execute(f"SET ROLE {TAP_READER_ROLE}")
+        with connection.transaction():
+            if groups is not None:
+                connection.execute(
+                    "SELECT set_config(%s, %s, true)", [CALLER_GROUPS_SETTING, groups]
+                )
+            return [row[0] for row in connection.execute("SELECT item_id FROM rowrules.items")]
+
+
+def test_a_row_rule_gets_row_level_security_and_one_policy_for_the_reader(engine, rows_schema):
+    publish_rows(engine, RULE)
+    enabled, forced, policies = row_security(engine)
+    assert enabled and not forced  # the owning service still reads every row
+    assert len(policies) == 1 and f",{ROW_POLICY},SELECT,{{{TAP_READER_ROLE}}})" in policies[0]
+    with engine.connect() as connection:
+        assert disagreements(connection, ruled_tables(RULE)) == []
+        # The same table without its rule is not what the database holds.
+        assert disagreements(connection, ruled_tables(None)) == [
+            f"rowrules.items: row-level security is not as declared (rows_visible None,"
+            f" policy {RULE!r}, enabled True)"
+        ]
+
+
+def test_publishing_a_row_rule_again_changes_nothing(engine, rows_schema):
+    publish_rows(engine, RULE)
+    before = row_security(engine)
+    publish_rows(engine, RULE)
+    assert row_security(engine) == before  # same policy (same oid): not even re-created
+    with engine.connect() as connection:
+        assert disagreements(connection, ruled_tables(RULE)) == []
+
+
+def test_the_reader_sees_public_rows_and_those_of_the_callers_groups(engine, rows_schema, migrated):
+    publish_rows(engine, RULE)
+    assert visible_items(migrated) == [1]
+    assert visible_items(migrated, "{}") == [1]
+    assert visible_items(migrated, "{7}") == [1, 2]
+    assert sorted(visible_items(migrated, "{7,8}")) == [1, 2, 3]
+    # The setting is the transaction's: once it ends, the same connection sees public rows.
+    with raw_connection(migrated) as connection:
+        connection.execute(f"SET ROLE {TAP_READER_ROLE}")
+        with connection.transaction():
+            connection.execute("SELECT set_config(%s, '{7,8}', true)", [CALLER_GROUPS_SETTING])
+        assert connection.execute("SELECT count(*) FROM rowrules.items").fetchone()[0] == 1
+    with engine.connect() as connection:  # the owner is not subject to the rule
+        assert connection.execute(text("SELECT count(*) FROM rowrules.items")).scalar_one() == 3
+
+
+def test_removing_the_row_rule_drops_the_policy_and_row_level_security(
+    engine, rows_schema, migrated
+):
+    publish_rows(engine, RULE)
+    publish_rows(engine, None)
+    assert row_security(engine) == (False, False, None)
+    assert sorted(visible_items(migrated)) == [1, 2, 3]
+    with engine.connect() as connection:
+        assert disagreements(connection, ruled_tables(None)) == []
+
+
+def test_a_rule_that_is_not_sql_over_the_table_fails_the_publication(engine, rows_schema):
+    with pytest.raises(ProgrammingError, match="no_such_column"):
+        publish_rows(engine, "no_such_column")
+    assert row_security(engine) == (False, False, None)  # the transaction rolled back
+
+
+def test_a_view_cannot_have_a_row_rule():
+    with pytest.raises(ValueError, match="a view has no rows of its own"):
+        TableDeclaration(RULED, {}, table_type="view", rows_visible=RULE)

@@ -7,6 +7,11 @@ unit, UCD…; a column's ``comment`` is its default description). :func:`publish
 ``TAP_SCHEMA`` (TAP 1.1) and lets the read-only role :data:`TAP_READER_ROLE` read exactly the
 declared tables; every service's ``migrate`` runs it.
 
+A declaration may also say which rows TAP callers see (``rows_visible``, a SQL condition over
+the table's columns): :func:`publish` then enables row-level security on the table with one
+policy for the reader, keyed on the caller's groups (:func:`caller_groups_include`), a value only
+the TAP server sets (:data:`CALLER_GROUPS_SETTING`). The owning service is not subject to it.
+
 Published names are what ADQL queries write: the database object's name, delimited when it is
 an ADQL reserved word (``"position"``); TAP_SCHEMA itself is the schema ``tap_schema``, as
 PostgreSQL folds the unquoted name.
@@ -47,6 +52,17 @@ from .spherical import SPoint
 
 #: The schema TAP clients query for the metadata of every published table.
 TAP_SCHEMA = "TAP_SCHEMA"
+
+#: Transaction-local setting in which the TAP server states the caller's group ids (``{1,5}``)
+#: before the user's SQL runs; row rules read it through :data:`CALLER_GROUPS_FUNCTION`.
+CALLER_GROUPS_SETTING = "jmmc.caller_groups"
+
+#: ``int[]`` of the caller's group ids, empty when the setting is unset (anonymous, or any
+#: connection but a TAP query's). STABLE, so a query reads it once per scan.
+CALLER_GROUPS_FUNCTION = "tap_schema.caller_groups"
+
+#: The one policy :func:`publish` keeps on a table declared with ``rows_visible``.
+ROW_POLICY = "tap_reader_rows"
 
 #: Key of the transaction-level advisory lock that serialises publications: services migrate
 #: concurrently, and ``CREATE ... IF NOT EXISTS`` alone races.
@@ -168,6 +184,8 @@ class PublishedTable:
     foreign_keys: tuple[ForeignKey, ...] = ()
     table_index: int | None = None
     table_type: str = "table"
+    #: SQL condition over the table's columns: the rows the TAP reader may see (all when None).
+    rows_visible: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -239,6 +257,20 @@ class TableDeclaration:
     utype: str | None = None
     #: ``view`` for a view made for TAP (described to SQLAlchemy as a ``Table``).
     table_type: str = "table"
+    #: The rows TAP callers may see, as a SQL condition over the table's columns, e.g.
+    #: ``f"public OR {caller_groups_include('group_id')}"``; every row when None.
+    rows_visible: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rows_visible is not None and self.table_type != "table":
+            raise ValueError(
+                f"{self.table.name}: a view has no rows of its own; declare rows_visible on a table"
+            )
+
+
+def caller_groups_include(group_id_column: str) -> str:
+    """SQL condition of a row rule: the row's owning group is one of the caller's groups."""
+    return f'"{group_id_column}" = ANY ({CALLER_GROUPS_FUNCTION}())'
 
 
 Declarations = Sequence[PublishedTable] | Callable[[], Sequence[PublishedTable]]
@@ -262,6 +294,7 @@ def published_tables(
             foreign_keys=_foreign_keys(schema, declaration.table, published_columns),
             table_index=table_index,
             table_type=declaration.table_type,
+            rows_visible=declaration.rows_visible,
         )
         for table_index, declaration in enumerate(declarations, start=1)
     )
@@ -476,12 +509,22 @@ def publish(
     for schema in own:
         published = [t for t in tables if t.schema.database_name == schema]
         _grant_exactly(connection, schema, published, reader)
-    if not tables and not any(current_rows(connection, own).values()):
-        return  # nothing to write: a service that publishes nothing needs no TAP_SCHEMA rights
+    if tables or any(current_rows(connection, own).values()):
+        # A service that publishes nothing needs no TAP_SCHEMA rights.
+        _write_tap_schema(connection, own, tables, reader)
+    for schema in own:
+        published = [t for t in tables if t.schema.database_name == schema]
+        _keep_row_rules(connection, schema, published, reader)
+
+
+def _write_tap_schema(
+    connection: Connection, own: Sequence[str], tables: Sequence[PublishedTable], reader: str
+) -> None:
     with _as_tap_schema_owner(connection):
         _tap_metadata.create_all(connection)
         connection.execute(text(f'GRANT USAGE ON SCHEMA tap_schema TO "{reader}"'))
         connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA tap_schema TO "{reader}"'))
+        _create_caller_groups_function(connection, reader)
         self_described = [*own, TAP_SCHEMA.lower()]
         for table in reversed(_tap_metadata.sorted_tables):
             connection.execute(
@@ -510,6 +553,96 @@ def _grant_exactly(
         connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
         names = ", ".join(table.database_name for table in tables)
         connection.execute(text(f'GRANT SELECT ON {names} TO "{reader}"'))
+
+
+def _create_caller_groups_function(connection: Connection, reader: str) -> None:
+    """:data:`CALLER_GROUPS_FUNCTION`: plain SQL (no SET clause), so the planner inlines it.
+
+    ``current_setting(..., true)`` is NULL before the setting was ever made on the connection
+    and ``''`` after a transaction that set it locally ended: both mean no group.
+    """
+    connection.execute(
+        text(
+            f"CREATE OR REPLACE FUNCTION {CALLER_GROUPS_FUNCTION}() RETURNS integer[]"
+            " LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT coalesce(nullif("
+            f"pg_catalog.current_setting('{CALLER_GROUPS_SETTING}', true), ''),"
+            " '{}')::integer[] $$"
+        )
+    )
+    connection.execute(text(f'GRANT EXECUTE ON FUNCTION {CALLER_GROUPS_FUNCTION}() TO "{reader}"'))
+
+
+@dataclass(frozen=True)
+class _RowRuleState:
+    """A table's row-level security as :func:`publish` left it."""
+
+    enabled: bool
+    #: The declared rule the policy was made from (kept as the policy's comment); None when
+    #: the table has no :data:`ROW_POLICY`.
+    rule: str | None
+    for_reader_only: bool
+    other_policies: int
+
+    def matches(self, rule: str | None) -> bool:
+        if rule is None:
+            return self.rule is None
+        return self.enabled and self.for_reader_only and self.rule == rule
+
+
+def _row_rule_states(connection: Connection, schema: str, reader: str) -> dict[str, _RowRuleState]:
+    """Per table of ``schema`` (lower-case name): its row-level security."""
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, c.relrowsecurity,"
+            " coalesce(obj_description(p.oid, 'pg_policy'), ''),"
+            " p.oid IS NOT NULL, coalesce(p.polroles = ARRAY[to_regrole(:reader)::oid]"
+            "  AND p.polcmd = 'r' AND p.polpermissive, false),"
+            " (SELECT count(*) FROM pg_policy o WHERE o.polrelid = c.oid AND o.polname <> :policy)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = :policy"
+            " WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')"
+        ),
+        {"schema": schema, "policy": ROW_POLICY, "reader": reader},
+    )
+    return {
+        name: _RowRuleState(enabled, rule if has_policy else None, for_reader, others)
+        for name, enabled, rule, has_policy, for_reader, others in rows
+    }
+
+
+def _keep_row_rules(
+    connection: Connection, schema: str, tables: Sequence[PublishedTable], reader: str
+) -> None:
+    """Row-level security on exactly the tables of ``schema`` declared with a rule: one policy
+    for the reader each. Unforced, so the owning service reads every row. A table already as
+    declared is left alone, since altering it waits for the queries reading it."""
+    states = _row_rule_states(connection, schema, reader)
+    ruled = {table.name.lower(): table for table in tables if table.rows_visible}
+    for name, state in states.items():
+        relation = f'"{schema}"."{name}"'
+        if name in ruled or state.rule is None:
+            continue
+        connection.execute(text(f'DROP POLICY "{ROW_POLICY}" ON {relation}'))
+        if not state.other_policies:
+            connection.execute(text(f"ALTER TABLE {relation} DISABLE ROW LEVEL SECURITY"))
+    for name, table in ruled.items():
+        state = states.get(name)
+        if state is not None and state.matches(table.rows_visible):
+            continue
+        relation = table.database_name
+        connection.execute(text(f"ALTER TABLE {relation} ENABLE ROW LEVEL SECURITY"))
+        connection.execute(text(f'DROP POLICY IF EXISTS "{ROW_POLICY}" ON {relation}'))
+        # The rule is SQL text: through the driver as written (no bind-parameter parsing).
+        connection.exec_driver_sql(
+            f'CREATE POLICY "{ROW_POLICY}" ON {relation} FOR SELECT TO "{reader}"'
+            f" USING ({table.rows_visible})"
+        )
+        # The comment keeps the rule as declared: PostgreSQL stores it rewritten. Utility
+        # statements take no parameters, hence the quoting by the server.
+        quoted = connection.execute(
+            text("SELECT quote_literal(:rule)"), {"rule": table.rows_visible}
+        ).scalar_one()
+        connection.exec_driver_sql(f'COMMENT ON POLICY "{ROW_POLICY}" ON {relation} IS {quoted}')
 
 
 @contextmanager
@@ -608,6 +741,7 @@ def disagreements(connection: Connection, tables: Sequence[PublishedTable]) -> l
                     f"{table.qualified_name}.{column.name}: {stored} cannot be published as"
                     f" {column.datatype} ({column.xtype or 'no xtype'})"
                 )
+    problems += _row_rule_disagreements(connection, tables)
     expected = tap_schema_rows([*TAP_SCHEMA_TABLES, *tables])
     actual = current_rows(connection, [*_schema_names(tables), TAP_SCHEMA])
     for name in expected:
@@ -617,4 +751,21 @@ def disagreements(connection: Connection, tables: Sequence[PublishedTable]) -> l
         problems += [
             f"TAP_SCHEMA.{name}: unexpected row {row}" for row in actual[name] - expected[name]
         ]
+    return problems
+
+
+def _row_rule_disagreements(connection: Connection, tables: Sequence[PublishedTable]) -> list[str]:
+    problems = []
+    for schema in _schema_names(tables):
+        states = _row_rule_states(connection, schema, TAP_READER_ROLE)
+        for table in tables:
+            state = states.get(table.name.lower())
+            if table.schema.database_name != schema or state is None:
+                continue
+            if not state.matches(table.rows_visible):
+                problems.append(
+                    f"{table.qualified_name}: row-level security is not as declared"
+                    f" (rows_visible {table.rows_visible!r}, policy {state.rule!r},"
+                    f" enabled {state.enabled})"
+                )
     return problems

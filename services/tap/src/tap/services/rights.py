@@ -1,9 +1,13 @@
 """Who is querying, and the rights their queries run with.
 
-The server states the caller's groups in a transaction-local setting before the user's SQL
-runs; row-level policies on the published tables read it (see
-``jmmc_core.tap_publishing``). The ADQL allowlist keeps ``set_config`` out of user queries, so
-only the server sets it.
+The database, not this service, decides which rows a query sees: a published table declared
+with a row rule has row-level security, and its policy for the TAP reader compares each row's
+owning group with the caller's groups (``jmmc_core.tap_publishing``). This module states those
+groups, in a transaction-local setting the runner makes before the user's SQL. A user cannot
+forge it: the ADQL allowlist refuses ``set_config`` and ``current_setting``; the runner sets the
+value itself in every query's transaction, and a local setting ends with the transaction; a
+connection going back to the pool is reset with ``DISCARD ALL``. A user's ADQL text is never
+rewritten to filter rows.
 """
 
 from dataclasses import dataclass
@@ -11,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from jmmc_core.accounts import User
+from jmmc_core.accounts.rights import group_ids_of
 from jmmc_core.database import Database
+from jmmc_core.tap_publishing import CALLER_GROUPS_SETTING
 
-#: Transaction-local setting naming the caller's group ids (``{1,5}``), read by row policies.
-CALLER_GROUPS_SETTING = "jmmc.caller_groups"
+__all__ = ["CALLER_GROUPS_SETTING", "Caller", "apply_caller", "caller_of"]
 
 
 @dataclass(frozen=True)
@@ -35,5 +40,10 @@ def apply_caller(connection: Connection, caller: Caller) -> None:
 
 
 def caller_of(database: Database, user: User | None, client: str) -> Caller:
-    """The caller with the ids of the groups holding ``user`` (none when anonymous)."""
-    return Caller(user, client)
+    """The caller with the ids of the groups holding ``user`` (none when anonymous), read now,
+    so a membership granted or revoked a moment ago counts."""
+    if user is None:
+        return Caller(None, client)
+    with database.session() as session:
+        group_ids = session.scalars(group_ids_of(user)).all()
+    return Caller(user, client, tuple(sorted(group_ids)))
