@@ -3,14 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from jmmc_core.errors import DaliRoute
 from jmmc_core.streaming import document_response
 
 from ..dependencies import CallerDep, RuntimeDep
-from ..models.parameters import QueryParameters
+from ..models.parameters import QueryParameters, upload_parts
 from ..services.query import parse_query_request, stream_query
 
 router = APIRouter(route_class=DaliRoute)
@@ -37,6 +36,4 @@ async def sync_post(
     caller: CallerDep,
     parameters: Annotated[QueryParameters, Form()],
 ) -> Response:
-    form = await request.form()
-    files = {name: part for name, part in form.multi_items() if isinstance(part, UploadFile)}
-    return await _sync(runtime, caller, parameters, files)
+    return await _sync(runtime, caller, parameters, await upload_parts(request, runtime.settings))

@@ -8,7 +8,11 @@ parts of a multipart POST are files named by ``UPLOAD``, not parameters of this 
 
 from typing import Annotated
 
+from fastapi import Request
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from ..config import Settings
 
 #: Enough for any hand-written or generated ADQL; longer text is refused before parsing.
 MAX_QUERY = 100_000
@@ -37,3 +41,21 @@ class QueryParameters(BaseModel):
     def upper_cased(self) -> dict[str, str]:
         """The parameters given, by their upper-case names."""
         return self.model_dump(exclude_none=True)
+
+
+async def upload_parts(request: Request, settings: Settings) -> dict[str, bytes]:
+    """The parts of a form that are not parameters: tables ``UPLOAD`` may name.
+
+    Read up to one byte over the upload limit, so a larger table is refused by its size
+    without being held in memory whole.
+    """
+    declared = set(QueryParameters.model_fields)
+    parts: dict[str, bytes] = {}
+    for name, value in (await request.form()).multi_items():
+        if name in declared:
+            continue
+        if isinstance(value, UploadFile):
+            parts[name] = await value.read(settings.upload_limit_bytes + 1)
+        else:
+            parts[name] = value.encode()
+    return parts

@@ -21,20 +21,19 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Connection
 
 from jmmc_core.errors import InvalidParameter, ServiceError
-from jmmc_core.votable import VOTABLE_MEDIA_TYPE, Info
+from jmmc_core.votable import Info
 
 from ..config import Settings
 from .adql import AdqlError, translate
+from .formats import OutputFormat, output_format
 from .results import register_loaders, result_fields
 from .rights import Caller, apply_caller
+from .uploads import UploadSource, UploadSpec, load_uploads, parse_upload_parameter
 
 if TYPE_CHECKING:
     from ..dependencies import TapRuntime
-    from .formats import OutputFormat
-    from .uploads import UploadSource, UploadSpec
 
 _log = logging.getLogger(__name__)
 
@@ -96,9 +95,6 @@ def parse_query_request(
     parameters: Mapping[str, str], files: Mapping[str, UploadSource], settings: Settings
 ) -> QueryRequest:
     """The query that ``parameters`` (names upper-cased) describe, or the parameter at fault."""
-    from .formats import output_format
-    from .uploads import parse_upload_parameter
-
     request = parameters.get("REQUEST")
     if request is not None and request.strip().lower() != "doquery":
         raise InvalidParameter(
@@ -115,14 +111,23 @@ def parse_query_request(
     query = parameters.get("QUERY")
     if query is None or not query.strip():
         raise InvalidParameter("QUERY", "an ADQL query is required")
-    response_format = parameters.get("RESPONSEFORMAT") or parameters.get("FORMAT")
-    upload = parameters.get("UPLOAD")
+    if parameters.get("RESPONSEFORMAT"):
+        output = output_format(parameters["RESPONSEFORMAT"])
+    else:
+        output = output_format(parameters.get("FORMAT"), "FORMAT")
+    uploads = parse_upload_parameter(parameters.get("UPLOAD"))
+    for upload in uploads:
+        # Refused now rather than when the (possibly queued) query starts.
+        if upload.part is not None and upload.part not in files:
+            raise InvalidParameter(
+                "UPLOAD", f"table '{upload.name}': the request has no part named '{upload.part}'"
+            )
     return QueryRequest(
         query=query,
         lang=lang.upper(),
         maxrec=_maxrec(parameters.get("MAXREC"), settings),
-        output=output_format(response_format or VOTABLE_MEDIA_TYPE),
-        uploads=parse_upload_parameter(upload) if upload else (),
+        output=output,
+        uploads=uploads,
     )
 
 
@@ -211,19 +216,6 @@ def _infos(request: QueryRequest) -> tuple[Info, ...]:
     )
 
 
-def _load_uploads(
-    connection: Connection, request: QueryRequest, files: Mapping[str, UploadSource], settings
-):
-    """Temporary tables for the uploads, in their own read-write transaction."""
-    if not request.uploads:
-        return []
-    from .uploads import load_uploads
-
-    with connection.begin():
-        connection.exec_driver_sql("SET TRANSACTION READ WRITE")
-        return load_uploads(connection, request.uploads, files, settings)
-
-
 def _run(
     runtime: TapRuntime,
     request: QueryRequest,
@@ -235,7 +227,7 @@ def _run(
     """Yields once: the output chunks and their rows, while the query's transaction is open."""
     hint = _timeout_hint(timeout_seconds, sync)
     with runtime.query_engine.connect() as connection:
-        uploads = _load_uploads(connection, request, files, runtime.settings)
+        uploads = load_uploads(connection, request.uploads, files, runtime.settings)
         try:
             translation = translate(request.query, runtime.catalog.get(), uploads)
         except AdqlError as error:
