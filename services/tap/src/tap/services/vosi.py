@@ -1,0 +1,254 @@
+"""The VOSI documents of TAP: capabilities (TAPRegExt), availability and the tableset.
+
+Built with vo-models (the IVOA XML schemas as pydantic models), so every document follows
+its XSD; the content comes from the settings, the declared output formats and TAP_SCHEMA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+from vo_models.tapregext.models import (
+    DataLimit,
+    DataLimits,
+    DataModelType,
+    Language,
+    LanguageFeature,
+    LanguageFeatureList,
+    OutputFormat,
+    TableAccess,
+    TimeLimits,
+    UploadMethod,
+    Version,
+)
+from vo_models.vodataservice.models import (
+    DataType,
+    FKColumn,
+    ForeignKey,
+    ParamHTTP,
+    Table,
+    TableParam,
+    TableSchema,
+)
+from vo_models.voresource.models import AccessURL, Capability, WebBrowser
+from vo_models.vosi.availability.models import Availability
+from vo_models.vosi.capabilities.models import VOSICapabilities
+from vo_models.vosi.tables.models import VOSITable, VOSITableSet
+
+from jmmc_core.errors import NotFound
+
+from ..config import Settings
+from .catalog import Catalog, CatalogTable
+from .formats import DECLARED_FORMATS
+
+if TYPE_CHECKING:
+    from ..dependencies import TapRuntime
+
+#: When this process started serving: VOSI's upSince.
+STARTED_AT = datetime.now(UTC)
+
+TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt"
+#: ADQL versions the translator accepts.
+ADQL_VERSIONS = (("2.0", "ivo://ivoa.net/std/ADQL#v2.0"), ("2.1", "ivo://ivoa.net/std/ADQL#v2.1"))
+#: The optional ADQL features the translator implements (each has a test in test_adql.py),
+#: by TAPRegExt feature type.
+ADQL_FEATURES: dict[str, tuple[str, ...]] = {
+    f"{TAPREGEXT}#features-adqlgeo": (
+        "POINT", "CIRCLE", "BOX", "POLYGON", "REGION", "CONTAINS", "INTERSECTS",
+        "DISTANCE", "AREA", "CENTROID", "COORD1", "COORD2", "COORDSYS",
+    ),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-string": ("LOWER", "UPPER", "ILIKE"),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-offset": ("OFFSET",),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-type": ("CAST",),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-unit": ("IN_UNIT",),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-common-table": ("WITH",),
+    "ivo://ivoa.net/std/TAPRegExt#features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
+}  # fmt: skip
+UPLOAD_METHODS = ("upload-inline", "upload-http", "upload-https")
+OBSCORE_TABLE = "ivoa.obscore"
+OBSCORE_MODEL = ("ObsCore-1.1", "ivo://ivoa.net/std/ObsCore#core-1.1")
+#: The VOSI and DALI endpoints beside the TAP base, with their standard ids.
+ENDPOINTS = (
+    ("capabilities", "ivo://ivoa.net/std/VOSI#capabilities"),
+    ("availability", "ivo://ivoa.net/std/VOSI#availability"),
+    ("tables", "ivo://ivoa.net/std/VOSI#tables-1.1"),
+)
+EXAMPLES = ("examples", "ivo://ivoa.net/std/DALI#examples-1.0")
+
+
+def _xml(model) -> bytes:
+    return model.to_xml(encoding="UTF-8", xml_declaration=True, skip_empty=True)
+
+
+def _adql() -> Language:
+    return Language(
+        name="ADQL",
+        version=[Version(value=number, ivo_id=ivo_id) for number, ivo_id in ADQL_VERSIONS],
+        description="ADQL 2.0 and 2.1, translated to PostgreSQL with pg_sphere",
+        language_features=[
+            LanguageFeatureList(type=kind, feature=[LanguageFeature(form=form) for form in forms])
+            for kind, forms in ADQL_FEATURES.items()
+        ],
+    )
+
+
+def _table_access(base_url: str, settings: Settings, catalog: Catalog) -> TableAccess:
+    data_models = []
+    if catalog.table(OBSCORE_TABLE) is not None:
+        name, ivo_id = OBSCORE_MODEL
+        data_models.append(DataModelType(value=name, ivo_id=ivo_id))
+    return TableAccess(
+        interface=[
+            ParamHTTP(role="std", version="1.1", access_url=[AccessURL(value=base_url, use="base")])
+        ],
+        data_model=data_models,
+        language=[_adql()],
+        output_format=[
+            OutputFormat(mime=declared.mime, alias=list(declared.aliases), ivo_id=declared.ivo_id)
+            for declared in DECLARED_FORMATS
+        ],
+        upload_method=[UploadMethod(ivo_id=f"{TAPREGEXT}#{method}") for method in UPLOAD_METHODS],
+        retention_period=TimeLimits(default=round(settings.job_retention_hours * 3600)),
+        execution_duration=TimeLimits(
+            default=settings.async_timeout_seconds, hard=settings.async_max_timeout_seconds
+        ),
+        output_limit=DataLimits(
+            default=DataLimit(value=settings.default_maxrec, unit="row"),
+            hard=DataLimit(value=settings.hard_maxrec, unit="row"),
+        ),
+        upload_limit=DataLimits(hard=DataLimit(value=settings.upload_limit_bytes, unit="byte")),
+    )
+
+
+def capabilities_document(base_url: str, settings: Settings, catalog: Catalog) -> bytes:
+    """The VOSI capabilities of the service whose public base URL is ``base_url``."""
+    endpoints = [
+        Capability(
+            standard_id=standard_id,
+            interface=[ParamHTTP(access_url=[AccessURL(value=f"{base_url}/{path}", use="full")])],
+        )
+        for path, standard_id in ENDPOINTS
+    ]
+    path, standard_id = EXAMPLES
+    examples = Capability(
+        standard_id=standard_id,
+        interface=[WebBrowser(access_url=[AccessURL(value=f"{base_url}/{path}", use="full")])],
+    )
+    return _xml(
+        VOSICapabilities(
+            capability=[_table_access(base_url, settings, catalog), *endpoints, examples]
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ServiceAvailability:
+    available: bool
+    up_since: datetime
+    note: str
+
+
+def service_availability(runtime: TapRuntime) -> ServiceAvailability:
+    """Available when both databases answer: the query role's (queries, TAP_SCHEMA) and the
+    service's own (async jobs)."""
+    try:
+        with runtime.query_engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        queries = True
+    except Exception:  # whatever the failure, the service cannot run queries
+        queries = False
+    jobs = runtime.database.status().reachable
+    if queries and jobs:
+        note = "The service accepts synchronous and asynchronous queries."
+    elif queries:
+        note = "Synchronous queries work; asynchronous jobs are unavailable (database down)."
+    else:
+        note = "Queries are unavailable: the database does not answer."
+    return ServiceAvailability(queries and jobs, STARTED_AT, note)
+
+
+def availability_document(availability: ServiceAvailability) -> bytes:
+    return _xml(
+        Availability(
+            available=availability.available,
+            up_since=availability.up_since,
+            note=[availability.note],
+        )
+    )
+
+
+def published_table(catalog: Catalog, name: str) -> CatalogTable:
+    table = catalog.table(name)
+    if table is None:
+        raise NotFound(f"no published table is named {name!r}; /tap/tables lists them")
+    return table
+
+
+def _flags(column) -> list[str]:
+    return [
+        flag
+        for flag, present in (
+            ("indexed", column.indexed),
+            ("principal", column.principal),
+            ("std", column.std),
+        )
+        if present
+    ]
+
+
+def _table(table: CatalogTable, with_columns: bool, model: type = VOSITable):
+    columns = [
+        TableParam(
+            column_name=column.name,
+            description=column.description,
+            unit=column.unit,
+            ucd=column.ucd,
+            utype=column.utype,
+            xtype=column.xtype,
+            datatype=DataType(value=column.datatype, arraysize=column.arraysize),
+            flag=_flags(column),
+        )
+        for column in table.columns
+    ]
+    keys = [
+        ForeignKey(
+            target_table=key.target_table,
+            fk_column=[
+                FKColumn(from_column=source, target_column=target) for source, target in key.columns
+            ],
+            description=key.description,
+            utype=key.utype,
+        )
+        for key in table.keys
+    ]
+    return model(
+        table_type=table.table_type,
+        table_name=table.name,
+        description=table.description,
+        utype=table.utype,
+        column=columns if with_columns else [],
+        foreign_key=keys if with_columns else [],
+    )
+
+
+def tableset_document(catalog: Catalog, with_columns: bool = True) -> bytes:
+    """Every published schema with its tables (and their columns unless ``detail=min``)."""
+    schemas: Iterable = (
+        TableSchema(
+            schema_name=schema.name,
+            description=schema.description,
+            utype=schema.utype,
+            table=[_table(table, with_columns, Table) for table in catalog.tables_of(schema.name)],
+        )
+        for schema in catalog.schemas
+    )
+    return _xml(VOSITableSet(tableset_schema=list(schemas)))
+
+
+def table_document(table: CatalogTable) -> bytes:
+    """One table as ``/tables/{name}`` answers it: a ``vosi:table`` with its columns."""
+    return _xml(_table(table, with_columns=True))
