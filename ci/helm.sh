@@ -67,10 +67,11 @@ required_values() {  # required_values CHART MODE
       for service in "${SERVICES[@]}"; do
         echo --set "global.imageTags.$service=ci"
         [ "$mode" = production ] \
-          || echo --set "$service.service.secrets.databasePassword=ci,$service.service.secrets.secretKey=ci"
+          || echo --set "$service.service.secrets.databasePassword=ci,$service.service.secrets.secretKey=ci,$service.service.secrets.queryDatabasePassword=ci"
       done ;;
     *) echo --set service.image.tag=ci
-       [ "$mode" = production ] || echo --set service.secrets.databasePassword=ci --set service.secrets.secretKey=ci ;;
+       [ "$mode" = production ] || echo --set service.secrets.databasePassword=ci --set service.secrets.secretKey=ci \
+                                        --set service.secrets.queryDatabasePassword=ci ;;
   esac
 }
 

@@ -100,7 +100,7 @@ def test_each_service_logs_in_with_a_role_the_postgres_chart_creates(
     (provisioner,) = [d for d in manifests if d["metadata"]["name"] == "postgres-roles"]
     provisioning = provisioner["spec"]["template"]["spec"]["containers"][0]
     role_passwords = {
-        v["valueFrom"]["secretKeyRef"]["name"]: v["valueFrom"]["secretKeyRef"]["key"]
+        (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
         for v in provisioning["env"]
         if v["name"].startswith("ROLE_PASSWORD_")
     }
@@ -111,7 +111,7 @@ def test_each_service_logs_in_with_a_role_the_postgres_chart_creates(
         assert f'run_psql -v role="{user}"' in provisioning["args"][0]
         (password,) = [v for v in container["env"] if v["name"] == f"{prefix}DATABASE_PASSWORD"]
         reference = password["valueFrom"]["secretKeyRef"]
-        assert role_passwords.get(reference["name"]) == reference["key"]
+        assert (reference["name"], reference["key"]) in role_passwords
 
 
 def test_tap_reads_through_the_read_only_group_role(manifests: list[dict]):
@@ -134,3 +134,52 @@ def test_every_container_command_parses_with_the_service_cli(manifests: list[dic
             command.make_context(name, list(arguments))
         except click.UsageError as error:
             pytest.fail(f"{service} {' '.join(container['args'])}: {error.format_message()}")
+
+
+def roles_job(manifests: list[dict]) -> dict:
+    (provisioner,) = [d for d in manifests if d["metadata"]["name"] == "postgres-roles"]
+    return provisioner["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_tap_runs_adql_as_the_query_role_the_postgres_chart_creates(manifests: list[dict]):
+    provisioning = roles_job(manifests)
+    (query_password,) = [v for v in provisioning["env"] if v["name"] == "ROLE_PASSWORD_TAP_QUERY"]
+    script = provisioning["args"][0]
+    query_block = script.split('run_psql -v role="tap_query"')[1].split("\nSQL")[0]
+    assert 'GRANT :"reader" TO :"role";' in query_block
+    assert "SCHEMA" not in query_block and "accounts" not in query_block, "a reader, nothing more"
+    for container in service_containers(manifests, "tap"):
+        environment = container_environment(manifests, container)
+        assert make_url(environment["TAP_QUERY_DATABASE_URL"]).username == "tap_query"
+        (password,) = [v for v in container["env"] if v["name"] == "TAP_QUERY_DATABASE_PASSWORD"]
+        assert password["valueFrom"] == query_password["valueFrom"]
+
+
+def test_tap_workers_and_cleanup_share_the_results_volume_and_take_no_web_traffic(
+    manifests: list[dict],
+):
+    by_kind_and_name = {(d["kind"], d["metadata"]["name"]): d for d in manifests}
+    claim = by_kind_and_name[("PersistentVolumeClaim", "tap-shared")]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    web_selector = by_kind_and_name[("Service", "tap")]["spec"]["selector"]
+    for kind, name, args in (
+        ("Deployment", "tap", None),
+        ("Deployment", "tap-worker", ["worker"]),
+        ("CronJob", "tap-cleanup", ["cleanup"]),
+    ):
+        document = by_kind_and_name[(kind, name)]
+        spec = pod_spec(document)
+        (container,) = spec["containers"]
+        assert args is None or container["args"] == args
+        results = container_environment(manifests, container)["TAP_RESULTS_DIR"]
+        volumes = {volume["name"]: volume for volume in spec["volumes"]}
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == results]
+        assert volumes[mount["name"]]["persistentVolumeClaim"]["claimName"] == "tap-shared"
+        template = document["spec"]
+        if kind == "CronJob":
+            template = template["jobTemplate"]["spec"]
+        pod_labels = template["template"]["metadata"]["labels"]
+        in_service = web_selector.items() <= pod_labels.items()
+        assert in_service == (name == "tap"), f"{name}: only web pods are behind the Service"
+    worker = by_kind_and_name[("Deployment", "tap-worker")]
+    assert worker["spec"]["replicas"] >= 1

@@ -24,6 +24,7 @@ PUBLISHERS_GROUP = "deploytest_publishers"
 PUBLISHER = "deploytest_catalogue"
 SECOND_PUBLISHER = "deploytest_archive"
 TAP = "deploytest_tap"
+QUERY = "deploytest_query"
 ACCOUNTS_GROUP = "deploytest_accounts"
 
 
@@ -35,6 +36,8 @@ def provision(run: Run, pg_cluster: PostgresCluster):
         "--set", f"roles[0].name={PUBLISHER}", "--set", "roles[0].tapReadable=true",
         "--set", f"roles[1].name={TAP}", "--set", f"roles[1].memberOf[0]={READER}",
         "--set", f"roles[2].name={SECOND_PUBLISHER}", "--set", "roles[2].tapReadable=true",
+        "--set", f"queryRoles[0].name={QUERY}", "--set", "queryRoles[0].passwordSecret.name=q",
+        "--set", "queryRoles[0].passwordSecret.key=password",
         "--show-only", "templates/configmap-init.yaml",
     ]  # fmt: skip
     result = run(["ci/helm.sh", "render", "postgres", "default", *values])
@@ -49,6 +52,7 @@ def provision(run: Run, pg_cluster: PostgresCluster):
         f"ROLE_PASSWORD_{PUBLISHER.upper()}": "publisher-secret",
         f"ROLE_PASSWORD_{TAP.upper()}": "tap-secret",
         f"ROLE_PASSWORD_{SECOND_PUBLISHER.upper()}": "archive-secret",
+        f"ROLE_PASSWORD_{QUERY.upper()}": "query-secret",
     }
 
     def provision_once() -> subprocess.CompletedProcess[str]:
@@ -79,15 +83,17 @@ def test_provisioning_creates_extension_roles_and_schemas_and_is_idempotent(
         roles = dict(
             connection.execute(
                 "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY(%s)",
-                [[READER, PUBLISHERS_GROUP, PUBLISHER, TAP]],
+                [[READER, PUBLISHERS_GROUP, PUBLISHER, TAP, QUERY]],
             ).fetchall()
         )
-        assert roles == {READER: False, PUBLISHERS_GROUP: False, PUBLISHER: True, TAP: True}
+        assert roles == {
+            READER: False, PUBLISHERS_GROUP: False, PUBLISHER: True, TAP: True, QUERY: True
+        }  # fmt: skip
         owners = dict(
             connection.execute(
                 "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
                 " WHERE nspname = ANY(%s)",
-                [[PUBLISHER, TAP, "tap_schema"]],
+                [[PUBLISHER, TAP, QUERY, "tap_schema"]],
             ).fetchall()
         )
         assert owners == {PUBLISHER: PUBLISHER, TAP: TAP, "tap_schema": PUBLISHERS_GROUP}
@@ -98,6 +104,13 @@ def test_provisioning_creates_extension_roles_and_schemas_and_is_idempotent(
             [ACCOUNTS_GROUP],
         ).fetchall()
         assert members == [(SECOND_PUBLISHER,), (PUBLISHER,), (TAP,)]
+        # The query role is a member of the reader role and of nothing else.
+        groups = connection.execute(
+            "SELECT pg_get_userbyid(roleid) FROM pg_auth_members"
+            " WHERE member = (SELECT oid FROM pg_roles WHERE rolname = %s)",
+            [QUERY],
+        ).fetchall()
+        assert groups == [(READER,)]
 
 
 def stars_of(publisher: str) -> PublishedTable:
@@ -142,6 +155,15 @@ def test_every_publisher_writes_tap_schema_and_tap_reads_only_published_tables(
             publish_as(pg_cluster, publisher, [stars_of(publisher)])
     publish_as(pg_cluster, TAP, [])
     assert provision().returncode == 0, "provisioning again takes no published right away"
+    with connect(pg_cluster, QUERY) as query:
+        for publisher in (PUBLISHER, SECOND_PUBLISHER):
+            assert query.execute(f"SELECT name FROM {publisher}.star").fetchall() == [("Vega",)]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                query.execute(f"SELECT secret FROM {publisher}.private")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            query.execute("DELETE FROM tap_schema.columns")
+        # Uploads: a temporary table of its own connection.
+        query.execute("CREATE TEMPORARY TABLE upload (id int)")
     with connect(pg_cluster, TAP) as tap:
         for publisher in (PUBLISHER, SECOND_PUBLISHER):
             assert tap.execute(f"SELECT name FROM {publisher}.star").fetchall() == [("Vega",)]

@@ -38,7 +38,7 @@ ROLE_PASSWORD_{{ . | upper | replace "-" "_" }}
     secretKeyRef:
       name: {{ include "postgres.secretName" . }}
       key: {{ .Values.auth.postgresPasswordKey }}
-{{- range .Values.roles }}
+{{- range concat .Values.roles .Values.queryRoles }}
 - name: {{ include "postgres.passwordVariable" .name }}
   valueFrom:
     secretKeyRef:
@@ -81,7 +81,7 @@ checkov.io/skip1: CKV_K8S_40=The official PostgreSQL image's postgres user is ui
 
 {{/* Idempotent provisioning: pg_sphere, the TAP reader role, TAP_SCHEMA owned by the TAP
    publisher group role, the accounts group role, one login role and schema per entry of
-   `roles`. */}}
+   `roles`, one login role member of the reader role only per entry of `queryRoles`. */}}
 {{- define "postgres.provisionScript" -}}
 #!/bin/bash
 set -euo pipefail
@@ -117,6 +117,17 @@ GRANT :"publisher" TO :"role";
 {{- range .memberOf }}
 GRANT {{ . | quote }} TO :"role";
 {{- end }}
+SQL
+{{- end }}
+{{- range .Values.queryRoles }}
+run_psql -v role={{ .name | quote }} -v password="${{ include "postgres.passwordVariable" .name }}" \
+  -v reader={{ $.Values.tapReaderRole | quote }} -v database={{ $.Values.database | quote }} <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" WITH LOGIN PASSWORD :'password';
+GRANT :"reader" TO :"role";
+-- TEMPORARY: users' uploaded tables are temporary tables of the query connection.
+GRANT CONNECT, TEMPORARY ON DATABASE :"database" TO :"role";
 SQL
 {{- end }}
 {{- end }}

@@ -23,6 +23,26 @@ app.kubernetes.io/name: {{ include "service.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Pods that are not the web server (workers, jobs): a name of their own keeps them out of
+   the web Service, the PodDisruptionBudget and the web Deployment's selector. */}}
+{{- define "service.componentSelectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ printf "%s-%s" (include "service.name" $root) (index . 1) }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{- define "service.componentLabels" -}}
+{{- $root := index . 0 -}}
+{{ include "service.componentSelectorLabels" . }}
+app.kubernetes.io/part-of: jmmc-platform
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
+{{- with $root.Values.extraLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
 {{/* The image of the service; fails naming the value when no tag is given. */}}
 {{- define "service.image" -}}
 {{- $name := include "service.name" . -}}
@@ -46,6 +66,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if not .Values.secrets.secretKey -}}
 {{- fail "secrets.secretKey (or secrets.existingSecret) is required: the service's session-signing key" -}}
 {{- end -}}
+{{- if and .Values.database.queryUser (not .Values.secrets.queryDatabasePassword) -}}
+{{- fail "secrets.queryDatabasePassword (or secrets.existingSecret) is required: the password of database.queryUser" -}}
+{{- end -}}
 {{- end -}}
 {{- end }}
 
@@ -56,6 +79,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $db := .Values.database -}}
 {{- $settings := dict
       "databaseUrl" (printf "postgresql+psycopg://%s@%s:%v/%s" ($db.user | default $name) $db.host $db.port $db.name) -}}
+{{- if $db.queryUser -}}
+{{- $_ := set $settings "queryDatabaseUrl" (printf "postgresql+psycopg://%s@%s:%v/%s" $db.queryUser $db.host $db.port $db.name) -}}
+{{- end -}}
+{{- if and .Values.sharedVolume.enabled .Values.sharedVolume.setting -}}
+{{- $_ := set $settings .Values.sharedVolume.setting .Values.sharedVolume.mountPath -}}
+{{- end -}}
 {{- range $key, $value := .Values.config -}}
 {{- if or (ne (toString $value) "") (kindIs "bool" $value) -}}
 {{- $_ := set $settings $key $value -}}
@@ -85,6 +114,13 @@ env:
       secretKeyRef:
         name: {{ include "service.secretName" . }}
         key: {{ .Values.secrets.secretKeyKey }}
+{{- if .Values.database.queryUser }}
+  - name: {{ include "service.envPrefix" . }}_QUERY_DATABASE_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "service.secretName" . }}
+        key: {{ .Values.secrets.queryDatabasePasswordKey }}
+{{- end }}
 {{- end }}
 
 {{/* Restricted pod security: non-root, no privilege escalation, read-only root filesystem. */}}
@@ -106,9 +142,11 @@ capabilities:
   drop: ["ALL"]
 {{- end }}
 
-{{/* A container of the service image running `<name> <args>`, with settings and /tmp. */}}
+{{/* A container of the service image running `<name> <args>`, with settings and /tmp;
+   a fifth element `true` mounts the shared volume too. */}}
 {{- define "service.container" -}}
 {{- $root := index . 0 -}}
+{{- $shared := and (gt (len .) 4) (index . 4) $root.Values.sharedVolume.enabled -}}
 - name: {{ index . 1 }}
   image: {{ include "service.image" $root }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
@@ -121,6 +159,10 @@ capabilities:
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- if $shared }}
+    - name: shared
+      mountPath: {{ $root.Values.sharedVolume.mountPath }}
+    {{- end }}
 {{- end }}
 
 {{- define "service.podCommon" -}}
@@ -153,4 +195,15 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: {{ . }}
+{{- end }}
+
+{{/* /tmp of the given size plus the shared volume when enabled: (list $ tmpSizeLimit). */}}
+{{- define "service.volumes" -}}
+{{- $root := index . 0 -}}
+{{ include "service.tmpVolume" (index . 1) }}
+{{- if $root.Values.sharedVolume.enabled }}
+  - name: shared
+    persistentVolumeClaim:
+      claimName: {{ include "service.name" $root }}-shared
+{{- end }}
 {{- end }}
