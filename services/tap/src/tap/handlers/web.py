@@ -1,7 +1,95 @@
-"""TAP routes: web (filled in by its owner)."""
+"""TAP routes for people: the service's page (tables, examples, a query form) and ``/examples``.
 
-from fastapi import APIRouter
+The page runs its query as ``/tap/sync`` does and shows the first rows; scripts asking for the
+page without ``text/html`` get the service's facts as JSON.
+"""
 
-from jmmc_core.errors import DaliRoute
+from pathlib import Path
+from typing import Annotated
 
-router = APIRouter(route_class=DaliRoute)
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from jmmc_core.accounts.dependencies import optional_user
+from jmmc_core.errors import DaliRoute, HtmlRoute
+from jmmc_core.web import add_template_folder, render
+
+from .. import __version__
+from ..dependencies import CallerDep, RuntimeDep
+from ..models.parameters import MAX_QUERY
+from ..services.examples import EXAMPLES
+from ..services.preview import DOWNLOAD_FORMATS, PREVIEW_ROWS, preview
+from .vosi import public_base_url
+
+PACKAGE = Path(__file__).resolve().parents[1]
+add_template_folder(PACKAGE / "templates")
+STATIC = PACKAGE / "static"
+
+#: The page shows who is signed in (and queries with their rights).
+pages = APIRouter(
+    route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
+)
+documents = APIRouter(route_class=DaliRoute)
+
+QueryText = Annotated[str, Query(max_length=MAX_QUERY)]
+
+
+@pages.get("/")
+def service_page(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    query: QueryText = "",
+    maxrec: Annotated[int | None, Query(ge=0)] = None,
+    example: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    base_url = public_base_url(request, runtime)
+    if "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse(
+            {
+                "service": "tap",
+                "version": __version__,
+                "tap_url": base_url,
+                "capabilities": f"{base_url}/capabilities",
+                "tables": f"{base_url}/tables",
+                "examples": f"{base_url}/examples",
+            }
+        )
+    chosen = next((item for item in EXAMPLES if item.id == example), None)
+    result = None
+    if query.strip():
+        result = preview(runtime, caller, query, maxrec, f"{base_url}/sync")
+    catalog = runtime.catalog.get()
+    return render(
+        request,
+        "tap/index.html",
+        base_url=base_url,
+        catalog=catalog,
+        examples=EXAMPLES,
+        query=chosen.query if chosen else query,
+        maxrec=maxrec,
+        default_maxrec=runtime.settings.default_maxrec,
+        result=result,
+        preview_rows=PREVIEW_ROWS,
+        formats=DOWNLOAD_FORMATS,
+    )
+
+
+@pages.get("/static/tap/page.js")
+def page_script() -> FileResponse:
+    return FileResponse(STATIC / "page.js", media_type="text/javascript")
+
+
+@documents.get("/examples", summary="DALI examples: ADQL queries on the published tables")
+def examples(request: Request, runtime: RuntimeDep) -> Response:
+    return render(
+        request,
+        "tap/examples.html",
+        examples=EXAMPLES,
+        base_url=public_base_url(request, runtime),
+    )
+
+
+router = APIRouter()
+router.include_router(pages)
+router.include_router(documents)

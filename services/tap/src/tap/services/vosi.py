@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pydantic_xml import attr, element
 from sqlalchemy import text
 from vo_models.tapregext.models import (
     DataLimit,
@@ -78,6 +79,33 @@ ENDPOINTS = (
     ("tables", "ivo://ivoa.net/std/VOSI#tables-1.1"),
 )
 EXAMPLES = ("examples", "ivo://ivoa.net/std/DALI#examples-1.0")
+
+
+class VOTableType(DataType):
+    """A column's type; VODataService 1.1 (which VOSI tables use) puts the xtype here."""
+
+    extended_type: str | None = attr(name="extendedType", default=None)
+
+
+# The containers re-declared down to the column, as pydantic writes a field by its declared type.
+class Column(TableParam, tag="column"):
+    datatype: VOTableType | None = element(tag="dataType", default=None)
+
+
+class SchemaTable(Table, tag="table", ns="", nsmap={"": ""}, skip_empty=True):
+    column: list[Column] = element(tag="column", default_factory=list, ns="")
+
+
+class SingleTable(VOSITable, tag="table", ns="vosi"):
+    column: list[Column] = element(tag="column", default_factory=list, ns="")
+
+
+class Schema(TableSchema, tag="schema", ns="", nsmap={"": ""}, skip_empty=True):
+    table: list[SchemaTable] = element(tag="table", default_factory=list)
+
+
+class TableSet(VOSITableSet, tag="tableset", ns="vosi"):
+    tableset_schema: list[Schema] = element(tag="schema")
 
 
 def _xml(model) -> bytes:
@@ -200,16 +228,17 @@ def _flags(column) -> list[str]:
     ]
 
 
-def _table(table: CatalogTable, with_columns: bool, model: type = VOSITable):
+def _table(table: CatalogTable, with_columns: bool, model: type = SingleTable):
     columns = [
-        TableParam(
+        Column(
             column_name=column.name,
             description=column.description,
             unit=column.unit,
             ucd=column.ucd,
             utype=column.utype,
-            xtype=column.xtype,
-            datatype=DataType(value=column.datatype, arraysize=column.arraysize),
+            datatype=VOTableType(
+                value=column.datatype, arraysize=column.arraysize, extended_type=column.xtype
+            ),
             flag=_flags(column),
         )
         for column in table.columns
@@ -238,15 +267,17 @@ def _table(table: CatalogTable, with_columns: bool, model: type = VOSITable):
 def tableset_document(catalog: Catalog, with_columns: bool = True) -> bytes:
     """Every published schema with its tables (and their columns unless ``detail=min``)."""
     schemas: Iterable = (
-        TableSchema(
+        Schema(
             schema_name=schema.name,
             description=schema.description,
             utype=schema.utype,
-            table=[_table(table, with_columns, Table) for table in catalog.tables_of(schema.name)],
+            table=[
+                _table(table, with_columns, SchemaTable) for table in catalog.tables_of(schema.name)
+            ],
         )
         for schema in catalog.schemas
     )
-    return _xml(VOSITableSet(tableset_schema=list(schemas)))
+    return _xml(TableSet(tableset_schema=list(schemas)))
 
 
 def table_document(table: CatalogTable) -> bytes:

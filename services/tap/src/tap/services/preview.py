@@ -1,0 +1,85 @@
+"""The query form of the service's page: the first rows of a result, to show as an HTML table.
+
+The query runs exactly as ``/tap/sync`` runs it (same parameters, translator, rights and
+limits), asked for CSV and at most :data:`PREVIEW_ROWS` rows; the full result is a download
+link to ``/tap/sync``. A query that cannot run gives its reason in words, for the page to
+show next to the form.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from jmmc_core.errors import ServiceError
+
+from .query import parse_query_request, stream_query
+from .rights import Caller
+
+if TYPE_CHECKING:
+    from ..dependencies import TapRuntime
+
+#: Rows the page shows at most; the download link gives the rest.
+PREVIEW_ROWS = 200
+#: Download formats offered by the page: RESPONSEFORMAT value → label.
+DOWNLOAD_FORMATS = {"votable": "VOTable", "csv": "CSV"}
+
+
+@dataclass(frozen=True)
+class Preview:
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    #: The result has more rows than shown (within MAXREC).
+    truncated: bool = False
+    #: Why the query could not run, in words; empty when it ran.
+    error: str = ""
+    downloads: dict[str, str] = field(default_factory=dict)
+
+
+def sync_parameters(query: str, maxrec: int | None, response_format: str) -> dict[str, str]:
+    """The ``/tap/sync`` parameters of a query of the form."""
+    parameters = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query}
+    if maxrec is not None:
+        parameters["MAXREC"] = str(maxrec)
+    return parameters | {"RESPONSEFORMAT": response_format}
+
+
+def preview(
+    runtime: TapRuntime, caller: Caller, query: str, maxrec: int | None, sync_url: str
+) -> Preview:
+    """At most :data:`PREVIEW_ROWS` rows of ``query`` (and no more than ``maxrec``)."""
+    settings = runtime.settings
+    wanted = settings.default_maxrec if maxrec is None else maxrec
+    shown = min(wanted, PREVIEW_ROWS)
+    # One row more than shown tells whether the result goes on.
+    parameters = sync_parameters(query, min(wanted, shown + 1), "csv")
+    try:
+        request = parse_query_request(parameters, {}, settings)
+        result = stream_query(runtime, request, caller, {}, settings.sync_timeout_seconds)
+        text = b"".join(result.chunks).decode()
+    except ServiceError as error:
+        return Preview(error=_in_words(error))
+    header, *rows = list(csv.reader(io.StringIO(text))) or [[]]
+    return Preview(
+        columns=tuple(header),
+        rows=tuple(tuple(row) for row in rows[:shown]),
+        truncated=len(rows) > shown,
+        downloads={
+            label: f"{sync_url}?{urlencode(sync_parameters(query, maxrec, value))}"
+            for value, label in DOWNLOAD_FORMATS.items()
+        },
+    )
+
+
+def _in_words(error: ServiceError) -> str:
+    """The error's message without the parameter name the VO answer starts with."""
+    message = str(error)
+    parameter = getattr(error, "parameter", None)
+    if parameter and message.startswith(f"{parameter}: "):
+        message = message.removeprefix(f"{parameter}: ")
+        if parameter != "QUERY":
+            message = f"{parameter}: {message}"
+    return message[:1].upper() + message[1:]
