@@ -27,3 +27,4 @@ lint: venv
 bench: venv
 	$(VENV)/bin/python bench/votable_export.py
 	$(VENV)/bin/python bench/serve.py
+	$(VENV)/bin/python bench/tap.py

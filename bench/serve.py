@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import random
-import re
 import shutil
 import subprocess
 import sys
@@ -31,81 +29,38 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import yaml
+from harness import (
+    MB,
+    Backend,
+    catalogue_targets,
+    haproxy_config,
+    http_download,
+    load_exposures,
+    log,
+    wrk,
+)
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
-
-from jmmc_core.migrations import upgrade_to_head  # noqa: E402
-from jmmc_devtools.pgcluster import PostgresCluster, free_port  # noqa: E402
-from jmmc_devtools.platform import HAPROXY_ROLE, render_haproxy_config  # noqa: E402
-from jmmc_devtools.processes import serving  # noqa: E402
-from obsportal.cli import MIGRATIONS  # noqa: E402
-from obsportal.config import Settings  # noqa: E402
-from obsportal.services.search_votable import ALL_COLUMNS  # noqa: E402
-from obsportal.storage.search import SearchCriteria, select_exposures  # noqa: E402
-from tests.obsportal import catalogue_factory  # noqa: E402
+from jmmc_core.migrations import upgrade_to_head
+from jmmc_devtools.pgcluster import PostgresCluster, free_port
+from jmmc_devtools.processes import serving
+from obsportal.cli import MIGRATIONS
+from obsportal.config import Settings
+from obsportal.services.search_votable import ALL_COLUMNS
+from obsportal.storage.search import SearchCriteria, select_exposures
 
 DATABASE = "bench"
 OWNER = "jmmc"
-MB = 1024 * 1024
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local index = 0
-request = function()
-  index = index %% #paths + 1
-  return wrk.format("GET", paths[index])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%d\\n", summary.requests,
-    summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout))
-end
-"""
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
 
 
 def prepare_database(cluster: PostgresCluster, rows: int) -> str:
     cluster.ensure_database(DATABASE, OWNER)
     url = cluster.url(DATABASE, OWNER)
     upgrade_to_head(Settings(database_url=url, environment="test"), MIGRATIONS)
-    positions = catalogue_factory.uniform_positions(rows, random.Random(42))
-    started = time.perf_counter()
-    with psycopg.connect(host="127.0.0.1", port=cluster.port, user=OWNER, dbname=DATABASE) as db:
-        catalogue_factory.load(db, catalogue_factory.synthetic_rows(positions))
-        db.autocommit = True
-        db.execute("VACUUM ANALYZE obsportal.exposures")
-    log(f"loaded {rows} exposures in {time.perf_counter() - started:.1f} s")
+    load_exposures(cluster, DATABASE, OWNER, rows)
     return url
 
 
 # -- (a) export ------------------------------------------------------------------------------
-
-
-def http_export(base: str, path: str) -> dict:
-    """Download with curl into /dev/null: the client takes next to no CPU from the server."""
-    completed = subprocess.run(
-        [
-            "curl",
-            "--silent",
-            "--show-error",
-            "--fail",
-            "--output",
-            "/dev/null",
-            "--write-out",
-            "%{time_starttransfer} %{time_total} %{size_download}",
-            f"{base}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    first, total, size = completed.stdout.split()
-    return {"seconds": float(total), "first": float(first), "bytes": int(size)}
 
 
 def astropy_export(cluster: PostgresCluster) -> dict:
@@ -158,7 +113,7 @@ def export_benchmark(base: str, cluster: PostgresCluster) -> None:
         ("export.votable BINARY2", "/obsportal/export.votable?serialization=binary2"),
         ("export.csv", "/obsportal/export.csv"),
     ):
-        result = results[label] = http_export(base, path)
+        result = results[label] = http_download(base + path)
         log(
             f"{label:<34}{result['seconds']:>9.2f}{result['first'] * 1000:>8.0f}ms"
             f"{result['bytes'] / MB:>9.1f}{result['bytes'] / MB / result['seconds']:>8.1f}"
@@ -180,63 +135,13 @@ def export_benchmark(base: str, cluster: PostgresCluster) -> None:
 # -- (b) cone searches through HAProxy ----------------------------------------------------------
 
 
-def haproxy_config(folder: Path, port: int, stats_port: int, backend_ports: list[int]) -> Path:
-    variables = yaml.safe_load((HAPROXY_ROLE / "defaults" / "main.yml").read_text())
-    variables.update(
-        haproxy_port=port,
-        haproxy_stats_port=stats_port,
-        haproxy_stats_socket=str(folder / "haproxy.sock"),
-        haproxy_services=[
-            {
-                "name": "obsportal",
-                "path": "/obsportal",
-                "servers": [
-                    {"name": f"obsportal{index}", "address": "127.0.0.1", "port": port}
-                    for index, port in enumerate(backend_ports, 1)
-                ],
-            }
-        ],
-    )
-    config = folder / "haproxy.cfg"
-    config.write_text(render_haproxy_config(variables))
-    subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
-    return config
-
-
-def cone_paths(cluster: PostgresCluster, radius_arcsec: float, count: int = 500) -> list[str]:
-    with psycopg.connect(host="127.0.0.1", port=cluster.port, user=OWNER, dbname=DATABASE) as db:
-        targets = db.execute(
-            "SELECT ra, dec FROM obsportal.targets ORDER BY id LIMIT %s", [count * 7]
-        ).fetchall()
-    chosen = random.Random(1).sample(targets, min(count, len(targets)))
+def cone_paths(cluster: PostgresCluster, radius_arcsec: float) -> list[str]:
+    chosen = catalogue_targets(cluster, DATABASE, OWNER)
     return [
         f"/obsportal/search.votable?ra={ra:.6f}&dec={dec:.6f}&radius={radius_arcsec:g}"
         "&all_fields=false"
         for ra, dec in chosen
     ]
-
-
-def wrk(base: str, paths: list[str], connections: int, seconds: int, folder: Path) -> dict:
-    script = folder / "cone.lua"
-    script.write_text(WRK_SCRIPT % {"paths": ", ".join(f'"{path}"' for path in paths)})
-    threads = max(1, min(2, connections))
-    completed = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", completed.stdout)
-    if match is None:
-        raise RuntimeError(f"wrk printed no result: {completed.stdout}{completed.stderr}")
-    requests, micros, p50, p95, p99, errors = match.groups()
-    return {
-        "rate": int(requests) / (int(micros) / 1e6),
-        "p50": float(p50) / 1000,
-        "p95": float(p95) / 1000,
-        "p99": float(p99) / 1000,
-        "errors": int(errors),
-    }
 
 
 def cone_benchmark(
@@ -317,7 +222,9 @@ def main() -> None:
         export_benchmark(base, cluster)
 
         public_port = free_port()
-        config = haproxy_config(folder, public_port, free_port(), ports)
+        config = haproxy_config(
+            folder, public_port, free_port(), [Backend("obsportal", "/obsportal", ports)]
+        )
         public = f"http://127.0.0.1:{public_port}"
         stack.enter_context(
             serving(

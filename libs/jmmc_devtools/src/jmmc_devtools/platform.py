@@ -160,10 +160,10 @@ def service_environment(layout: Layout, service: Service) -> dict[str, str]:
     return environment
 
 
-def ensure_tap_query_role(layout: Layout) -> None:
+def ensure_tap_query_role(cluster: PostgresCluster, database: str) -> None:
     """Create the login role TAP runs ADQL as, unless it exists (after the migrations, which
-    create ``tap_reader``). The private cluster trusts loopback: the role has no password."""
-    with layout.cluster.connect(DATABASE_NAME) as connection:
+    create ``tap_reader``). A private cluster trusts loopback: the role has no password."""
+    with cluster.connect(database) as connection:
         if not connection.execute(
             "SELECT 1 FROM pg_roles WHERE rolname = %s", [TAP_QUERY_ROLE]
         ).fetchone():
@@ -171,7 +171,7 @@ def ensure_tap_query_role(layout: Layout) -> None:
         connection.execute(f'GRANT "{TAP_READER_ROLE}" TO "{TAP_QUERY_ROLE}"')
         # TEMPORARY: uploaded tables are temporary tables of the query connection.
         connection.execute(
-            f'GRANT CONNECT, TEMPORARY ON DATABASE "{DATABASE_NAME}" TO "{TAP_QUERY_ROLE}"'
+            f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{TAP_QUERY_ROLE}"'
         )
 
 
@@ -375,7 +375,7 @@ def up(layout: Layout) -> None:
         for job in DEMO_COMMANDS.get(service.name, []):
             run_job(layout, service, *job)
     if layout.tap_query_url is not None:
-        ensure_tap_query_role(layout)
+        ensure_tap_query_role(layout.cluster, DATABASE_NAME)
         report(TAP_QUERY_ROLE, f"login role, member of {TAP_READER_ROLE} only")
     for service in layout.services:
         report(service.name, f"{start_service(layout, service)} on 127.0.0.1:{service.port}")
