@@ -1,46 +1,40 @@
 """ADQL 2.0/2.1 → PostgreSQL + pg_sphere, with the safety layer in front of it.
 
 ``translate`` parses strictly (any lexer or parser error is an ``AdqlError``), checks every node
-of the tree against an allowlist (expression classes, tables and columns from TAP_SCHEMA and
-the uploads, functions from ADQL), then rewrites geometry and the ADQL functions PostgreSQL
-lacks with the semantics of DaCHS.
+of the tree against an allowlist (node classes, tables and columns from TAP_SCHEMA and the
+uploads, functions from ADQL), then rewrites geometry and the ADQL functions PostgreSQL lacks
+with the semantics of DaCHS. Nothing is cached across calls: the catalog may change.
+
+Cartesian joins are allowed, as ADQL allows them: the runner's statement timeout and MAXREC
+bound what they cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from tap.services.catalog import Catalog, CatalogColumn, CatalogTable
+from sqlglot.dialects.postgres import Postgres
 
+from tap.services.catalog import Catalog, CatalogTable
 
-class AdqlError(Exception):
-    """A query the service refuses; ``message`` is one sentence for the person who wrote it."""
+from . import allowlist
+from .model import AdqlError, OutputColumn, Translation
+from .parsing import parse
+from .scope import Tables
+from .translator import Translator
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class OutputColumn:
-    #: Unique in the result: the alias, the column name or a generated one (``col3``).
-    name: str
-    #: The published column a plain column reference (or an alias of one) selects.
-    source: CatalogColumn | None
-
-
-@dataclass(frozen=True)
-class Translation:
-    #: One PostgreSQL query (SELECT, WITH … SELECT or a set operation), no trailing ``;``.
-    sql: str
-    #: In select order; ``SELECT *`` expanded from the catalog.
-    columns: tuple[OutputColumn, ...]
+_POSTGRES = Postgres()
 
 
 def translate(query: str, catalog: Catalog, uploads: Sequence[CatalogTable] = ()) -> Translation:
     """The PostgreSQL query for an ADQL one, or ``AdqlError`` saying what is wrong with it."""
-    raise AdqlError("ADQL queries are not supported yet")
+    tree = parse(query)
+    allowlist.check(tree)
+    fields = Translator(Tables(catalog, uploads)).query(tree, None, {})
+    # Every identifier quoted (the translation folded them), comments dropped: nothing the
+    # user wrote reaches PostgreSQL but checked names and literals.
+    sql = _POSTGRES.generator(identify=True, comments=False).generate(tree, copy=False)
+    return Translation(sql, tuple(OutputColumn(f.name, f.source) for f in fields))
 
 
 __all__ = ["AdqlError", "OutputColumn", "Translation", "translate"]

@@ -1,0 +1,124 @@
+"""Strict ADQL parsing: sqlglot with an ADQL dialect, plus checks of the token stream.
+
+sqlglot is lenient by design (it skips what it does not know, accepts every SQL dialect's
+lexical forms), so before parsing every token is checked against what ADQL allows and the
+text between tokens must be blanks or ``--`` comments: anything else is refused, never
+rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp, tokens
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from .model import AdqlError
+
+
+class Adql(Dialect):
+    # PostgreSQL's semantics, so that generating PostgreSQL adds nothing: no NULLS FIRST/LAST
+    # in ORDER BY, no cast around an integer division.
+    NULL_ORDERING = "nulls_are_large"
+    TYPED_DIVISION = True
+
+    class Tokenizer(tokens.Tokenizer):
+        # ADQL has only line comments; "/*" then reads as an operator and is refused below.
+        COMMENTS = ["--"]
+        KEYWORDS = {
+            **{
+                key: value
+                for key, value in tokens.Tokenizer.KEYWORDS.items()
+                if not key.startswith("/*")
+            },
+            "TOP": TokenType.TOP,
+        }
+
+
+_DIALECT = Adql()
+
+#: Punctuation, operators and literals ADQL has; words are checked separately.
+_SYMBOLS = {
+    TokenType.L_PAREN, TokenType.R_PAREN, TokenType.COMMA, TokenType.DOT, TokenType.STAR,
+    TokenType.PLUS, TokenType.DASH, TokenType.SLASH, TokenType.EQ, TokenType.NEQ, TokenType.LT,
+    TokenType.LTE, TokenType.GT, TokenType.GTE, TokenType.DPIPE, TokenType.AMP, TokenType.PIPE,
+    TokenType.CARET, TokenType.TILDE, TokenType.NUMBER, TokenType.STRING, TokenType.IDENTIFIER,
+}  # fmt: skip
+_EXPLAINED = {
+    TokenType.SEMICOLON: "only one statement is allowed: remove the ';' and what follows it",
+    TokenType.DCOLON: "'::' casts are not ADQL; use CAST(value AS type)",
+    TokenType.LIMIT: "LIMIT is not ADQL; use SELECT TOP n",
+    TokenType.NATIONAL_STRING: "prefixed string literals (N'...', E'...', U&'...') are not ADQL",
+}
+_REGULAR_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Keywords such as ORDER BY or DOUBLE PRECISION are one token.
+_KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\s+[A-Za-z][A-Za-z0-9_]*)*")
+#: What PostgreSQL reads as a prefix of a string literal (E'..', B'..', X'..', N'..', U&'..').
+_STRING_PREFIXES = {"e", "b", "x", "n", "u", "&"}
+_BLANKS_AND_LINE_COMMENTS = re.compile(r"(?:\s+|--[^\n]*)*")
+
+
+def parse(query: str) -> exp.Expr:
+    """The one ADQL statement in ``query`` as a sqlglot tree, or ``AdqlError``."""
+    if not query.strip():
+        raise AdqlError("the query is empty")
+    try:
+        stream = _DIALECT.tokenize(query)
+    except TokenError:
+        raise AdqlError(_unreadable(query)) from None
+    _check_tokens(query, stream)
+    if not stream:
+        raise AdqlError("the query is empty")
+    try:
+        statements = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(stream, query)
+    except ParseError as error:
+        raise AdqlError(_syntax_error(error)) from None
+    if len(statements) != 1 or statements[0] is None:
+        raise AdqlError("only one statement is allowed")
+    return statements[0]
+
+
+def _unreadable(query: str) -> str:
+    if query.count("'") % 2 or query.count('"') % 2:
+        return "ADQL syntax error: a quoted string or identifier is not closed"
+    return "ADQL syntax error: the query contains characters ADQL does not allow"
+
+
+def _where(token: Token) -> str:
+    return f"(line {token.line}, column {token.col})"
+
+
+def _check_tokens(query: str, stream: list[Token]) -> None:
+    previous_end = -1
+    for index, token in enumerate(stream):
+        gap = query[previous_end + 1 : token.start]
+        if not _BLANKS_AND_LINE_COMMENTS.fullmatch(gap):
+            raise AdqlError("only -- comments are allowed in ADQL")
+        spelled = query[token.start : token.end + 1]
+        if token.token_type in _EXPLAINED:
+            raise AdqlError(_EXPLAINED[token.token_type])
+        if token.token_type not in _SYMBOLS and not (
+            token.text == spelled and _KEYWORD.fullmatch(spelled)
+        ):
+            if "$" in spelled:
+                raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
+            raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")
+        following = stream[index + 1] if index + 1 < len(stream) else None
+        if following is not None and following.start == token.end + 1:
+            if token.token_type == TokenType.SLASH and following.token_type == TokenType.STAR:
+                raise AdqlError("/* */ comments are not ADQL; use -- comments")
+            if following.token_type == TokenType.STRING and spelled.lower() in _STRING_PREFIXES:
+                raise AdqlError(_EXPLAINED[TokenType.NATIONAL_STRING])
+        previous_end = token.end
+    if not _BLANKS_AND_LINE_COMMENTS.fullmatch(query[previous_end + 1 :]):
+        raise AdqlError("only -- comments are allowed in ADQL")
+
+
+def _syntax_error(error: ParseError) -> str:
+    details = error.errors[0] if error.errors else {}
+    near = (details.get("highlight") or "").strip()
+    line, column = details.get("line"), details.get("col")
+    where = f" (line {line}, column {column})" if line and column else ""
+    return f"ADQL syntax error near '{near}'{where}" if near else f"ADQL syntax error{where}"
