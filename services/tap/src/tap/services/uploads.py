@@ -394,7 +394,8 @@ def _create_and_fill(
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in zip(*cells, strict=True):
                 copy.write_row(row)
-    except psycopg.DataError as error:
+    # pg_sphere refuses its malformed values as internal errors, PostgreSQL as data errors.
+    except (psycopg.DataError, psycopg.errors.InternalError_) as error:
         raise _refuse(_refused_value(spec, columns, error)) from None
     finally:
         cursor.close()
@@ -426,7 +427,7 @@ def fetch_upload_url(spec: UploadSpec, settings: Settings) -> bytes:
                 ) from None
             except httpx.HTTPError:
                 raise _refuse(_unreachable(spec, url, "could not be reached")) from None
-            with response:
+            try:
                 if response.is_redirect:
                     url = urljoin(url, response.headers["location"])
                     _check_source(spec.name, url)
@@ -436,6 +437,8 @@ def fetch_upload_url(spec: UploadSpec, settings: Settings) -> bytes:
                         _unreachable(spec, url, f"answered HTTP status {response.status_code}")
                     )
                 return _bounded_body(spec, url, response, settings, deadline)
+            finally:
+                response.close()
     raise _refuse(_unreachable(spec, spec.source, f"redirects more than {_MAX_REDIRECTS} times"))
 
 
