@@ -45,6 +45,9 @@ def create_query_engine(settings: Settings) -> Engine:
         connect_args={
             "connect_timeout": max(1, math.ceil(settings.database_connect_timeout)),
             "application_name": "tap-query",
+            # No server-side prepared statements: DISCARD ALL at checkin drops them behind
+            # psycopg's back, and every user query is different anyway.
+            "prepare_threshold": None,
         },
     )
     event.listen(engine, "connect", lambda connection, _record: _restrict(connection))
