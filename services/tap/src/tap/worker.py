@@ -37,31 +37,48 @@ CLEANUP_TASK = "tap.cleanup"
 MISSED_HEARTBEATS = 3
 #: On SIGTERM, how long running jobs may still finish before they are stopped (in ERROR).
 SHUTDOWN_GRACE_SECONDS = 20.0
+CLIENT_CHECK_MILLISECONDS = 2000
 
 
-class RunningStatements:
-    """The database connection each job thread holds, so an abort can cancel its statement."""
+class JobStatements:
+    """The query connection each job thread holds, so an abort can cancel its statement.
+
+    Job connections also check every few seconds, while a statement runs, that their worker
+    is still there (``client_connection_check_interval``): the statements of a killed worker
+    end at once instead of running until their timeout.
+    """
 
     def __init__(self, engine: Engine) -> None:
-        self._connections: dict[int, Any] = {}
+        #: Connections checked out by each thread (a query may hold more than one at a time).
+        self._connections: dict[int, list[Any]] = {}
         self._lock = threading.Lock()
         event.listen(engine, "checkout", self._checked_out)
         event.listen(engine, "checkin", self._checked_in)
 
     def _checked_out(self, dbapi_connection, _record, _proxy) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute(
+                f"SET client_connection_check_interval = {CLIENT_CHECK_MILLISECONDS}"
+            )
+        finally:
+            dbapi_connection.autocommit = autocommit
         with self._lock:
-            self._connections[threading.get_ident()] = dbapi_connection
+            self._connections.setdefault(threading.get_ident(), []).append(dbapi_connection)
 
     def _checked_in(self, dbapi_connection, _record) -> None:
         with self._lock:
-            for thread, connection in list(self._connections.items()):
-                if connection is dbapi_connection:
+            for thread, held in list(self._connections.items()):
+                if dbapi_connection in held:
+                    held.remove(dbapi_connection)
+                if not held:
                     del self._connections[thread]
 
     def cancel(self, thread: int) -> None:
         with self._lock:
-            connection = self._connections.get(thread)
-        if connection is not None:
+            held = list(self._connections.get(thread, ()))
+        for connection in held:
             connection.cancel_safe()
 
 
@@ -144,7 +161,7 @@ def create_runtime(settings: Settings) -> TapRuntime:
 
 async def run_worker(settings: Settings, concurrency: int, heartbeat: float) -> None:
     runtime = create_runtime(settings)
-    statements = RunningStatements(runtime.query_engine)
+    statements = JobStatements(runtime.query_engine)
     app = create_queue_app(settings)
     try:
         async with app.open_async():
