@@ -65,6 +65,7 @@ _FORBIDDEN_ARGUMENTS = {
     exp.Limit: {"offset", "expressions"},
 }  # fmt: skip
 _STATEMENTS = (exp.Select, exp.Union, exp.Except, exp.Intersect)
+_NAMED = {exp.Window: "window functions (OVER)", exp.Lock: "FOR UPDATE and FOR SHARE"}
 
 
 def check(tree: exp.Expr) -> None:
@@ -107,4 +108,4 @@ def _refusal(node: exp.Expr) -> str:
         return f"unsupported function '{_function_name(node).lower()}'"
     if isinstance(node, (exp.DDL, exp.DML, exp.Command)):
         return "only SELECT queries are allowed"
-    return f"{type(node).__name__.upper()} is not supported in ADQL"
+    return f"{_NAMED.get(type(node), type(node).__name__.upper())} is not supported in ADQL"

@@ -99,9 +99,8 @@ def _check_tokens(query: str, stream: list[Token]) -> None:
         spelled = query[token.start : token.end + 1]
         if token.token_type in _EXPLAINED:
             raise AdqlError(_EXPLAINED[token.token_type])
-        if token.token_type not in _SYMBOLS and not (
-            token.text == spelled and _KEYWORD.fullmatch(spelled)
-        ):
+        # A word spelled only with letters, digits and blanks cannot hide a quoted form.
+        if token.token_type not in _SYMBOLS and not _KEYWORD.fullmatch(spelled):
             if "$" in spelled:
                 raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
             raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")
