@@ -7,6 +7,7 @@ registered on the connection turn pg_sphere's text output (radians) into lists o
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from psycopg import Column as CursorColumn
 from psycopg.adapt import Loader
 from psycopg.types import TypeInfo
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.numeric import FloatLoader
 from sqlalchemy import Connection
 
@@ -96,6 +98,13 @@ class SboxLoader(Loader):
         return [west, south, east, south, east, north, west, north]
 
 
+class UtcTimestampLoader(TimestamptzLoader):
+    """An instant as a naive UTC date and time: DALI timestamps carry no UTC offset."""
+
+    def load(self, data) -> datetime.datetime:
+        return super().load(data).astimezone(datetime.UTC).replace(tzinfo=None)
+
+
 _SPHERE_LOADERS = {
     "spoint": SpointLoader,
     "scircle": ScircleLoader,
@@ -105,7 +114,7 @@ _SPHERE_LOADERS = {
 
 
 def register_loaders(connection: Connection) -> None:
-    """DALI geometry values and floats for ``numeric``, once per database connection."""
+    """DALI geometry values, floats for ``numeric``, UTC instants: once per database connection."""
     record = connection.connection
     if record.info.get(_LOADERS_REGISTERED):
         return
@@ -116,6 +125,7 @@ def register_loaders(connection: Connection) -> None:
             driver.adapters.register_loader(info.oid, loader)
             info.register(driver)
     driver.adapters.register_loader("numeric", FloatLoader)
+    driver.adapters.register_loader("timestamptz", UtcTimestampLoader)
     # Reading the types opened a transaction on the read-only connection: end it.
     driver.rollback()
     record.info[_LOADERS_REGISTERED] = True
