@@ -111,6 +111,13 @@ def tap_server(tap_environment) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
+def impatient_tap_server(tap_environment) -> Iterator[Server]:
+    """A TAP web process whose sync queries may run one second (statement timeouts)."""
+    with running_tap({**tap_environment, "TAP_SYNC_TIMEOUT_SECONDS": "1"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def tap_service(tap_environment, tap_server) -> Iterator[Server]:
     """The web process plus one ``tap worker`` running async jobs."""
     with serving([str(BIN / "tap"), "worker"], env={**os.environ, **tap_environment}):
