@@ -51,8 +51,13 @@ from jmmc_devtools.pgcluster import PostgresCluster, free_port
 from jmmc_devtools.platform import ensure_tap_query_role
 from jmmc_devtools.processes import serving
 from jmmc_devtools.registry import service_names
-from tap.services.adql import translate
-from tap.services.catalog import Catalog
+
+# This script is named like the service's package: `import tap` must not find the script.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+
+from tap.services.adql import translate  # noqa: E402
+from tap.services.catalog import Catalog  # noqa: E402
 
 DATABASE = "bench_tap"
 OWNER = "jmmc"
@@ -166,13 +171,12 @@ def cone_benchmark(
     verdicts: Verdicts,
 ) -> None:
     log(f'\n(b) ADQL 30" cone (CONTAINS) on /tap/sync through HAProxy, {seconds} s each')
-    paths = [
-        tap_sync_path(CONE.format(ra=ra, dec=dec))
-        for ra, dec in catalogue_targets(cluster, DATABASE, OWNER)
-    ]
+    cones = [CONE.format(ra=ra, dec=dec) for ra, dec in catalogue_targets(cluster, DATABASE, OWNER)]
+    paths = [tap_sync_path(cone) for cone in cones]
     sample = []
-    for path in paths[:50]:
-        answer = httpx.get(public + path, timeout=30, params={"RESPONSEFORMAT": "votable/td"})
+    for cone in cones[:50]:
+        path = tap_sync_path(cone, RESPONSEFORMAT="votable/td")  # rows countable as <TR>
+        answer = httpx.get(public + path, timeout=30)
         if answer.status_code != 200 or 'value="ERROR"' in answer.text:
             sys.exit(f"the cone query fails ({answer.status_code}): {answer.text[:2000]}")
         sample.append(answer.text.count("<TR>"))
