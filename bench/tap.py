@@ -89,7 +89,7 @@ class Verdicts:
         met = value <= target if at_most else value >= target
         bound = "<=" if at_most else ">="
         line = (
-            f"{label:<46}{value:>10.2f} {unit:<6} target {bound} {target:g} {unit:<6}"
+            f"{label:<42}{value:>9.2f} {unit:<6} target {bound} {f'{target:g} {unit}':<10}"
             f" {'PASS' if met else 'MISS'}"
         )
         self.lines.append(line)
@@ -155,10 +155,14 @@ def export_benchmark(public: str, rows: int, folder: Path, verdicts: Verdicts) -
             f"{label:<40}{result['seconds']:>9.2f}{result['first'] * 1000:>8.0f}ms"
             f"{result['bytes'] / MB:>9.1f}{result['bytes'] / MB / result['seconds']:>8.1f}"
         )
-    ratio = (
-        results["tap sync SELECT * BINARY2"]["seconds"]
-        / (results["obsportal export.votable BINARY2"]["seconds"])
+    tap, obsportal = (
+        results["tap sync SELECT * BINARY2"],
+        results["obsportal export.votable BINARY2"],
     )
+    # The export carries more columns than TAP publishes: the time per MB says what each costs.
+    per_megabyte = (tap["seconds"] / tap["bytes"]) / (obsportal["seconds"] / obsportal["bytes"])
+    log(f"time per MB, TAP / ObsPortal: {per_megabyte:.2f}x (the two column sets differ)")
+    ratio = tap["seconds"] / obsportal["seconds"]
     verdicts.check("(a) TAP / ObsPortal export time", ratio, "x", 1.2, at_most=True)
 
 
