@@ -40,7 +40,8 @@ _NONE = type(None)
 _WRITTEN_AS_IS = frozenset({str, int, _NONE})
 _FLOATS = frozenset({float, _NONE})
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_BATCH_ROWS = 5_000
+_FIRST_BATCH_ROWS = 32
+_MAX_BATCH_ROWS = 10_000
 
 
 def _all_finite(column: Sequence[float | None]) -> bool:
@@ -142,7 +143,9 @@ class DelimitedWriter:
             source = islice(source, max_records)
         pending = [self._lines([self.names])]
         size = len(pending[0])
-        while batch := list(islice(source, _BATCH_ROWS)):
+        # Batches are sized from the previous line lengths to fill about one chunk each.
+        batch_rows = _FIRST_BATCH_ROWS
+        while batch := list(islice(source, batch_rows)):
             lines = self._lines(batch)
             pending.append(lines)
             size += len(lines)
@@ -150,6 +153,8 @@ class DelimitedWriter:
                 yield "".join(pending).encode()
                 pending.clear()
                 size = 0
+            per_row = max(len(lines) // len(batch), 1)
+            batch_rows = max(16, min(_MAX_BATCH_ROWS, self.chunk_size // per_row))
         if pending:
             yield "".join(pending).encode()
 

@@ -9,17 +9,15 @@ newest original declared one.
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import islice
 
 from sqlalchemy import Engine
 
+from jmmc_core.delimited import DelimitedWriter
 from jmmc_core.tap_publishing import TableDeclaration
 from jmmc_core.votable import Field, Param, VOTableWriter
 
@@ -201,21 +199,6 @@ def votable_writer(
     )
 
 
-def csv_chunks(columns: Iterable[Column], rows: Iterable[tuple]) -> Iterator[bytes]:
-    """CSV with a header line; nulls are empty cells."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([column.field.name for column in columns])
-    iterator = iter(rows)
-    while batch := list(islice(iterator, 5_000)):
-        writer.writerows(batch)
-        if buffer.tell() >= CHUNK_SIZE:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
 def _rows(engine: Engine, criteria: SearchCriteria, columns: Iterable[Column]) -> Iterator[tuple]:
     """The rows, with the query already sent: a database failure raises here, before the
     document starts and while the handler can still answer with an error status."""
@@ -271,8 +254,13 @@ def votable_document(
 def csv_document(
     engine: Engine, criteria: SearchCriteria, columns: tuple[Column, ...]
 ) -> Iterator[bytes]:
+    """CSV with a header line, nulls as empty cells (lines end with a line feed, as they always
+    did here)."""
+    writer = DelimitedWriter(
+        [column.field.name for column in columns], line_terminator="\n", chunk_size=CHUNK_SIZE
+    )
     rows = _rows(engine, criteria, columns)
     try:
-        yield from csv_chunks(columns, rows)
+        yield from writer.iter_bytes(rows)
     finally:
         rows.close()
