@@ -5,6 +5,7 @@ connections); the service-level ones send what pyvo and TOPCAT send to a real ``
 URL uploads come from a real HTTP server on a free loopback port.
 """
 
+import http.client
 import io
 import socket
 import threading
@@ -12,8 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import numpy as np
 import pytest
+import pyvo
+from astropy.io.votable import parse as parse_votable
 from astropy.io.votable.tree import VOTableFile
 from astropy.table import MaskedColumn, Table
 from sqlalchemy import text
@@ -27,6 +31,8 @@ from tap.services.uploads import (
     parse_upload_parameter,
 )
 from tap.storage.query_engine import create_query_engine
+
+from .conftest import connect
 
 # -- Documents -----------------------------------------------------------------------------------
 
@@ -421,3 +427,201 @@ def test_a_private_upload_url_is_refused_before_any_request(tap_settings, file_s
     (spec,) = parse_upload_parameter(f"t,{file_server.url}/targets.vot")
     with pytest.raises(InvalidParameter, match="private or loopback address"):
         fetch_upload_url(spec, public_only)
+
+
+# -- Through the service -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def known_targets(tap_database) -> list[tuple[str, float, float, int]]:
+    """Two demo targets with their exposure counts within 1 arcsec, and a position far from all."""
+    with connect(tap_database) as connection:
+        rows = connection.execute(
+            "SELECT target_ra, target_dec, count(*) FROM obsportal.exposures"
+            " GROUP BY target_ra, target_dec ORDER BY count(*) DESC, target_ra LIMIT 2"
+        ).fetchall()
+        far = connection.execute(
+            "SELECT count(*) FROM obsportal.exposures"
+            " WHERE position <@ scircle(spoint(radians(1.0), radians(-89.0)), radians(1.0/3600))"
+        ).fetchone()[0]
+    assert far == 0
+    return [("first", *rows[0]), ("second", *rows[1]), ("nowhere", 1.0, -89.0, 0)]
+
+
+def crossmatch_table(targets) -> Table:
+    table = Table()
+    table["name"] = [name for name, *_ in targets]
+    table["ra"] = [ra for _, ra, _, _ in targets]
+    table["dec"] = [dec for _, _, dec, _ in targets]
+    return table
+
+
+CROSSMATCH = (
+    "SELECT t.name, COUNT(*) AS n FROM TAP_UPLOAD.mine AS t JOIN obsportal.exposures AS e"
+    " ON 1 = CONTAINS(POINT('ICRS', e.target_ra, e.target_dec),"
+    " CIRCLE('ICRS', t.ra, t.dec, 1.0/3600)) GROUP BY t.name ORDER BY t.name"
+)
+
+
+def expected_counts(targets) -> dict[str, int]:
+    return {name: count for name, _, _, count in targets if count}
+
+
+def test_pyvo_crossmatches_an_uploaded_table_with_the_exposures(tap_server, known_targets):
+    service = pyvo.dal.TAPService(tap_server.tap_url)
+    result = service.run_sync(CROSSMATCH, uploads={"mine": crossmatch_table(known_targets)})
+    assert dict(zip(result["name"], result["n"], strict=True)) == expected_counts(known_targets)
+
+
+def test_pyvo_uploads_a_position_column_for_contains(tap_server, known_targets):
+    """A DALI point column (xtype point) becomes a pg_sphere point CONTAINS can use."""
+    table = crossmatch_table(known_targets)
+    table["pos"] = np.array([[ra, dec] for _, ra, dec, _ in known_targets])
+    content = votable_bytes(table, "binary2", pos="point")
+    query = (
+        "SELECT t.name, COUNT(*) AS n FROM TAP_UPLOAD.mine AS t JOIN obsportal.exposures AS e"
+        ' ON 1 = CONTAINS(e."position", CIRCLE(t.pos, 1.0/3600)) GROUP BY t.name ORDER BY t.name'
+    )
+    service = pyvo.dal.TAPService(tap_server.tap_url)
+    result = service.run_sync(query, uploads={"mine": io.BytesIO(content)})
+    assert dict(zip(result["name"], result["n"], strict=True)) == expected_counts(known_targets)
+    echoed = service.run_sync(
+        "SELECT pos FROM TAP_UPLOAD.mine WHERE name = 'first'",
+        uploads={"mine": io.BytesIO(content)},
+    )
+    _, ra, dec, _ = known_targets[0]
+    assert [field.xtype for field in echoed.fielddescs] == ["point"]
+    assert list(echoed["pos"][0]) == [pytest.approx(ra), pytest.approx(dec)]
+
+
+def test_pyvo_runs_an_async_query_with_an_upload(tap_service, known_targets):
+    service = pyvo.dal.TAPService(tap_service.tap_url)
+    result = service.run_async(CROSSMATCH, uploads={"mine": crossmatch_table(known_targets)})
+    assert dict(zip(result["name"], result["n"], strict=True)) == expected_counts(known_targets)
+
+
+TOPCAT_BOUNDARY = "<<<--------------MULTIPART-BOUNDARY------->>>"
+
+
+def topcat_body(parameters: dict[str, str], tables: dict[str, bytes]) -> bytes:
+    """A multipart form as TOPCAT writes it (STIL's UwsJob): CRLF before every boundary."""
+    body = bytearray()
+    for name, value in parameters.items():
+        body += f"\r\n--{TOPCAT_BOUNDARY}\r\n".encode()
+        body += b"Content-Type: text/plain; charset=UTF-8\r\n"
+        body += f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        body += value.encode()
+    for name, content in tables.items():
+        body += f"\r\n--{TOPCAT_BOUNDARY}\r\n".encode()
+        body += f'Content-Disposition: form-data; name="{name}"; filename="{name}"\r\n'.encode()
+        body += b"Content-Type: application/x-votable+xml\r\n\r\n"
+        body += content
+    body += f"\r\n--{TOPCAT_BOUNDARY}--\r\n".encode()
+    return bytes(body)
+
+
+def post_chunked(url: str, path: str, body: bytes, chunk_size: int) -> tuple[int, bytes]:
+    """POST ``body`` with ``Transfer-Encoding: chunked`` through a raw socket, as Java does."""
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: STIL/4.3\r\n"
+        f'Content-Type: multipart/form-data; boundary="{TOPCAT_BOUNDARY}"\r\n'
+        "Transfer-Encoding: chunked\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head.encode())
+        for start in range(0, len(body), chunk_size):
+            chunk = body[start : start + chunk_size]
+            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        connection.sendall(b"0\r\n\r\n")
+        answer = bytearray()
+        while data := connection.recv(65536):
+            answer += data
+    return read_answer(bytes(answer))
+
+
+class _ReceivedAnswer:
+    """What ``http.client`` needs to read an answer already received."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+
+    def makefile(self, *_args) -> io.BytesIO:
+        return io.BytesIO(self._raw)
+
+
+def read_answer(raw: bytes) -> tuple[int, bytes]:
+    """The status and (de-chunked) body of a raw HTTP/1.1 answer."""
+    response = http.client.HTTPResponse(_ReceivedAnswer(raw))
+    response.begin()
+    return response.status, response.read()
+
+
+def test_topcat_chunked_upload_with_its_odd_boundary_is_parsed(tap_server, known_targets):
+    parameters = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": CROSSMATCH,
+                  "UPLOAD": "mine,param:upload1"}  # fmt: skip
+    body = topcat_body(parameters, {"upload1": votable_bytes(crossmatch_table(known_targets))})
+    # Chunk boundaries fall anywhere, even inside the multipart boundary.
+    status, answer = post_chunked(tap_server.url, "/tap/sync", body, chunk_size=37)
+    assert status == 200, answer[:2000]
+    result = parse_votable(io.BytesIO(answer), verify="exception")
+    rows = result.get_first_table().to_table()
+    assert dict(zip(rows["name"], rows["n"], strict=True)) == expected_counts(known_targets)
+    assert result.resources[0].infos[0].name == "QUERY_STATUS"
+    assert result.resources[0].infos[0].value == "OK"
+
+
+def test_an_upload_by_url_through_the_service(tap_server, file_server):
+    response = httpx.post(
+        f"{tap_server.tap_url}/sync",
+        data={
+            "REQUEST": "doQuery", "LANG": "ADQL",
+            "QUERY": "SELECT name, pos FROM TAP_UPLOAD.cat ORDER BY name",
+            "UPLOAD": f"cat,{file_server.url}/targets.vot",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    rows = parse_votable(io.BytesIO(response.content)).get_first_table().to_table()
+    assert list(rows["name"]) == ["alpha", "beta", "gamma"]
+    assert list(rows["pos"][1]) == [pytest.approx(200.25), pytest.approx(45.125)]
+
+
+def dali_error(response: httpx.Response) -> str:
+    assert response.headers["content-type"].startswith(("application/x-votable+xml", "text/xml"))
+    document = parse_votable(io.BytesIO(response.content))
+    status = next(info for info in document.resources[0].infos if info.name == "QUERY_STATUS")
+    assert status.value == "ERROR"
+    return status.content
+
+
+@pytest.mark.parametrize(
+    ("upload", "files", "message"),
+    [
+        ("mine", {}, "UPLOAD: 'mine' is not of the form table_name,param:part_name"),
+        ("1mine,param:p", {"p": b"x"}, "UPLOAD: '1mine' is not a valid table name"),
+        ("mine,ftp://example.org/x", {}, "neither param:<part> nor an http or https URL"),
+        ("mine,param:p", {}, "UPLOAD: table 'mine': the request has no part named 'p'"),
+        ("mine,param:p", {"p": b"name,ra\nx,1\n"}, "table 'mine': the upload is not a readable"),
+    ],
+)
+def test_a_bad_upload_is_a_dali_error(tap_server, upload, files, message):
+    response = httpx.post(
+        f"{tap_server.tap_url}/sync",
+        data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.mine",
+              "UPLOAD": upload},
+        files={name: (name, content, "application/x-votable+xml")
+               for name, content in files.items()} or None,
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert message in dali_error(response)
+
+
+def test_an_uploaded_table_is_gone_for_the_next_query(tap_server, known_targets):
+    service = pyvo.dal.TAPService(tap_server.tap_url)
+    service.run_sync(CROSSMATCH, uploads={"mine": crossmatch_table(known_targets)})
+    response = httpx.post(
+        f"{tap_server.tap_url}/sync",
+        data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.mine"},
+    )
+    assert response.status_code == 400
+    assert "unknown table" in dali_error(response)
