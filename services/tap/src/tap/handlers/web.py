@@ -18,7 +18,7 @@ from .. import __version__
 from ..dependencies import CallerDep, RuntimeDep
 from ..models.parameters import MAX_QUERY
 from ..services.examples import EXAMPLES
-from ..services.preview import DOWNLOAD_FORMATS, PREVIEW_ROWS, preview
+from ..services.preview import PREVIEW_ROWS, preview
 from .vosi import public_base_url
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -71,7 +71,6 @@ def service_page(
         default_maxrec=runtime.settings.default_maxrec,
         result=result,
         preview_rows=PREVIEW_ROWS,
-        formats=DOWNLOAD_FORMATS,
     )
 
 

@@ -21,12 +21,12 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         id="cone-search",
         name="Cone search",
-        description="Exposures whose target lies within 2 degrees of a position (ICRS, degrees);"
+        description="Exposures whose target lies within half a degree of a position (ICRS, degrees);"
         " CONTAINS on the position column uses its spatial index.",
         query="SELECT exp_id, target_name, instrument_name, mjd_start,\n"
-        "       DISTANCE(\"position\", POINT('ICRS', 279.2347, 38.7837)) AS dist\n"
+        "       DISTANCE(\"position\", POINT('ICRS', 323.8712, -38.5383)) AS dist\n"
         "FROM obsportal.exposures\n"
-        "WHERE CONTAINS(\"position\", CIRCLE('ICRS', 279.2347, 38.7837, 2)) = 1\n"
+        "WHERE CONTAINS(\"position\", CIRCLE('ICRS', 323.8712, -38.5383, 0.5)) = 1\n"
         "ORDER BY dist",
         tables=("obsportal.exposures",),
     ),
@@ -40,7 +40,7 @@ EXAMPLES: tuple[Example, ...] = (
         "FROM obsportal.exposures AS e\n"
         "JOIN obsportal.observations AS o ON o.id = e.observation_id\n"
         "WHERE o.obs_type = 'science'\n"
-        "ORDER BY e.mjd_start DESC",
+        "ORDER BY mjd_start DESC",
         tables=("obsportal.exposures", "obsportal.observations"),
     ),
     Example(

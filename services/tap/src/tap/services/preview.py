@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -24,19 +24,26 @@ if TYPE_CHECKING:
 
 #: Rows the page shows at most; the download link gives the rest.
 PREVIEW_ROWS = 200
-#: Download formats offered by the page: RESPONSEFORMAT value → label.
-DOWNLOAD_FORMATS = {"votable": "VOTable", "csv": "CSV"}
+#: Download formats offered by the page: RESPONSEFORMAT value → (label, file name).
+DOWNLOAD_FORMATS = {"votable": ("VOTable", "tap-result.vot"), "csv": ("CSV", "tap-result.csv")}
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    filename: str
+    url: str
 
 
 @dataclass(frozen=True)
 class Preview:
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
-    #: The result has more rows than shown (within MAXREC).
+    #: The query gives more rows than shown.
     truncated: bool = False
     #: Why the query could not run, in words; empty when it ran.
     error: str = ""
-    downloads: dict[str, str] = field(default_factory=dict)
+    downloads: tuple[Download, ...] = ()
 
 
 def sync_parameters(query: str, maxrec: int | None, response_format: str) -> dict[str, str]:
@@ -55,7 +62,7 @@ def preview(
     wanted = settings.default_maxrec if maxrec is None else maxrec
     shown = min(wanted, PREVIEW_ROWS)
     # One row more than shown tells whether the result goes on.
-    parameters = sync_parameters(query, min(wanted, shown + 1), "csv")
+    parameters = sync_parameters(query, min(shown + 1, settings.hard_maxrec), "csv")
     try:
         request = parse_query_request(parameters, {}, settings)
         result = stream_query(runtime, request, caller, {}, settings.sync_timeout_seconds)
@@ -67,10 +74,12 @@ def preview(
         columns=tuple(header),
         rows=tuple(tuple(row) for row in rows[:shown]),
         truncated=len(rows) > shown,
-        downloads={
-            label: f"{sync_url}?{urlencode(sync_parameters(query, maxrec, value))}"
-            for value, label in DOWNLOAD_FORMATS.items()
-        },
+        downloads=tuple(
+            Download(
+                label, filename, f"{sync_url}?{urlencode(sync_parameters(query, maxrec, value))}"
+            )
+            for value, (label, filename) in DOWNLOAD_FORMATS.items()
+        ),
     )
 
 

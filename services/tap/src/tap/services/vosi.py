@@ -78,7 +78,8 @@ ENDPOINTS = (
     ("availability", "ivo://ivoa.net/std/VOSI#availability"),
     ("tables", "ivo://ivoa.net/std/VOSI#tables-1.1"),
 )
-EXAMPLES = ("examples", "ivo://ivoa.net/std/DALI#examples-1.0")
+#: TAP 1.1 names the examples capability so (taplint looks for exactly this id).
+EXAMPLES = ("examples", "ivo://ivoa.net/std/DALI#examples")
 
 
 class VOTableType(DataType):
