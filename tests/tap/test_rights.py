@@ -226,7 +226,7 @@ def test_a_members_token_adds_the_rows_of_the_members_groups(rights):
     count = "SELECT COUNT(*) AS n FROM rightstest.items"
     assert column(rights, count, rights.member_token) == [len(visible)]
     # A query naming the private rows finds them for the member only.
-    private = "SELECT item_id FROM rightstest.items WHERE public = 0 ORDER BY item_id"
+    private = "SELECT item_id FROM rightstest.items WHERE group_id IS NOT NULL ORDER BY item_id"
     assert column(rights, private, rights.member_token) == MEMBERS_ITEMS
     assert column(rights, private) == []
 
