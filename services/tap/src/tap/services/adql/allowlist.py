@@ -79,15 +79,18 @@ def check(tree: exp.Expr) -> None:
         parent = _PARENTS.get(kind)
         if parent is not None and not isinstance(node.parent, parent):
             raise AdqlError(_refusal(node))
-        present = {key for key, value in node.args.items() if value not in (None, False, [])}
-        if present & _FORBIDDEN_ARGUMENTS.get(kind, set()):
+        if kind in _FORBIDDEN_ARGUMENTS and _present(node) & _FORBIDDEN_ARGUMENTS[kind]:
             raise AdqlError(f"this form of {kind.__name__.upper()} is not supported in ADQL")
-        if kind in FUNCTION_ARGUMENTS and not present <= FUNCTION_ARGUMENTS[kind]:
+        if kind in FUNCTION_ARGUMENTS and not _present(node) <= FUNCTION_ARGUMENTS[kind]:
             raise AdqlError(f"wrong number of arguments for {_function_name(node)}")
         if kind is exp.Anonymous:
             _check_adql_function(node)
         if kind is exp.Select and node.args.get("into") is not None:
             raise AdqlError("SELECT INTO is not allowed")
+
+
+def _present(node: exp.Expr) -> set[str]:
+    return {key for key, value in node.args.items() if value not in (None, False, [])}
 
 
 def _function_name(node: exp.Expr) -> str:

@@ -31,7 +31,7 @@ def call(name: str, *arguments: exp.Expr) -> exp.Expr:
 
 def grouped(node: exp.Expr) -> exp.Expr:
     """``node`` safe to use as an operand whatever the operator's precedence."""
-    atomic = (exp.Column, exp.Literal, exp.Func, exp.Paren, exp.Subquery, exp.Null)
+    atomic = (exp.Var, exp.Literal, exp.Func, exp.Paren, exp.Subquery, exp.Null)
     return node if isinstance(node, atomic) else exp.Paren(this=node)
 
 
@@ -157,7 +157,7 @@ def within(first: exp.Expr, second: exp.Expr, radius: float) -> exp.Expr | None:
 
 
 def _has_column(node: exp.Expr) -> bool:
-    return any(isinstance(part, exp.Column) for part in node.walk())
+    return any(isinstance(part, exp.Var) for part in node.walk())  # column references
 
 
 def area(shape: exp.Expr, kind: str | None) -> exp.Expr:

@@ -94,13 +94,17 @@ def _check_tokens(query: str, stream: list[Token]) -> None:
     previous_end = -1
     for index, token in enumerate(stream):
         gap = query[previous_end + 1 : token.start]
-        if not _BLANKS_AND_LINE_COMMENTS.fullmatch(gap):
+        if gap and not gap.isspace() and not _BLANKS_AND_LINE_COMMENTS.fullmatch(gap):
             raise AdqlError("only -- comments are allowed in ADQL")
         spelled = query[token.start : token.end + 1]
         if token.token_type in _EXPLAINED:
             raise AdqlError(_EXPLAINED[token.token_type])
         # A word spelled only with letters, digits and blanks cannot hide a quoted form.
-        if token.token_type not in _SYMBOLS and not _KEYWORD.fullmatch(spelled):
+        if not (
+            token.token_type in _SYMBOLS
+            or (spelled.isidentifier() and spelled.isascii())
+            or _KEYWORD.fullmatch(spelled)
+        ):
             if "$" in spelled:
                 raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
             raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")

@@ -14,7 +14,7 @@ from sqlglot import exp
 from . import geometry
 from .geometry import POINT
 from .model import AdqlError
-from .scope import Field, Scope, Source, Tables, folded, quoted
+from .scope import Field, Scope, Source, Tables, folded, quoted, reference
 from .units import conversion_factor
 
 #: PostgreSQL's LIMIT and OFFSET are bigint: a larger TOP means "every row".
@@ -24,7 +24,7 @@ _CAST_TYPES = {
     exp.DType.CHAR, exp.DType.VARCHAR, exp.DType.TIMESTAMP,
 }  # fmt: skip
 _INTEGRAL_CASTS = {exp.DType.INT, exp.DType.SMALLINT, exp.DType.BIGINT}
-_INTEGRAL_OPERATIONS = (exp.Add, exp.Sub, exp.Mul, exp.Mod, exp.Neg, exp.Paren, exp.Abs)
+_INTEGRAL_OPERATIONS = (exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Paren, exp.Abs)
 #: Output names of unaliased calls, where sqlglot's class name is not ADQL's function name.
 _ADQL_NAMES = {exp.Ceil: "ceiling", exp.Trunc: "truncate", exp.Pow: "power"}
 _BITWISE = {
@@ -33,7 +33,7 @@ _BITWISE = {
 _COMPARISONS = (exp.LT, exp.LTE, exp.GT, exp.GTE)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Meaning:
     """What the translation knows of a rewritten node beyond its SQL."""
 
@@ -45,6 +45,10 @@ class _Meaning:
     predicate: exp.Expr | None = None
     #: For DISTANCE: its two points.
     points: tuple[exp.Expr, exp.Expr] | None = None
+
+
+_NOTHING = _Meaning(exp.Null())
+_INTEGER = _Meaning(exp.Null(), integral=True)
 
 
 class Translator:
@@ -167,21 +171,26 @@ class Translator:
         return Source((sql_schema, sql_name), table=table)
 
     def _join(self, join: exp.Join, scope: Scope) -> None:
-        left = {f.name: f for source in scope.sources for f in source.fields()}
+        natural = join.args.get("method", "").upper() == "NATURAL"
+        left = (
+            {f.name: f for source in scope.sources for f in source.fields()}
+            if natural or join.args.get("using")
+            else {}
+        )
         right = self._source(join.this, scope)
-        right_names = {f.name for f in right.fields()}
-        if join.args.get("method", "").upper() == "NATURAL":
+        if natural:
             # Over the published columns only: unpublished ones must not join rows.
+            right_names = {f.name for f in right.fields()}
             common = [name for name in left if name in right_names]
             join.set("method", None)
             if common:
-                join.set("using", [exp.to_identifier(name, quoted=True) for name in common])
+                join.set("using", [exp.to_identifier(name) for name in common])
             else:
                 join.set("kind", "CROSS")
         using = []
         for identifier in join.args.get("using") or []:
             name = folded(identifier)
-            if name not in left or name not in right_names:
+            if name not in left or right.field(identifier) is None:
                 raise AdqlError(f"USING column '{identifier.this}' is not in both tables")
             scope.merged[name] = left[name]
             using.append(quoted(left[name].sql_name))
@@ -193,7 +202,8 @@ class Translator:
     # -- SELECT list, GROUP BY, ORDER BY ---------------------------------------------------
 
     def _select_list(self, node: exp.Select, scope: Scope) -> list[Field]:
-        items: list[tuple[exp.Expr, Field]] = []
+        # (SQL, field, the SQL name when it is a plain column reference)
+        items: list[tuple[exp.Expr, Field, str | None]] = []
         for position, item in enumerate(node.expressions, 1):
             if isinstance(item, exp.Star) or (
                 isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
@@ -214,10 +224,11 @@ class Translator:
                         name, name, known.source if known else None, meaning.kind,
                         meaning.integral,
                     ),
+                    known.sql_name if known else None,
                 )
             )  # fmt: skip
         fields, used = [], set()
-        for _, item_field in items:
+        for _, item_field, _ in items:
             name, suffix = item_field.name, 1
             while name in used:
                 suffix += 1
@@ -229,13 +240,14 @@ class Translator:
         node.set(
             "expressions",
             [
-                exp.Alias(this=value, alias=quoted(f.name))
-                for (value, _), f in zip(items, fields, strict=True)
+                # PostgreSQL names a column reference after the column already.
+                value if sql_name == f.name else exp.Alias(this=value, alias=quoted(f.name))
+                for (value, _, sql_name), f in zip(items, fields, strict=True)
             ],
         )
         return fields
 
-    def _star(self, star: exp.Expr, scope: Scope) -> list[tuple[exp.Expr, Field]]:
+    def _star(self, star: exp.Expr, scope: Scope) -> list[tuple[exp.Expr, Field, str]]:
         """``*`` or ``t.*`` as the published columns (never what the database has beyond)."""
         if isinstance(star, exp.Star):
             sources = scope.sources
@@ -250,10 +262,10 @@ class Translator:
                     if item.name in merged_done:
                         continue
                     merged_done.add(item.name)
-                    reference = exp.Column(this=quoted(scope.merged[item.name].sql_name))
+                    column = reference(scope.merged[item.name].sql_name)
                 else:
-                    reference = source.reference(item.sql_name)
-                items.append((reference, item))
+                    column = source.reference(item.sql_name)
+                items.append((column, item, item.sql_name))
         return items
 
     @staticmethod
@@ -274,7 +286,7 @@ class Translator:
             except AdqlError:
                 if name not in names:
                     raise
-                return exp.Column(this=quoted(name))
+                return reference(name)
         return self._expression(item, scope)
 
     def _ordering(self, item: exp.Expr, scope: Scope, fields: list[Field]) -> exp.Expr:
@@ -291,7 +303,7 @@ class Translator:
         if isinstance(item, exp.Column) and item.args.get("table") is None:
             name = folded(item.this)
             if any(f.name == name for f in fields):
-                return exp.Column(this=quoted(name))
+                return reference(name)
         return None
 
     def _order_by_output(self, node: exp.Expr, fields: list[Field]) -> None:
@@ -308,8 +320,7 @@ class Translator:
         known = self._meanings.get(id(node))
         if known is not None and known.node is node:
             return known
-        integral = isinstance(node, exp.Literal) and node.is_int
-        return _Meaning(node, integral=integral)
+        return _INTEGER if isinstance(node, exp.Literal) and node.is_int else _NOTHING
 
     def _remember(self, node: exp.Expr, **meaning) -> exp.Expr:
         self._meanings[id(node)] = _Meaning(node, **meaning)
@@ -328,8 +339,10 @@ class Translator:
             return node
         for key, value in list(node.args.items()):
             if isinstance(value, exp.Expr):
-                node.set(key, self._expression(value, scope))
-            elif isinstance(value, list):
+                translated = self._expression(value, scope)
+                if translated is not value:
+                    node.set(key, translated)
+            elif isinstance(value, list) and value:
                 node.set(
                     key,
                     [self._expression(v, scope) if isinstance(v, exp.Expr) else v for v in value],
@@ -337,30 +350,27 @@ class Translator:
         return self._rewrite(node)
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Anonymous):
-            return self._adql_function(node.name.upper(), list(node.expressions))
-        if isinstance(node, exp.Contains):
-            return self._predicate(
-                geometry.contains(node.this, self._kind(node.this), node.expression,
-                                  self._kind(node.expression))
-            )  # fmt: skip
-        if isinstance(node, exp.Log):
-            return self._logarithm(node)
-        if isinstance(node, (exp.Round, exp.Trunc)) and node.args.get("decimals") is not None:
-            # PostgreSQL rounds doubles to a number of decimals only as numeric.
-            node.set("this", exp.cast(node.this, exp.DType.DECIMAL))
-            return exp.cast(node, exp.DType.DOUBLE)
-        if isinstance(node, exp.Mod):
-            return self._modulo(node)
-        if isinstance(node, exp.Cast):
-            return self._cast(node)
-        if isinstance(node, (exp.EQ, exp.NEQ)):
-            return self._geometric_comparison(node)
-        if isinstance(node, _COMPARISONS):
-            return self._distance_comparison(node)
-        if isinstance(node, _INTEGRAL_OPERATIONS) and all(
-            self._meaning(child).integral for child in node.iter_expressions()
-        ):
+        rewrite = _REWRITES.get(type(node))
+        return node if rewrite is None else rewrite(self, node)
+
+    def _anonymous(self, node: exp.Anonymous) -> exp.Expr:
+        return self._adql_function(node.name.upper(), list(node.expressions))
+
+    def _contains(self, node: exp.Contains) -> exp.Expr:
+        return self._predicate(
+            geometry.contains(node.this, self._kind(node.this), node.expression,
+                              self._kind(node.expression))
+        )  # fmt: skip
+
+    def _rounding(self, node: exp.Round | exp.Trunc) -> exp.Expr:
+        if node.args.get("decimals") is None:
+            return node
+        # PostgreSQL rounds doubles to a number of decimals only as numeric.
+        node.set("this", exp.cast(node.this, exp.DType.DECIMAL))
+        return exp.cast(node, exp.DType.DOUBLE)
+
+    def _arithmetic(self, node: exp.Expr) -> exp.Expr:
+        if all(self._meaning(child).integral for child in node.iter_expressions()):
             return self._remember(node, integral=True)
         return node
 
@@ -494,3 +504,19 @@ class Translator:
             raise AdqlError("IN_UNIT needs a column whose unit is published")
         factor = conversion_factor(known.source.unit, unit.this)
         return exp.Mul(this=geometry.grouped(value), expression=geometry.number(factor))
+
+
+#: What happens to a node, by class, once its arguments are translated.
+_REWRITES = {
+    exp.Anonymous: Translator._anonymous,
+    exp.Contains: Translator._contains,
+    exp.Log: Translator._logarithm,
+    exp.Round: Translator._rounding,
+    exp.Trunc: Translator._rounding,
+    exp.Mod: Translator._modulo,
+    exp.Cast: Translator._cast,
+    exp.EQ: Translator._geometric_comparison,
+    exp.NEQ: Translator._geometric_comparison,
+    **{comparison: Translator._distance_comparison for comparison in _COMPARISONS},
+    **{operation: Translator._arithmetic for operation in _INTEGRAL_OPERATIONS},
+}
