@@ -100,6 +100,12 @@ SAME_AS_SQL = {
         "SELECT program_id, count(*) FROM obsportal.exposures JOIN obsportal.observations"
         " USING (program_id, instrument_name) GROUP BY 1 ORDER BY 1",
     ),
+    "NATURAL JOIN over the published columns": (
+        "SELECT COUNT(*) FROM obsportal.exposures NATURAL JOIN obsportal.observations",
+        "SELECT count(*) FROM obsportal.exposures JOIN obsportal.observations USING"
+        " (instrument_name, instrument_mode, instrument_submode, interferometer_name,"
+        " interferometer_stations, program_id)",
+    ),
     "LEFT JOIN and a qualified table name": (
         "SELECT TOP 3 program_id, p.title FROM obsportal.observations"
         " LEFT OUTER JOIN obsportal.programs AS p ON obsportal.observations.program_id = p.id"
@@ -240,6 +246,8 @@ def test_a_cone_returns_the_exposures_within_its_radius(reader, catalog, first_t
         f"DISTANCE(POINT('ICRS', {ra}, {dec}), {point}) <= 2",
         f"2 > DISTANCE(target_ra, target_dec, {ra}, {dec})",
         f"DISTANCE({point}, POINT('ICRS', {ra}, {dec})) < 2.0 + 0",
+        f"CONTAINS({point}, {circle})",  # not ADQL, but meant as = 1
+        f"NOT CONTAINS({point}, {circle}) = 0 AND exp_id IS NOT NULL",
     ):
         adql = f"SELECT exp_id FROM obsportal.exposures WHERE {condition}"
         assert {row[0] for row in run(reader, catalog, adql)} == inside, condition

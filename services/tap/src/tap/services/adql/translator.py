@@ -110,7 +110,7 @@ class Translator:
         for join in node.args.get("joins") or []:
             self._join(join, scope)
         if (where := node.args.get("where")) is not None:
-            where.set("this", self._expression(where.this, scope))
+            where.set("this", self._condition(where.this, scope))
         fields = self._select_list(node, scope)
         names = {f.name for f in fields}
         if (group := node.args.get("group")) is not None:
@@ -119,7 +119,7 @@ class Translator:
                 [self._grouping(item, scope, names) for item in group.expressions],
             )
         if (having := node.args.get("having")) is not None:
-            having.set("this", self._expression(having.this, scope))
+            having.set("this", self._condition(having.this, scope))
         if (order := node.args.get("order")) is not None:
             for ordered in order.expressions:
                 ordered.set("this", self._ordering(ordered.this, scope, fields))
@@ -184,7 +184,7 @@ class Translator:
             common = [name for name in left if name in right_names]
             join.set("method", None)
             if common:
-                join.set("using", [exp.to_identifier(name) for name in common])
+                join.set("using", [quoted(name) for name in common])
             else:
                 join.set("kind", "CROSS")
         using = []
@@ -197,7 +197,7 @@ class Translator:
         if using:
             join.set("using", using)
         if (on := join.args.get("on")) is not None:
-            join.set("on", self._expression(on, scope))
+            join.set("on", self._condition(on, scope))
 
     # -- SELECT list, GROUP BY, ORDER BY ---------------------------------------------------
 
@@ -348,6 +348,21 @@ class Translator:
                     [self._expression(v, scope) if isinstance(v, exp.Expr) else v for v in value],
                 )
         return self._rewrite(node)
+
+    def _condition(self, node: exp.Expr, scope: Scope) -> exp.Expr:
+        return self._boolean(self._expression(node, scope))
+
+    def _boolean(self, node: exp.Expr) -> exp.Expr:
+        """A condition; a bare CONTAINS or INTERSECTS there means ``= 1``."""
+        predicate = self._meaning(node).predicate
+        return node if predicate is None else predicate
+
+    def _logical(self, node: exp.Expr) -> exp.Expr:
+        for key in ("this", "expression"):
+            operand = node.args.get(key)
+            if operand is not None and (boolean := self._boolean(operand)) is not operand:
+                node.set(key, boolean)
+        return node
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:
         rewrite = _REWRITES.get(type(node))
@@ -515,6 +530,9 @@ _REWRITES = {
     exp.Trunc: Translator._rounding,
     exp.Mod: Translator._modulo,
     exp.Cast: Translator._cast,
+    exp.And: Translator._logical,
+    exp.Or: Translator._logical,
+    exp.Not: Translator._logical,
     exp.EQ: Translator._geometric_comparison,
     exp.NEQ: Translator._geometric_comparison,
     **{comparison: Translator._distance_comparison for comparison in _COMPARISONS},
