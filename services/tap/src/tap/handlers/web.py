@@ -40,7 +40,7 @@ def service_page(
     runtime: RuntimeDep,
     caller: CallerDep,
     query: QueryText = "",
-    maxrec: Annotated[int | None, Query(ge=0)] = None,
+    maxrec: Annotated[str, Query(max_length=20, description="MAXREC, checked as /sync does")] = "",
     example: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     base_url = public_base_url(request, runtime)

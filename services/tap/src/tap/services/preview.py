@@ -46,25 +46,23 @@ class Preview:
     downloads: tuple[Download, ...] = ()
 
 
-def sync_parameters(query: str, maxrec: int | None, response_format: str) -> dict[str, str]:
-    """The ``/tap/sync`` parameters of a query of the form."""
+def sync_parameters(query: str, maxrec: str, response_format: str) -> dict[str, str]:
+    """The ``/tap/sync`` parameters of a query of the form (``maxrec`` as typed, maybe empty)."""
     parameters = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query}
-    if maxrec is not None:
-        parameters["MAXREC"] = str(maxrec)
+    if maxrec.strip():
+        parameters["MAXREC"] = maxrec.strip()
     return parameters | {"RESPONSEFORMAT": response_format}
 
 
-def preview(
-    runtime: TapRuntime, caller: Caller, query: str, maxrec: int | None, sync_url: str
-) -> Preview:
+def preview(runtime: TapRuntime, caller: Caller, query: str, maxrec: str, sync_url: str) -> Preview:
     """At most :data:`PREVIEW_ROWS` rows of ``query`` (and no more than ``maxrec``)."""
     settings = runtime.settings
-    wanted = settings.default_maxrec if maxrec is None else maxrec
-    shown = min(wanted, PREVIEW_ROWS)
-    # One row more than shown tells whether the result goes on.
-    parameters = sync_parameters(query, min(shown + 1, settings.hard_maxrec), "csv")
     try:
-        request = parse_query_request(parameters, {}, settings)
+        wanted = parse_query_request(sync_parameters(query, maxrec, "csv"), {}, settings).maxrec
+        shown = min(wanted, PREVIEW_ROWS)
+        # One row more than shown tells whether the result goes on.
+        limit = str(min(shown + 1, settings.hard_maxrec))
+        request = parse_query_request(sync_parameters(query, limit, "csv"), {}, settings)
         result = stream_query(runtime, request, caller, {}, settings.sync_timeout_seconds)
         text = b"".join(result.chunks).decode()
     except ServiceError as error:
