@@ -301,6 +301,15 @@ def test_removing_the_row_rule_drops_the_policy_and_row_level_security(
         assert disagreements(connection, ruled_tables(None)) == []
 
 
+def test_a_rule_reaches_postgresql_as_written(engine, rows_schema, migrated):
+    """Casts, percent signs and colons are SQL, not placeholders of a driver or of SQLAlchemy."""
+    rule = f"{RULE} OR group_id::text LIKE '8%' OR 'a:b' = ':c'"
+    publish_rows(engine, rule)
+    assert visible_items(migrated) == [1, 3]
+    with engine.connect() as connection:
+        assert disagreements(connection, ruled_tables(rule)) == []
+
+
 def test_a_rule_that_is_not_sql_over_the_table_fails_the_publication(engine, rows_schema):
     with pytest.raises(ProgrammingError, match="no_such_column"):
         publish_rows(engine, "no_such_column")

@@ -632,17 +632,26 @@ def _keep_row_rules(
         relation = table.database_name
         connection.execute(text(f"ALTER TABLE {relation} ENABLE ROW LEVEL SECURITY"))
         connection.execute(text(f'DROP POLICY IF EXISTS "{ROW_POLICY}" ON {relation}'))
-        # The rule is SQL text: through the driver as written (no bind-parameter parsing).
-        connection.exec_driver_sql(
+        _execute_as_written(
+            connection,
             f'CREATE POLICY "{ROW_POLICY}" ON {relation} FOR SELECT TO "{reader}"'
-            f" USING ({table.rows_visible})"
+            f" USING ({table.rows_visible})",
         )
         # The comment keeps the rule as declared: PostgreSQL stores it rewritten. Utility
         # statements take no parameters, hence the quoting by the server.
         quoted = connection.execute(
             text("SELECT quote_literal(:rule)"), {"rule": table.rows_visible}
         ).scalar_one()
-        connection.exec_driver_sql(f'COMMENT ON POLICY "{ROW_POLICY}" ON {relation} IS {quoted}')
+        _execute_as_written(
+            connection, f'COMMENT ON POLICY "{ROW_POLICY}" ON {relation} IS {quoted}'
+        )
+
+
+def _execute_as_written(connection: Connection, statement: str) -> None:
+    """A statement holding a declared rule, whose ``:name`` and ``%`` are SQL: past
+    SQLAlchemy's bind parameters, with ``%`` doubled since psycopg reads ``%s`` placeholders
+    even in a statement sent without parameters."""
+    connection.exec_driver_sql(statement.replace("%", "%%"))
 
 
 @contextmanager
