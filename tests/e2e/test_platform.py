@@ -13,6 +13,10 @@ from jmmc_devtools.registry import registered_services
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = registered_services()
+#: Long-running workers next to the services (`tap-worker`), as `status` names them.
+WORKERS = [
+    "-".join((service.name, *command)) for service in SERVICES for command in service.workers
+]
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +92,7 @@ def test_status_lists_every_component_running(platform):
     status = make("status", env)
     assert status.returncode == 0, status.stdout
     lines = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:]}
-    names = ["postgresql", *(service.name for service in SERVICES), "haproxy"]
+    names = ["postgresql", *(service.name for service in SERVICES), *WORKERS, "haproxy"]
     assert lines == dict.fromkeys(names, "running")
 
 
@@ -114,7 +118,7 @@ def test_down_stops_everything_it_started(tmp_path_factory, platform):
     env, _ = platform
     run_dir = Path(env["JMMC_RUN_DIR"])
     pids = [int(path.read_text()) for path in (run_dir / "pids").glob("*.pid")]
-    assert len(pids) == 5
+    assert len(pids) == len(SERVICES) + len(WORKERS) + 1  # and HAProxy
     stopped = make("down", env)
     assert stopped.returncode == 0, stopped.stderr
     for pid in pids:
