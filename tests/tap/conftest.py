@@ -111,9 +111,11 @@ def tap_server(tap_environment) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def impatient_tap_server(tap_environment) -> Iterator[Server]:
-    """A TAP web process whose sync queries may run one second (statement timeouts)."""
-    with running_tap({**tap_environment, "TAP_SYNC_TIMEOUT_SECONDS": "1"}) as server:
+def strict_tap_server(tap_environment) -> Iterator[Server]:
+    """A TAP web process with tight limits: sync queries may run one second, and answer 10
+    rows unless MAXREC says otherwise."""
+    limits = {"TAP_SYNC_TIMEOUT_SECONDS": "1", "TAP_DEFAULT_MAXREC": "10"}
+    with running_tap({**tap_environment, **limits}) as server:
         yield server
 
 

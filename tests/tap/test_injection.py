@@ -156,13 +156,13 @@ def test_nul_character_is_refused(tap_server):
     assert statuses(response)[0][0] == "ERROR"
 
 
-def test_unbounded_cartesian_aggregate_is_stopped_by_the_timeout(impatient_tap_server, state):
+def test_unbounded_cartesian_aggregate_is_stopped_by_the_timeout(strict_tap_server, state):
     before = state()
     query = (
         f"SELECT COUNT(*) AS n FROM {EXPOSURES} AS a, {EXPOSURES} AS b,"
         f" {EXPOSURES} AS c, {EXPOSURES} AS d"
     )
-    response = sync(impatient_tap_server, query)
+    response = sync(strict_tap_server, query)
     assert response.status_code == 400
     [(status, message)] = statuses(response)
     assert status == "ERROR"

@@ -1,12 +1,9 @@
 """pyvo's TAPService against a real ``tap serve``: sync queries, overflow, errors."""
 
 import warnings
-from collections.abc import Iterator
 
 import pytest
 from pyvo.dal import DALOverflowWarning, DALQueryError, TAPService
-
-from .conftest import Server, running_tap
 
 EXPOSURES = "obsportal.exposures"
 
@@ -46,16 +43,9 @@ def test_more_rows_than_the_asked_maxrec_are_an_overflow(service):
     assert result.query_status == "OVERFLOW"
 
 
-@pytest.fixture(scope="module")
-def terse_server(tap_environment) -> Iterator[Server]:
-    """A TAP server answering 10 rows unless MAXREC says otherwise."""
-    with running_tap({**tap_environment, "TAP_DEFAULT_MAXREC": "10"}) as server:
-        yield server
-
-
-def test_truncation_by_the_default_maxrec_warns(terse_server):
+def test_truncation_by_the_default_maxrec_warns(strict_tap_server):
     with pytest.warns(DALOverflowWarning, match="truncated"):
-        result = TAPService(terse_server.tap_url).run_sync(f"SELECT exp_id FROM {EXPOSURES}")
+        result = TAPService(strict_tap_server.tap_url).run_sync(f"SELECT exp_id FROM {EXPOSURES}")
     assert len(result) == 10
 
 

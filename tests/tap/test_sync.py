@@ -4,14 +4,13 @@ FIELDs, geometry in degrees, errors a person can read, the statement timeout."""
 import csv
 import io
 import subprocess
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from astropy.io.votable import parse
 from lxml import etree
 
-from .conftest import Server, running_tap
+from .conftest import Server
 
 EXPOSURES = "obsportal.exposures"
 #: Rows of a query whose row count the tests know.
@@ -340,18 +339,11 @@ def test_database_errors_are_told_in_words(tap_server, query, words):
 # -- The statement timeout ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def impatient_server(tap_environment) -> Iterator[Server]:
-    """A TAP server whose sync queries may run one second."""
-    with running_tap({**tap_environment, "TAP_SYNC_TIMEOUT_SECONDS": "1"}) as server:
-        yield server
-
-
-def test_a_query_longer_than_the_sync_limit_is_stopped_with_advice(impatient_server):
+def test_a_query_longer_than_the_sync_limit_is_stopped_with_advice(strict_tap_server):
     query = f"SELECT COUNT(*) AS n FROM {EXPOSURES} AS a, {EXPOSURES} AS b, {EXPOSURES} AS c"
-    message = error_message(sync(impatient_server, QUERY=query))
+    message = error_message(sync(strict_tap_server, QUERY=query))
     assert "longer than 1 s" in message
     assert "/tap/async" in message
     assert_readable(message)
     # The server goes on answering (the connection went back to the pool, reset).
-    assert len(table_of(sync(impatient_server, QUERY=FIVE)).array) == 5
+    assert len(table_of(sync(strict_tap_server, QUERY=FIVE)).array) == 5

@@ -23,12 +23,12 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from jmmc_core.errors import InvalidParameter, ServiceError
-from jmmc_core.votable import Info
+from jmmc_core.votable import Field, Info
 
 from ..config import Settings
-from .adql import AdqlError, translate
+from .adql import AdqlError, Translation, translate
 from .formats import OutputFormat, output_format
-from .results import register_loaders, result_fields
+from .results import binary_query, register_loaders, result_fields
 from .rights import Caller, apply_caller
 from .uploads import UploadSource, UploadSpec, load_uploads, parse_upload_parameter
 
@@ -216,6 +216,30 @@ def _infos(request: QueryRequest) -> tuple[Info, ...]:
     )
 
 
+def _declare(
+    cursor: psycopg.ServerCursor, sql: str, translation: Translation, hint: str
+) -> tuple[list[Field], psycopg.ServerCursor]:
+    """The result's FIELDs and the cursor to read it from, in binary whenever possible.
+
+    Declaring a cursor runs nothing but tells the column types: the FIELDs come from them,
+    then the query is declared again if its columns must be converted to travel in binary,
+    or as text (read by the loaders) if one cannot.
+    """
+    driver = cursor.connection
+    try:
+        cursor.execute(sql)
+        fields = result_fields(translation.columns, cursor.description, driver.adapters)
+        binary_sql = binary_query(sql, cursor.description, driver.adapters)
+        if binary_sql != sql:
+            cursor.close()
+            cursor = driver.cursor(name=CURSOR_NAME, binary=binary_sql is not None)
+            cursor.execute(binary_sql or sql)
+    except psycopg.Error as error:
+        cursor.close()
+        raise _translating(error, hint) from None
+    return fields, cursor
+
+
 def _run(
     runtime: TapRuntime,
     request: QueryRequest,
@@ -240,16 +264,14 @@ def _run(
         with connection.begin():
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'")
-            # The whole result is wanted: plan for it, not for its first rows.
-            connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+            # The whole result is wanted: plan for it, not for its first rows; and skip JIT,
+            # whose compiling costs more than it saves on these queries.
+            connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off")
             apply_caller(connection, caller)
-            with driver.cursor(name=CURSOR_NAME) as cursor:
-                try:
-                    cursor.execute(sql)
-                except psycopg.Error as error:
-                    raise _translating(error, hint) from None
+            cursor = driver.cursor(name=CURSOR_NAME, binary=True)
+            try:
+                fields, cursor = _declare(cursor, sql, translation, hint)
                 rows = _Rows(cursor, request.maxrec + 1, hint)
-                fields = result_fields(translation.columns, cursor.description, driver.adapters)
                 chunks = request.output.write(
                     fields,
                     rows,
@@ -258,6 +280,8 @@ def _run(
                     table_name="result",
                 )
                 yield chunks, rows
+            finally:
+                cursor.close()
 
 
 def stream_query(

@@ -131,6 +131,45 @@ def register_loaders(connection: Connection) -> None:
     record.info[_LOADERS_REGISTERED] = True
 
 
+#: PostgreSQL types psycopg reads in binary, which costs less than parsing text.
+_BINARY_TYPES = frozenset(
+    {"bool", "int2", "int4", "int8", "float4", "float8", "text", "varchar", "bpchar", "name"}
+    | {"timestamp", "date", "_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_text"}
+)
+#: Expressions turning a column of another type into a binary one PostgreSQL computes: pg_sphere
+#: values as arrays of degrees (full double precision), instants as UTC, numbers as doubles.
+_AS_BINARY = {
+    "spoint": "ARRAY[degrees(long({0})), degrees(lat({0}))]",
+    "scircle": "ARRAY[degrees(long(center({0}))), degrees(lat(center({0}))), degrees(radius({0}))]",
+    "sbox": (
+        "ARRAY[degrees(long(sw({0}))), degrees(lat(sw({0}))), degrees(long(ne({0}))),"
+        " degrees(lat(sw({0}))), degrees(long(ne({0}))), degrees(lat(ne({0}))),"
+        " degrees(long(sw({0}))), degrees(lat(ne({0})))]"
+    ),
+    "timestamptz": "{0} AT TIME ZONE 'UTC'",
+    "numeric": "{0}::float8",
+}
+
+
+def binary_query(sql: str, description: Sequence[CursorColumn], adapters) -> str | None:
+    """``sql`` with every column of a type read in binary (itself when all are already), or
+    ``None`` when a column has no binary form (a polygon): then it is read as text."""
+    names = [_type_name(adapters.types, column.type_code) for column in description]
+    if all(name in _BINARY_TYPES for name in names):
+        return sql
+    if not all(name in _BINARY_TYPES or name in _AS_BINARY for name in names):
+        return None
+    # Columns renamed by position: the query's own names may repeat or need quoting.
+    columns = [f"c{index}" for index in range(len(names))]
+    selected = ", ".join(
+        column
+        if name in _BINARY_TYPES
+        else f"CASE WHEN {column} IS NULL THEN NULL ELSE {_AS_BINARY[name].format(column)} END"
+        for column, name in zip(columns, names, strict=True)
+    )
+    return f"SELECT {selected} FROM ({sql}) AS result({', '.join(columns)})"
+
+
 def _type_name(connection_types, oid: int) -> str | None:
     info = connection_types.get(oid)
     return info.name if info is not None else None
