@@ -13,6 +13,7 @@ They are not retried: a query that brought a worker down would likely do it agai
 
 import asyncio
 import logging
+import math
 import threading
 from typing import Any
 
@@ -112,9 +113,18 @@ async def run_job(context: JobContext, job_id: str) -> None:
 
 
 async def cleanup_expired(context: JobContext, timestamp: int) -> None:
-    removed = await asyncio.to_thread(jobs.cleanup, _runtime(context))
+    """Expired jobs and their files; the queue's ended entries once their jobs have expired."""
+    runtime = _runtime(context)
+    removed = await asyncio.to_thread(jobs.cleanup, runtime)
     if removed:
         _log.info("deleted %d expired async jobs", removed)
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=math.ceil(runtime.settings.job_retention_hours),
+        queue=QUEUE,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
 
 
 def create_queue_app(settings: Settings) -> App:
