@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import pyvo
+import requests
 from astropy.io.votable import parse as parse_votable
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, create_engine, text
 
@@ -263,3 +265,19 @@ def test_adql_cannot_state_or_read_the_callers_groups(rights, query):
     assert error_message(sync(rights, query))
     # Nothing it tried stays: an anonymous query still sees the public rows only.
     assert column(rights, ALL_ITEMS_QUERY) == PUBLIC_ITEMS
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "basic"])
+def test_pyvo_with_a_members_token_finds_the_private_rows(rights, scheme):
+    """What a script does: pyvo with a session carrying the token (Basic is what TOPCAT and
+    pyvo's own authentication send, with the token as password)."""
+    session = requests.Session()
+    if scheme == "bearer":
+        session.headers["Authorization"] = f"Bearer {rights.member_token}"
+    else:
+        session.auth = ("rights-member", rights.member_token)
+    service = pyvo.dal.TAPService(rights.server.tap_url, session=session)
+    member = service.run_sync(ALL_ITEMS_QUERY).to_table()
+    anonymous = pyvo.dal.TAPService(rights.server.tap_url).run_sync(ALL_ITEMS_QUERY).to_table()
+    assert list(member["item_id"]) == sorted(PUBLIC_ITEMS + MEMBERS_ITEMS)
+    assert list(anonymous["item_id"]) == PUBLIC_ITEMS
