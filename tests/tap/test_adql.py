@@ -4,7 +4,10 @@ Each query's translation runs as the query role and must return what an independ
 PostgreSQL query (or arithmetic done here) returns; the refusals never reach the database.
 """
 
+import contextlib
 import math
+import random
+import re
 import statistics
 import time
 
@@ -46,6 +49,10 @@ def first_target(reader) -> tuple[float, float]:
     return reader.execute(
         "SELECT target_ra, target_dec FROM obsportal.exposures ORDER BY exp_id LIMIT 1"
     ).fetchone()
+
+
+#: Words, quoted strings and identifiers, and punctuation of a query.
+WORDS = re.compile(r"'[^']*'|\"[^\"]*\"|\w+|[^\s\w]")
 
 
 def run(reader: psycopg.Connection, catalog: Catalog, adql: str, uploads=()) -> list[tuple]:
@@ -505,6 +512,22 @@ REFUSED = {
     "blank": ("  \n -- nothing\n", "the query is empty"),
     "CAST to a PostgreSQL type": ("SELECT CAST(exp_id AS TEXT) FROM obsportal.exposures", "CAST"),
     "FOR UPDATE": ("SELECT exp_id FROM obsportal.exposures FOR UPDATE", ""),
+    "a dot sqlglot would drop": ("SELECT exp_id FROM . exposures", "misplaced '.'"),
+    "an empty qualifier": (
+        "SELECT p.id FROM obsportal.programs JOIN . . programs AS p ON 1 = 1",
+        "misplaced '.'",
+    ),
+    "a malformed number": ("SELECT exp_id FROM obsportal.exposures WHERE seeing > 5E", "number"),
+    "COUNT(DISTINCT)": ("SELECT COUNT(DISTINCT) FROM obsportal.exposures", "syntax error"),
+    "OUTER JOIN without a side": (
+        "SELECT p.id FROM obsportal.programs OUTER JOIN obsportal.targets AS t ON 1 = 1",
+        "syntax error",
+    ),
+    "a subquery without parentheses": (
+        "SELECT MIN(FROM obsportal.programs) FROM obsportal.programs",
+        "misplaced SELECT",
+    ),
+    "IS something else than NULL": ("SELECT id FROM obsportal.programs WHERE id IS 'x'", "IS"),
 }
 
 
@@ -515,6 +538,25 @@ def test_refused_with_a_clear_message(catalog, adql, message):
     assert message in refusal.value.message
     assert "sqlglot" not in refusal.value.message.lower()
     assert "Traceback" not in refusal.value.message
+
+
+def test_mangled_queries_are_translated_or_refused_never_crash(catalog):
+    """Queries of this file with words dropped, repeated or swapped: an AdqlError at worst."""
+    rng = random.Random(10)
+    queries = [adql for adql, _ in (*SAME_AS_SQL.values(), *REFUSED.values())]
+    words = sorted({word for query in queries for word in WORDS.findall(query)})
+    for _ in range(2000):
+        query = WORDS.findall(rng.choice(queries))
+        for _ in range(rng.randint(1, 3)):
+            if not query:
+                break
+            position = rng.randrange(len(query))
+            if rng.random() < 0.4:
+                del query[position]
+            else:
+                query.insert(position, rng.choice(words))
+        with contextlib.suppress(AdqlError):
+            translate(" ".join(query), catalog)
 
 
 def test_huge_top_is_bounded(reader, catalog):

@@ -11,6 +11,7 @@ bound what they cost.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from sqlglot.dialects.postgres import Postgres
@@ -24,13 +25,21 @@ from .scope import Tables
 from .translator import Translator
 
 _POSTGRES = Postgres()
+_log = logging.getLogger(__name__)
 
 
 def translate(query: str, catalog: Catalog, uploads: Sequence[CatalogTable] = ()) -> Translation:
     """The PostgreSQL query for an ADQL one, or ``AdqlError`` saying what is wrong with it."""
     tree = parse(query)
     allowlist.check(tree)
-    fields = Translator(Tables(catalog, uploads)).query(tree, None, {})
+    try:
+        fields = Translator(Tables(catalog, uploads)).query(tree, None, {})
+    except AdqlError:
+        raise
+    except Exception as error:
+        # A tree shape the translator does not expect is a refused query, not a server error.
+        _log.exception("ADQL translation failed")
+        raise AdqlError("this query could not be translated; please simplify it") from error
     # Every identifier quoted (the translation folded them), comments dropped: nothing the
     # user wrote reaches PostgreSQL but checked names and literals.
     sql = _POSTGRES.generator(identify=True, comments=False).generate(tree, copy=False)

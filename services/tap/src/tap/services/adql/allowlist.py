@@ -52,8 +52,33 @@ ADQL_FUNCTIONS: dict[str, tuple[int, int]] = {
     "BITWISE_AND": (2, 2), "BITWISE_OR": (2, 2), "BITWISE_XOR": (2, 2), "BITWISE_NOT": (1, 1),
 }  # fmt: skip
 _ALLOWED = frozenset(_STRUCTURE | _VALUES_AND_OPERATORS | set(FUNCTION_ARGUMENTS) | {exp.Anonymous})
-#: Only where these parents hold them.
-_PARENTS = {exp.If: exp.Case, exp.DataType: exp.Cast, exp.DataTypeParam: exp.DataType}
+_QUERY_HOLDERS = (exp.Subquery, exp.SetOperation, exp.CTE, exp.Exists)
+#: Only where these parents hold them (a query also at the top).
+_PARENTS = {
+    exp.If: exp.Case, exp.DataType: exp.Cast, exp.DataTypeParam: exp.DataType,
+    exp.Alias: exp.Select, exp.Star: (exp.Select, exp.Count, exp.Column),
+    exp.Select: _QUERY_HOLDERS, exp.Union: _QUERY_HOLDERS, exp.Except: _QUERY_HOLDERS,
+    exp.Intersect: _QUERY_HOLDERS,
+}  # fmt: skip
+#: Forms sqlglot accepts but that are not ADQL (nor valid SQL).
+_INCOMPLETE = {
+    exp.Group: lambda node: not node.expressions,
+    exp.Order: lambda node: not node.expressions,
+    exp.In: lambda node: not node.expressions and node.args.get("query") is None,
+    exp.Is: lambda node: not isinstance(node.expression, exp.Null),
+    exp.Count: lambda node: node.this is None,
+    exp.Distinct: lambda node: isinstance(node.parent, exp.AggFunc) and not node.expressions,
+    exp.Join: lambda node: node.kind == "OUTER" and not node.side,
+    exp.Table: lambda node: not _names(node, "this", "db", "catalog"),
+    exp.Column: lambda node: not _names(node, "table", "db", "catalog"),
+}
+
+
+def _names(node: exp.Expr, *parts: str) -> bool:
+    """Whether each qualifying part sqlglot read is a name (it may keep an empty string)."""
+    return all(isinstance(node.args.get(part), exp.Identifier | None) for part in parts)
+
+
 #: Arguments that would change a listed node into something ADQL does not have.
 _FORBIDDEN_ARGUMENTS = {
     exp.Distinct: {"on"},
@@ -66,6 +91,10 @@ _FORBIDDEN_ARGUMENTS = {
 }  # fmt: skip
 _STATEMENTS = (exp.Select, exp.Union, exp.Except, exp.Intersect)
 _NAMED = {exp.Window: "window functions (OVER)", exp.Lock: "FOR UPDATE and FOR SHARE"}
+_MISPLACED = {
+    exp.Star: "'*'", exp.Alias: "AS (allowed in the select list only)",
+    exp.Select: "SELECT (a subquery goes in parentheses)",
+}  # fmt: skip
 
 
 def check(tree: exp.Expr) -> None:
@@ -77,12 +106,15 @@ def check(tree: exp.Expr) -> None:
         if kind not in _ALLOWED:
             raise AdqlError(_refusal(node))
         parent = _PARENTS.get(kind)
-        if parent is not None and not isinstance(node.parent, parent):
-            raise AdqlError(_refusal(node))
+        if parent is not None and node is not tree and not isinstance(node.parent, parent):
+            what = _MISPLACED.get(kind, kind.__name__.upper())
+            raise AdqlError(f"ADQL syntax error: misplaced {what}")
         if kind in _FORBIDDEN_ARGUMENTS and _present(node) & _FORBIDDEN_ARGUMENTS[kind]:
             raise AdqlError(f"this form of {kind.__name__.upper()} is not supported in ADQL")
         if kind in FUNCTION_ARGUMENTS and not _present(node) <= FUNCTION_ARGUMENTS[kind]:
             raise AdqlError(f"wrong number of arguments for {_function_name(node)}")
+        if kind in _INCOMPLETE and _INCOMPLETE[kind](node):
+            raise AdqlError(f"ADQL syntax error in {kind.__name__.upper()}")
         if kind is exp.Anonymous:
             _check_adql_function(node)
         if kind is exp.Select and node.args.get("into") is not None:

@@ -58,6 +58,20 @@ _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\s+[A-Za-z][A-Za-z0-9_]*)*")
 #: What PostgreSQL reads as a prefix of a string literal (E'..', B'..', X'..', N'..', U&'..').
 _STRING_PREFIXES = {"e", "b", "x", "n", "u", "&"}
 _BLANKS_AND_LINE_COMMENTS = re.compile(r"(?:\s+|--[^\n]*)*")
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_STATEMENT_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.L_PAREN}
+#: Keywords that are never a name, so never qualified (sqlglot drops a dot after them).
+_CLAUSE_WORDS = {
+    TokenType.SELECT, TokenType.FROM, TokenType.WHERE, TokenType.JOIN, TokenType.ON,
+    TokenType.AND, TokenType.OR, TokenType.NOT, TokenType.GROUP_BY, TokenType.ORDER_BY,
+    TokenType.HAVING, TokenType.ALIAS, TokenType.IN, TokenType.IS, TokenType.LIKE,
+    TokenType.ILIKE, TokenType.BETWEEN, TokenType.CASE, TokenType.WHEN, TokenType.THEN,
+    TokenType.ELSE, TokenType.END, TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT,
+    TokenType.WITH, TokenType.DISTINCT, TokenType.ALL, TokenType.TOP, TokenType.OFFSET,
+    TokenType.USING, TokenType.INNER, TokenType.LEFT, TokenType.RIGHT, TokenType.FULL,
+    TokenType.OUTER, TokenType.CROSS, TokenType.NATURAL, TokenType.EXISTS, TokenType.NULL,
+    TokenType.ASC, TokenType.DESC,
+}  # fmt: skip
 
 
 def parse(query: str) -> exp.Expr:
@@ -71,6 +85,8 @@ def parse(query: str) -> exp.Expr:
     _check_tokens(query, stream)
     if not stream:
         raise AdqlError("the query is empty")
+    if stream[0].token_type not in _STATEMENT_STARTS:
+        raise AdqlError("only SELECT queries are allowed")
     try:
         statements = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(stream, query)
     except ParseError as error:
@@ -108,7 +124,13 @@ def _check_tokens(query: str, stream: list[Token]) -> None:
             if "$" in spelled:
                 raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
             raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")
+        if token.token_type == TokenType.NUMBER and not _NUMBER.fullmatch(spelled):
+            raise AdqlError(f"ADQL syntax error: '{spelled}' is not a number {_where(token)}")
         following = stream[index + 1] if index + 1 < len(stream) else None
+        if token.token_type == TokenType.DOT and not _dot_fits(
+            stream[index - 1] if index else None, token, following
+        ):
+            raise AdqlError(f"ADQL syntax error: misplaced '.' {_where(token)}")
         if following is not None and following.start == token.end + 1:
             if token.token_type == TokenType.SLASH and following.token_type == TokenType.STAR:
                 raise AdqlError("/* */ comments are not ADQL; use -- comments")
@@ -117,6 +139,19 @@ def _check_tokens(query: str, stream: list[Token]) -> None:
         previous_end = token.end
     if not _BLANKS_AND_LINE_COMMENTS.fullmatch(query[previous_end + 1 :]):
         raise AdqlError("only -- comments are allowed in ADQL")
+
+
+def _is_name(token: Token | None) -> bool:
+    return token is not None and (
+        token.token_type == TokenType.IDENTIFIER or token.token_type not in _SYMBOLS | _CLAUSE_WORDS
+    )
+
+
+def _dot_fits(before: Token | None, dot: Token, after: Token | None) -> bool:
+    """A dot qualifies a name (``schema.table``, ``t.*``) or starts a number (``.5``)."""
+    if _is_name(before):
+        return _is_name(after) or (after is not None and after.token_type == TokenType.STAR)
+    return after is not None and after.token_type == TokenType.NUMBER and after.start == dot.end + 1
 
 
 def _syntax_error(error: ParseError) -> str:
