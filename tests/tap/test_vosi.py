@@ -189,3 +189,49 @@ def test_examples_document_is_xhtml_with_rdfa(tap_server):
     examples = document.xpath("//*[@typeof='example']", namespaces=namespaces)
     assert [element.get("resource") for element in examples] == [f"#{e.id}" for e in EXAMPLES]
     assert all(element.get("id") == element.get("resource")[1:] for element in examples)
+
+
+#: A query using each optional ADQL form, to check that what the capabilities declare works.
+FEATURE_PROBES = {
+    "POINT": "SELECT TOP 1 POINT('ICRS', 10, 20) FROM obsportal.exposures",
+    "CIRCLE": "SELECT TOP 1 CIRCLE('ICRS', 10, 20, 1) FROM obsportal.exposures",
+    "BOX": "SELECT TOP 1 exp_id FROM obsportal.exposures"
+    " WHERE CONTAINS(\"position\", BOX('ICRS', 323.87, -38.54, 1, 1)) = 1",
+    "POLYGON": "SELECT TOP 1 POLYGON('ICRS', 10, 20, 11, 20, 11, 21) FROM obsportal.exposures",
+    "REGION": "SELECT TOP 1 exp_id FROM obsportal.exposures"
+    " WHERE CONTAINS(\"position\", REGION('Circle ICRS 323.87 -38.54 1')) = 1",
+    "CONTAINS": "SELECT TOP 1 exp_id FROM obsportal.exposures"
+    " WHERE CONTAINS(\"position\", CIRCLE('ICRS', 323.87, -38.54, 1)) = 1",
+    "INTERSECTS": "SELECT TOP 1 exp_id FROM obsportal.exposures WHERE INTERSECTS("
+    "CIRCLE('ICRS', 323.87, -38.54, 1), CIRCLE('ICRS', target_ra, target_dec, 0.1)) = 1",
+    "DISTANCE": "SELECT TOP 1 DISTANCE(\"position\", POINT('ICRS', 0, 0)) FROM obsportal.exposures",
+    "AREA": "SELECT TOP 1 AREA(CIRCLE('ICRS', 10, 20, 1)) FROM obsportal.exposures",
+    "CENTROID": "SELECT TOP 1 CENTROID(CIRCLE('ICRS', 10, 20, 1)) FROM obsportal.exposures",
+    "COORD1": 'SELECT TOP 1 COORD1("position") FROM obsportal.exposures',
+    "COORD2": 'SELECT TOP 1 COORD2("position") FROM obsportal.exposures',
+    "COORDSYS": 'SELECT TOP 1 COORDSYS("position") FROM obsportal.exposures',
+    "LOWER": "SELECT TOP 1 LOWER(instrument_name) FROM obsportal.exposures",
+    "UPPER": "SELECT TOP 1 UPPER(target_name) FROM obsportal.exposures",
+    "ILIKE": "SELECT TOP 1 exp_id FROM obsportal.exposures WHERE target_name ILIKE 'hd%'",
+    "OFFSET": "SELECT exp_id FROM obsportal.exposures ORDER BY exp_id OFFSET 5",
+    "CAST": "SELECT TOP 1 CAST(mjd_start AS INTEGER) FROM obsportal.exposures",
+    "IN_UNIT": "SELECT TOP 1 IN_UNIT(exposure_time, 'min') FROM obsportal.exposures",
+    "WITH": "WITH x AS (SELECT exp_id FROM obsportal.exposures) SELECT TOP 1 * FROM x",
+    "UNION": "SELECT exp_id FROM obsportal.exposures UNION SELECT exp_id FROM obsportal.exposures",
+    "EXCEPT": "SELECT exp_id FROM obsportal.exposures"
+    " EXCEPT SELECT exp_id FROM obsportal.exposures WHERE mjd_start < 55000",
+    "INTERSECT": "SELECT exp_id FROM obsportal.exposures"
+    " INTERSECT SELECT exp_id FROM obsportal.exposures",
+    "BITWISE_AND": "SELECT TOP 1 BITWISE_AND(validation_level, 1) FROM obsportal.exposures",
+    "BITWISE_OR": "SELECT TOP 1 BITWISE_OR(validation_level, 1) FROM obsportal.exposures",
+    "BITWISE_XOR": "SELECT TOP 1 BITWISE_XOR(validation_level, 3) FROM obsportal.exposures",
+    "BITWISE_NOT": "SELECT TOP 1 BITWISE_NOT(validation_level) FROM obsportal.exposures",
+}
+
+
+def test_every_declared_language_feature_works(tap_server, service):
+    (adql,) = _table_access(_capabilities(tap_server.tap_url)).languages
+    declared = {feature.form for features in adql.languagefeaturelists for feature in features}
+    assert declared == set(FEATURE_PROBES)
+    for form in sorted(declared):
+        assert len(service.run_sync(FEATURE_PROBES[form])) > 0, form

@@ -62,12 +62,15 @@ ADQL_FEATURES: dict[str, tuple[str, ...]] = {
         "POINT", "CIRCLE", "BOX", "POLYGON", "REGION", "CONTAINS", "INTERSECTS",
         "DISTANCE", "AREA", "CENTROID", "COORD1", "COORD2", "COORDSYS",
     ),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-string": ("LOWER", "UPPER", "ILIKE"),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-offset": ("OFFSET",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-type": ("CAST",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-unit": ("IN_UNIT",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-common-table": ("WITH",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
+    f"{TAPREGEXT}#features-adql-string": ("LOWER", "UPPER", "ILIKE"),
+    f"{TAPREGEXT}#features-adql-offset": ("OFFSET",),
+    f"{TAPREGEXT}#features-adql-type": ("CAST",),
+    f"{TAPREGEXT}#features-adql-unit": ("IN_UNIT",),
+    f"{TAPREGEXT}#features-adql-common-table": ("WITH",),
+    f"{TAPREGEXT}#features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
+    f"{TAPREGEXT}#features-adql-bitwise": (
+        "BITWISE_AND", "BITWISE_OR", "BITWISE_XOR", "BITWISE_NOT",
+    ),
 }  # fmt: skip
 UPLOAD_METHODS = ("upload-inline", "upload-http", "upload-https")
 OBSCORE_TABLE = "ivoa.obscore"
