@@ -8,6 +8,7 @@ the member's groups; nobody can state other groups from ADQL.
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,11 +29,12 @@ from jmmc_core.tap_publishing import (
     published_tables,
     vo,
 )
+from jmmc_devtools.processes import serving
 from tap.services.rights import apply_caller, caller_of
 from tap.storage.query_engine import create_query_engine
 
 from ..accounts.test_migrations import accounts_cli
-from .conftest import Server, running_tap
+from .conftest import BIN, Server, running_tap
 
 _metadata = MetaData(schema="rightstest")
 ITEMS = Table(
@@ -281,3 +283,23 @@ def test_pyvo_with_a_members_token_finds_the_private_rows(rights, scheme):
     anonymous = pyvo.dal.TAPService(rights.server.tap_url).run_sync(ALL_ITEMS_QUERY).to_table()
     assert list(member["item_id"]) == sorted(PUBLIC_ITEMS + MEMBERS_ITEMS)
     assert list(anonymous["item_id"]) == PUBLIC_ITEMS
+
+
+@pytest.fixture(scope="module")
+def worker(rights, tap_environment) -> Iterator[None]:
+    """A ``tap worker`` started once the table is published (so its TAP_SCHEMA is current)."""
+    with serving([str(BIN / "tap"), "worker"], env={**os.environ, **tap_environment}):
+        yield
+
+
+def test_an_async_job_runs_with_its_owners_groups(rights, worker):
+    """A job runs later, in a worker: with the groups its owner has then. (Last in this module:
+    the table was published well before, so any worker's TAP_SCHEMA is current.)"""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {rights.member_token}"
+    member = pyvo.dal.TAPService(rights.server.tap_url, session=session)
+    anonymous = pyvo.dal.TAPService(rights.server.tap_url)
+    assert list(member.run_async(ALL_ITEMS_QUERY).to_table()["item_id"]) == sorted(
+        PUBLIC_ITEMS + MEMBERS_ITEMS
+    )
+    assert list(anonymous.run_async(ALL_ITEMS_QUERY).to_table()["item_id"]) == PUBLIC_ITEMS
