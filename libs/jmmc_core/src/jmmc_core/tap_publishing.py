@@ -496,10 +496,12 @@ def publish(
     schemas: Iterable[str] = (),
     reader: str = TAP_READER_ROLE,
 ) -> None:
-    """Make TAP_SCHEMA and the reader's rights say exactly what ``tables`` declare.
+    """Make TAP_SCHEMA, the reader's rights and its row rules say exactly what ``tables``
+    declare.
 
     ``schemas`` names the caller's schemas besides those of ``tables``: their rows are removed
-    and the reader loses every right on their tables but the declared ones. Runs in the
+    and the reader loses every right on their tables but the declared ones; a table there
+    keeps row-level security only while it is declared with ``rows_visible``. Runs in the
     caller's transaction (commit it to publish); safe to run from several services at once.
     ``reader`` is the read-only role TAP queries run as.
     """
