@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from jmmc_core.accounts.dependencies import optional_user
 from jmmc_core.errors import DaliRoute, HtmlRoute
@@ -79,7 +79,11 @@ def page_script() -> FileResponse:
     return FileResponse(STATIC / "page.js", media_type="text/javascript")
 
 
-@documents.get("/examples", summary="DALI examples: ADQL queries on the published tables")
+@documents.get(
+    "/examples",
+    response_class=HTMLResponse,
+    summary="DALI examples: ADQL queries on the published tables",
+)
 def examples(request: Request, runtime: RuntimeDep) -> Response:
     return render(
         request,
