@@ -90,7 +90,7 @@ _FORBIDDEN_ARGUMENTS = {
     exp.Limit: {"offset", "expressions"},
 }  # fmt: skip
 _STATEMENTS = (exp.Select, exp.Union, exp.Except, exp.Intersect)
-_NAMED = {exp.Window: "window functions (OVER)", exp.Lock: "FOR UPDATE and FOR SHARE"}
+_NAMED = {exp.Window: "a window function (OVER)", exp.Lock: "FOR UPDATE or FOR SHARE"}
 _MISPLACED = {
     exp.Star: "'*'", exp.Alias: "AS (allowed in the select list only)",
     exp.Select: "SELECT (a subquery goes in parentheses)",

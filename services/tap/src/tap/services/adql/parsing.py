@@ -52,7 +52,6 @@ _EXPLAINED = {
     TokenType.LIMIT: "LIMIT is not ADQL; use SELECT TOP n",
     TokenType.NATIONAL_STRING: "prefixed string literals (N'...', E'...', U&'...') are not ADQL",
 }
-_REGULAR_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: Keywords such as ORDER BY or DOUBLE PRECISION are one token.
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\s+[A-Za-z][A-Za-z0-9_]*)*")
 #: What PostgreSQL reads as a prefix of a string literal (E'..', B'..', X'..', N'..', U&'..').
@@ -72,6 +71,7 @@ _CLAUSE_WORDS = {
     TokenType.OUTER, TokenType.CROSS, TokenType.NATURAL, TokenType.EXISTS, TokenType.NULL,
     TokenType.ASC, TokenType.DESC,
 }  # fmt: skip
+_NOT_NAMES = (_SYMBOLS - {TokenType.IDENTIFIER}) | _CLAUSE_WORDS
 
 
 def parse(query: str) -> exp.Expr:
@@ -142,9 +142,7 @@ def _check_tokens(query: str, stream: list[Token]) -> None:
 
 
 def _is_name(token: Token | None) -> bool:
-    return token is not None and (
-        token.token_type == TokenType.IDENTIFIER or token.token_type not in _SYMBOLS | _CLAUSE_WORDS
-    )
+    return token is not None and token.token_type not in _NOT_NAMES
 
 
 def _dot_fits(before: Token | None, dot: Token, after: Token | None) -> bool:

@@ -76,6 +76,8 @@ class Source:
     table: CatalogTable | None = None
     derived: list[Field] | None = None
     _fields: list[Field] | None = None
+    #: Fields of the catalog table met so far, by published name.
+    _known: dict[str, Field] = field(default_factory=dict)
 
     def matches(self, table: exp.Identifier, schema: exp.Identifier | None) -> bool:
         if self.alias is not None or self.table is None:
@@ -96,7 +98,10 @@ class Source:
             raise AdqlError(
                 f"column {identifier.this} must be written {column.name} (an ADQL reserved word)"
             )
-        return Field.of(column)
+        known = self._known.get(column.name)
+        if known is None:
+            known = self._known[column.name] = Field.of(column)
+        return known
 
     def fields(self) -> list[Field]:
         if self._fields is None:
