@@ -31,6 +31,7 @@ from jmmc_core.errors import (
     TooManyRequests,
 )
 
+from ..config import Settings
 from ..schema import PHASES, JobRow
 from ..storage import jobs as storage
 from .query import execute_to_file, parse_query_request
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
 WAITING_PHASES = ("PENDING", "QUEUED", "EXECUTING")
 #: The longest a client may block on ``?WAIT=`` (also what ``WAIT=-1`` means).
 MAX_WAIT_SECONDS = 60
@@ -75,11 +75,11 @@ def parse_iso(parameter: str, value: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def job_folder(settings, job_id: str) -> Path:
+def job_folder(settings: Settings, job_id: str) -> Path:
     return Path(settings.results_dir) / job_id
 
 
-def result_path(settings, job_id: str) -> Path:
+def result_path(settings: Settings, job_id: str) -> Path:
     return job_folder(settings, job_id) / RESULT_FILE
 
 
@@ -115,13 +115,14 @@ def _check_parameters(
 def _save_parts(runtime: TapRuntime, job_id: str, parts: Mapping[str, bytes]) -> list[str]:
     if not parts:
         return []
-    folder = job_folder(runtime.settings, job_id) / UPLOADS_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in parts.items():
+    for name in parts:
         if not PART_NAME.fullmatch(name):
             raise InvalidParameter(
                 "UPLOAD", f"upload part name {name!r}: use letters, digits, '_', '.', '-'"
             )
+    folder = job_folder(runtime.settings, job_id) / UPLOADS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in parts.items():
         (folder / name).write_bytes(content)
     return sorted(parts)
 
@@ -167,8 +168,8 @@ def create_job(
         creation_time=created,
         destruction_time=created + timedelta(hours=settings.job_retention_hours),
     )
-    job.upload_parts = _save_parts(runtime, job.id, parts)
     try:
+        job.upload_parts = _save_parts(runtime, job.id, parts)
         with runtime.database.session() as session:
             storage.add(session, job)
             if phase == "RUN":
