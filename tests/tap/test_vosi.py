@@ -9,9 +9,13 @@ from astropy.table import Table
 from lxml import etree
 from pyvo.dal import TAPService
 from pyvo.io.vosi import endpoint
+from sqlalchemy import make_url
 
+from jmmc_devtools.pgcluster import free_port
 from tap.services.examples import EXAMPLES
 from tap.services.formats import DECLARED_FORMATS
+
+from .conftest import running_tap
 
 TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt"
 
@@ -95,6 +99,20 @@ def test_availability(tap_server):
     assert availability.available is True
     assert availability.upsince is not None
     assert "queries" in availability.notes[0]
+
+
+def test_unavailable_when_the_query_database_does_not_answer(tap_environment):
+    closed = make_url(tap_environment["TAP_QUERY_DATABASE_URL"]).set(port=free_port())
+    environment = {
+        **tap_environment,
+        "TAP_QUERY_DATABASE_URL": closed.render_as_string(hide_password=False),
+    }
+    with running_tap(environment) as server:
+        response = httpx.get(f"{server.tap_url}/availability")
+    assert response.status_code == 200
+    availability = endpoint.parse_availability(io.BytesIO(response.content))
+    assert availability.available is False
+    assert "database does not answer" in availability.notes[0]
 
 
 def test_pyvo_reads_the_tables_and_fetches_each(service):
