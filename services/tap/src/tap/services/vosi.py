@@ -55,7 +55,7 @@ STARTED_AT = datetime.now(UTC)
 TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt"
 #: ADQL versions the translator accepts.
 ADQL_VERSIONS = (("2.0", "ivo://ivoa.net/std/ADQL#v2.0"), ("2.1", "ivo://ivoa.net/std/ADQL#v2.1"))
-#: The optional ADQL features the translator implements (each has a test in test_adql.py),
+#: The optional ADQL features the translator implements (test_vosi.py runs a query with each),
 #: by TAPRegExt feature type.
 ADQL_FEATURES: dict[str, tuple[str, ...]] = {
     f"{TAPREGEXT}#features-adqlgeo": (
