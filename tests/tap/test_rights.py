@@ -219,6 +219,22 @@ def test_the_query_engine_runs_with_the_callers_groups_and_forgets_them(publishe
     assert next_sees == PUBLIC_ITEMS  # ...and the caller's groups are gone
 
 
+def test_a_deactivated_account_has_no_groups(published, tap_settings):
+    """An account deactivated after its user was resolved (the owner of a queued job)."""
+    database = Database(tap_settings)
+    try:
+        with database.session() as session:
+            member = services.resolve_token(session, published.member_token)
+        accounts(published.database_url, "deactivate-user", "rights-member")
+        try:
+            assert caller_of(database, member, f"user:{member.id}").group_ids == ()
+        finally:
+            accounts(published.database_url, "activate-user", "rights-member")
+        assert caller_of(database, member, f"user:{member.id}").group_ids != ()
+    finally:
+        database.dispose()
+
+
 def test_anonymous_queries_see_the_public_rows_only(rights):
     assert column(rights, ALL_ITEMS_QUERY) == PUBLIC_ITEMS
     assert column(rights, "SELECT COUNT(*) AS n FROM rightstest.items") == [len(PUBLIC_ITEMS)]

@@ -12,10 +12,11 @@ rewritten to filter rows.
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, exists, text
 
 from jmmc_core.accounts import User
 from jmmc_core.accounts.rights import group_ids_of
+from jmmc_core.accounts.schema import UserRow
 from jmmc_core.database import Database
 from jmmc_core.tap_publishing import CALLER_GROUPS_SETTING
 
@@ -41,9 +42,11 @@ def apply_caller(connection: Connection, caller: Caller) -> None:
 
 def caller_of(database: Database, user: User | None, client: str) -> Caller:
     """The caller with the ids of the groups holding ``user`` (none when anonymous), read now,
-    so a membership granted or revoked a moment ago counts."""
+    so a membership granted or revoked a moment ago counts. An account deactivated since
+    ``user`` was resolved (the owner of a queued job) has no group."""
     if user is None:
         return Caller(None, client)
+    still_active = exists().where(UserRow.id == user.id, UserRow.active)
     with database.session() as session:
-        group_ids = session.scalars(group_ids_of(user)).all()
+        group_ids = session.scalars(group_ids_of(user).where(still_active)).all()
     return Caller(user, client, tuple(sorted(group_ids)))
