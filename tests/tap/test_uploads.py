@@ -182,6 +182,33 @@ def test_geometry_columns_work_with_pg_sphere_operators(query_engine, tap_settin
     assert inside == [(1, True, True, pytest.approx(1.0)), (2, False, False, pytest.approx(0.5))]
 
 
+VARIABLE_ARRAYS = b"""<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>
+<FIELD name="id" datatype="int"/>
+<FIELD name="counts" datatype="int" arraysize="*"><VALUES null="-1"/></FIELD>
+<FIELD name="region" datatype="double" arraysize="*" xtype="polygon" unit="deg"/>
+<DATA><TABLEDATA>
+<TR><TD>1</TD><TD>1 -1 3</TD><TD>9 19 11 19 10 21</TD></TR>
+<TR><TD>2</TD><TD></TD><TD></TD></TR>
+<TR><TD>3</TD><TD>4</TD><TD>0 0 1 0 1 1 0 1</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"""
+
+
+def test_variable_length_arrays_and_polygons(query_engine, tap_settings):
+    with query_engine.connect() as connection:
+        (table,) = load_uploads(
+            connection, parse_upload_parameter("v,param:v"), {"v": VARIABLE_ARRAYS}, tap_settings
+        )
+        rows = connection.execute(
+            text("SELECT id, counts, npoints(region) FROM pg_temp.v ORDER BY id")
+        ).all()
+    assert rows == [(1, [1, None, 3], 3), (2, None, None), (3, [4], 4)]
+    region = table.column("region")
+    assert (region.datatype, region.arraysize, region.xtype, region.unit) == (
+        "double", "*", "polygon", "deg",
+    )  # fmt: skip
+
+
 def test_the_temporary_table_is_gone_when_the_connection_returns_to_the_pool(
     query_engine, tap_settings
 ):

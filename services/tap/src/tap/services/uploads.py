@@ -18,7 +18,7 @@ import re
 import socket
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -210,7 +210,15 @@ def _read_votable(spec: UploadSpec, content: bytes):
 def _reason(error: Exception) -> str:
     """The parser's complaint about the user's document, without file names."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return re.sub(r"^(None|<[^>]*>|\S*?):(\d+:\d+: )", r"line \2", text)[:200]
+    located = _PARSER_POSITION.match(text)
+    if located:
+        line, column, complaint = located.groups()
+        text = f"line {line}, column {int(column) + 1}: {complaint}"
+    return text[:200]
+
+
+#: ``[source:]line:column: [W01: ]complaint``, as astropy and expat word their errors.
+_PARSER_POSITION = re.compile(r"(?:[^:\s]*:)?(\d+):(\d+): (?:[EW]\d+: )?(.*)")
 
 
 # -- Columns -------------------------------------------------------------------------------------
@@ -298,32 +306,43 @@ class _UploadColumn:
     def sql_name(self) -> str:
         return self.catalog.database_name
 
-    def values(self, column: np.ndarray) -> Iterator[object]:
+    def values(self, column: np.ndarray) -> list[object]:
         """The column's cells as psycopg COPY values (None where masked or not a number)."""
         mask = np.ma.getmaskarray(column)
         data = np.ma.getdata(column)
-        if not (self.is_array or self.geometry):
-            cells = data.tolist()
-            if self.is_text:
-                cells = [_text(cell) for cell in cells]
-            elif data.dtype.kind == "f":
-                cells = [None if math.isnan(cell) else cell for cell in cells]
-            return (None if masked else cell for cell, masked in zip(cells, mask, strict=True))
-        return (
-            None if _all_masked(masked) else self._array_value(cell)
-            for cell, masked in zip(data, mask, strict=True)
-        )
+        if data.dtype != object and data.ndim > 1:
+            return self._fixed_arrays(data.reshape(len(data), -1), mask.reshape(len(data), -1))
+        if data.dtype == object:  # variable-length arrays: one array per cell
+            return [
+                None if np.all(masked) else self._fixed_arrays(
+                    np.ma.getdata(cell).reshape(1, -1), np.ma.getmaskarray(cell).reshape(1, -1)
+                )[0]
+                for cell, masked in zip(data, mask, strict=True)
+            ]  # fmt: skip
+        cells = data.tolist()
+        if self.is_text:
+            cells = [_text(cell) for cell in cells]
+        elif data.dtype.kind == "f":
+            cells = [None if math.isnan(cell) else cell for cell in cells]
+        return [None if masked else cell for cell, masked in zip(cells, mask, strict=True)]
 
-    def _array_value(self, cell) -> object:
+    def _fixed_arrays(self, rows: np.ndarray, masks: np.ndarray) -> list[object]:
+        """Rows of a 2-D array as arrays or geometries, whole rows masked as NULL (vectorised)."""
+        nulls = masks | (np.isnan(rows) if rows.dtype.kind == "f" else False)
+        null_rows = masks.all(axis=1).tolist()
         if self.geometry is not None:
-            numbers = np.ma.filled(np.ma.asarray(cell, dtype=float).ravel(), np.nan)
-            return _geometry_literal(self.geometry, numbers)
-        values = np.ma.getdata(cell).ravel().tolist()
-        mask = np.ma.getmaskarray(cell).ravel()
-        return [
-            None if masked or _nan(value) else value
-            for value, masked in zip(values, mask, strict=True)
-        ]
+            floats = np.where(nulls, np.nan, rows.astype(float)).tolist()
+            return [
+                None if null else _geometry_literal(self.geometry, values)
+                for values, null in zip(floats, null_rows, strict=True)
+            ]
+        values = rows.tolist()
+        if nulls.any():
+            values = [
+                [None if null else value for value, null in zip(row, row_nulls, strict=True)]
+                for row, row_nulls in zip(values, nulls.tolist(), strict=True)
+            ]  # fmt: skip
+        return [None if null else row for row, null in zip(values, null_rows, strict=True)]
 
 
 def _text(cell: object) -> str:
@@ -331,19 +350,10 @@ def _text(cell: object) -> str:
     return text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
-def _nan(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _all_masked(mask: object) -> bool:
-    return bool(np.all(mask))
-
-
-def _geometry_literal(geometry: str, numbers: np.ndarray) -> str | None:
+def _geometry_literal(geometry: str, values: list[float]) -> str | None:
     """pg_sphere's text form in degrees: ``(ra d, dec d)``, ``<(ra d, dec d), r d>``..."""
-    if numbers.size == 0 or np.isnan(numbers).any():
+    if not values or any(math.isnan(value) for value in values):
         return None
-    values = numbers.tolist()
     if geometry == "point" and len(values) == 2:
         return f"({values[0]!r}d, {values[1]!r}d)"
     if geometry == "circle" and len(values) == 3:
