@@ -18,7 +18,8 @@ from .. import __version__
 from ..dependencies import CallerDep, RuntimeDep
 from ..models.parameters import MAX_QUERY
 from ..services.examples import EXAMPLES
-from ..services.preview import PREVIEW_ROWS, preview
+from ..services.preview import preview
+from ..services.vosi import service_facts
 from .vosi import public_base_url
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -45,32 +46,21 @@ def service_page(
 ) -> Response:
     base_url = public_base_url(request, runtime)
     if "text/html" not in request.headers.get("accept", ""):
-        return JSONResponse(
-            {
-                "service": "tap",
-                "version": __version__,
-                "tap_url": base_url,
-                "capabilities": f"{base_url}/capabilities",
-                "tables": f"{base_url}/tables",
-                "examples": f"{base_url}/examples",
-            }
-        )
+        return JSONResponse(service_facts(base_url, __version__))
     chosen = next((item for item in EXAMPLES if item.id == example), None)
     result = None
     if query.strip():
         result = preview(runtime, caller, query, maxrec, f"{base_url}/sync")
-    catalog = runtime.catalog.get()
     return render(
         request,
         "tap/index.html",
         base_url=base_url,
-        catalog=catalog,
+        catalog=runtime.catalog.get(),
         examples=EXAMPLES,
         query=chosen.query if chosen else query,
         maxrec=maxrec,
         default_maxrec=runtime.settings.default_maxrec,
         result=result,
-        preview_rows=PREVIEW_ROWS,
     )
 
 

@@ -156,6 +156,16 @@ def _table_access(base_url: str, settings: Settings, catalog: Catalog) -> TableA
     )
 
 
+def service_facts(base_url: str, version: str) -> dict[str, str]:
+    """What a script asking for the service's page gets: where everything is."""
+    return {
+        "service": "tap",
+        "version": version,
+        "tap_url": base_url,
+        **{path: f"{base_url}/{path}" for path, _ in (*ENDPOINTS, EXAMPLES)},
+    }
+
+
 def capabilities_document(base_url: str, settings: Settings, catalog: Catalog) -> bytes:
     """The VOSI capabilities of the service whose public base URL is ``base_url``."""
     endpoints = [
