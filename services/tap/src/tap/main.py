@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="TAP",
         database=database,
         routers=[router],
-        on_shutdown=[query_engine.dispose],
+        on_shutdown=query_engine.dispose,
     )
     app.state.tap = TapRuntime(settings, database, query_engine, CatalogCache(query_engine))
     return app
