@@ -262,11 +262,13 @@ def _run(
         driver = connection.connection.driver_connection
         register_loaders(connection)
         with connection.begin():
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'")
-            # The whole result is wanted: plan for it, not for its first rows; and skip JIT,
-            # whose compiling costs more than it saves on these queries.
-            connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off")
+            # Read only whatever the role may do; the whole result is wanted, so plan for it
+            # rather than for its first rows; no JIT, whose compiling costs more than it saves.
+            connection.exec_driver_sql(
+                "SET TRANSACTION READ ONLY;"
+                f" SET LOCAL statement_timeout = '{int(timeout_seconds)}s';"
+                " SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off"
+            )
             apply_caller(connection, caller)
             cursor = driver.cursor(name=CURSOR_NAME, binary=True)
             try:

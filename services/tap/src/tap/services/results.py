@@ -190,7 +190,7 @@ def result_fields(
 ) -> list[Field]:
     """One FIELD per output column, typed from TAP_SCHEMA or from PostgreSQL."""
     fields = []
-    for column, cursor_column in zip(columns, description or (), strict=False):
+    for column, cursor_column in zip(columns, description or (), strict=True):
         source = column.source
         if source is not None:
             fields.append(
