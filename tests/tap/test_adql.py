@@ -503,6 +503,7 @@ REFUSED = {
         "SELECT IN_UNIT(em_min, 'parsnip') FROM obsportal.exposures",
         "unknown unit 'parsnip'",
     ),
+    "IN_UNIT without a unit": ("SELECT IN_UNIT(em_min, '') FROM obsportal.exposures", "a unit"),
     "window function": ("SELECT COUNT(*) OVER () FROM obsportal.exposures", "not supported"),
     "LIMIT": ("SELECT exp_id FROM obsportal.exposures LIMIT 1", "use SELECT TOP"),
     "lexer garbage": ("SELECT ~~~", "syntax error"),

@@ -97,12 +97,25 @@ _MISPLACED = {
 }  # fmt: skip
 
 
+#: Allowed wherever they are, whatever they hold: most nodes of a query.
+_UNCONDITIONAL = _ALLOWED - {
+    *_PARENTS,
+    *_FORBIDDEN_ARGUMENTS,
+    *FUNCTION_ARGUMENTS,
+    *_INCOMPLETE,
+    exp.Anonymous,
+    exp.Select,
+}
+
+
 def check(tree: exp.Expr) -> None:
     """``AdqlError`` unless every node of ``tree`` is something ADQL allows."""
     if not isinstance(tree, _STATEMENTS):
         raise AdqlError("only SELECT queries are allowed")
     for node in tree.walk():
         kind = type(node)
+        if kind in _UNCONDITIONAL:
+            continue
         if kind not in _ALLOWED:
             raise AdqlError(_refusal(node))
         parent = _PARENTS.get(kind)

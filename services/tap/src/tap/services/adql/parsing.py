@@ -54,8 +54,8 @@ _EXPLAINED = {
 }
 #: Keywords such as ORDER BY or DOUBLE PRECISION are one token.
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\s+[A-Za-z][A-Za-z0-9_]*)*")
-#: What PostgreSQL reads as a prefix of a string literal (E'..', B'..', X'..', N'..', U&'..').
-_STRING_PREFIXES = {"e", "b", "x", "n", "u", "&"}
+#: What PostgreSQL reads as a prefix of a string literal (E'..', B'..', X'..', N'..').
+_STRING_PREFIXES = {"e", "b", "x", "n"}
 _BLANKS_AND_LINE_COMMENTS = re.compile(r"(?:\s+|--[^\n]*)*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _STATEMENT_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.L_PAREN}
@@ -109,35 +109,40 @@ def _where(token: Token) -> str:
 def _check_tokens(query: str, stream: list[Token]) -> None:
     previous_end = -1
     for index, token in enumerate(stream):
-        gap = query[previous_end + 1 : token.start]
-        if gap and not gap.isspace() and not _BLANKS_AND_LINE_COMMENTS.fullmatch(gap):
-            raise AdqlError("only -- comments are allowed in ADQL")
-        spelled = query[token.start : token.end + 1]
-        if token.token_type in _EXPLAINED:
-            raise AdqlError(_EXPLAINED[token.token_type])
-        # A word spelled only with letters, digits and blanks cannot hide a quoted form.
-        if not (
-            token.token_type in _SYMBOLS
-            or (spelled.isidentifier() and spelled.isascii())
-            or _KEYWORD.fullmatch(spelled)
-        ):
-            if "$" in spelled:
-                raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
-            raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")
-        if token.token_type == TokenType.NUMBER and not _NUMBER.fullmatch(spelled):
-            raise AdqlError(f"ADQL syntax error: '{spelled}' is not a number {_where(token)}")
+        kind, start, end = token.token_type, token.start, token.end
+        if start != previous_end + 1:
+            gap = query[previous_end + 1 : start]
+            if not gap.isspace() and not _BLANKS_AND_LINE_COMMENTS.fullmatch(gap):
+                raise AdqlError("only -- comments are allowed in ADQL")
         following = stream[index + 1] if index + 1 < len(stream) else None
-        if token.token_type == TokenType.DOT and not _dot_fits(
-            stream[index - 1] if index else None, token, following
-        ):
-            raise AdqlError(f"ADQL syntax error: misplaced '.' {_where(token)}")
-        if following is not None and following.start == token.end + 1:
-            if token.token_type == TokenType.SLASH and following.token_type == TokenType.STAR:
+        adjacent = following.token_type if following and following.start == end + 1 else None
+        if kind in _SYMBOLS:
+            if kind == TokenType.NUMBER and not _NUMBER.fullmatch(query, start, end + 1):
+                spelled = query[start : end + 1]
+                raise AdqlError(f"ADQL syntax error: '{spelled}' is not a number {_where(token)}")
+            if kind == TokenType.DOT and not _dot_fits(
+                stream[index - 1] if index else None, token, following
+            ):
+                raise AdqlError(f"ADQL syntax error: misplaced '.' {_where(token)}")
+            if kind == TokenType.SLASH and adjacent == TokenType.STAR:
                 raise AdqlError("/* */ comments are not ADQL; use -- comments")
-            if following.token_type == TokenType.STRING and spelled.lower() in _STRING_PREFIXES:
+            if kind == TokenType.AMP and adjacent == TokenType.STRING:  # U&'...'
                 raise AdqlError(_EXPLAINED[TokenType.NATIONAL_STRING])
-        previous_end = token.end
-    if not _BLANKS_AND_LINE_COMMENTS.fullmatch(query[previous_end + 1 :]):
+        else:
+            if kind in _EXPLAINED:
+                raise AdqlError(_EXPLAINED[kind])
+            # A word spelled only with letters, digits and blanks cannot hide a quoted form.
+            spelled = query[start : end + 1]
+            if not (spelled.isidentifier() and spelled.isascii()) and not _KEYWORD.fullmatch(
+                spelled
+            ):
+                if "$" in spelled:
+                    raise AdqlError("'$' (dollar quoting, parameters) is not ADQL")
+                raise AdqlError(f"ADQL syntax error: unexpected '{spelled}' {_where(token)}")
+            if adjacent == TokenType.STRING and spelled.lower() in _STRING_PREFIXES:
+                raise AdqlError(_EXPLAINED[TokenType.NATIONAL_STRING])
+        previous_end = end
+    if not _BLANKS_AND_LINE_COMMENTS.fullmatch(query, previous_end + 1):
         raise AdqlError("only -- comments are allowed in ADQL")
 
 

@@ -10,6 +10,8 @@ from .model import AdqlError
 
 
 def _unit(text: str) -> units.UnitBase:
+    if not text.strip():
+        raise AdqlError("IN_UNIT needs a unit, such as 'um'")
     try:
         return units.Unit(text, format="vounit")
     except ValueError:
@@ -24,5 +26,5 @@ def conversion_factor(source: str, target: str) -> float:
     """What multiplies a value in ``source`` units to express it in ``target`` units."""
     try:
         return float(_unit(source).to(_unit(target)))
-    except units.UnitConversionError:
+    except (units.UnitConversionError, TypeError):
         raise AdqlError(f"a value in '{source}' cannot be converted to '{target}'") from None
