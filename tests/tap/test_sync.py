@@ -328,6 +328,8 @@ def test_unknown_table_and_column_are_named_in_the_message(tap_server):
     [
         (f"SELECT TOP 1 1/0 AS x FROM {EXPOSURES}", "division by zero"),
         (f"SELECT TOP 1 CAST('abc' AS INTEGER) AS x FROM {EXPOSURES}", "invalid input"),
+        (f"SELECT exp_id, COUNT(*) AS n FROM {EXPOSURES}", "GROUP BY"),
+        (f"SELECT TOP 1 exp_id FROM {EXPOSURES} WHERE exp_id = 3", "text = integer"),
     ],
 )
 def test_database_errors_are_told_in_words(tap_server, query, words):

@@ -42,6 +42,8 @@ VERSIONS = ("1.0", "1.1")
 #: Rows per FETCH from the server-side cursor: large enough to amortise the round trip.
 FETCH_ROWS = 10_000
 PROVIDER = "JMMC"
+#: SQLSTATE class of queries PostgreSQL refuses to plan (psycopg has no base class for it).
+SYNTAX_OR_ACCESS_RULE = "42"
 CURSOR_NAME = "tap_result"
 
 
@@ -146,6 +148,11 @@ def _failure(error: psycopg.Error, timeout_hint: str) -> QueryFailed:
         return QueryFailed(f"the query failed on a value: {primary}")
     if isinstance(error, pg_errors.InsufficientPrivilege):
         return QueryFailed("the query reads something this service does not publish")
+    if (error.sqlstate or "").startswith(SYNTAX_OR_ACCESS_RULE):
+        # A query ADQL allows but PostgreSQL cannot plan (grouping, operators on these types):
+        # the first line of PostgreSQL's message names the construct, without the SQL text.
+        primary = error.diag.message_primary or "invalid query"
+        return QueryFailed(f"the database cannot run this query: {primary}")
     if isinstance(error, pg_errors.InsufficientResources | pg_errors.ProgramLimitExceeded):
         return QueryFailed("the query needs more resources than the server has; narrow it down")
     _log.warning("query failed: %s (%s)", error.diag.message_primary, error.sqlstate)
