@@ -21,8 +21,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         id="cone-search",
         name="Cone search",
-        description="Exposures whose target lies within half a degree of a position (ICRS, degrees);"
-        " CONTAINS on the position column uses its spatial index.",
+        description="Exposures whose target lies within half a degree of a position (ICRS,"
+        " degrees); CONTAINS on the position column uses its spatial index.",
         query="SELECT exp_id, target_name, instrument_name, mjd_start,\n"
         "       DISTANCE(\"position\", POINT('ICRS', 323.8712, -38.5383)) AS dist\n"
         "FROM obsportal.exposures\n"
