@@ -12,8 +12,10 @@ from pyvo.io.vosi import endpoint
 from sqlalchemy import make_url
 
 from jmmc_devtools.pgcluster import free_port
+from tap.services.catalog import Catalog, CatalogSchema, CatalogTable
 from tap.services.examples import EXAMPLES
 from tap.services.formats import DECLARED_FORMATS
+from tap.services.vosi import capabilities_document
 
 from .conftest import running_tap
 
@@ -253,3 +255,14 @@ def test_every_declared_language_feature_works(tap_server, service):
     assert declared == set(FEATURE_PROBES)
     for form in sorted(declared):
         assert len(service.run_sync(FEATURE_PROBES[form])) > 0, form
+
+
+def test_obscore_is_declared_once_published(tap_settings):
+    """oidb publishes ivoa.obscore: the capabilities then name the ObsCore 1.1 data model."""
+    catalog = Catalog(
+        schemas=(CatalogSchema("ivoa"),),
+        tables=(CatalogTable(schema_name="ivoa", name="ivoa.ObsCore", columns=()),),
+    )
+    document = capabilities_document("http://tap.example.org/tap", tap_settings, catalog)
+    tap = _table_access(endpoint.parse_capabilities(io.BytesIO(document)))
+    assert [model.ivo_id for model in tap.datamodels] == ["ivo://ivoa.net/std/ObsCore#core-1.1"]
