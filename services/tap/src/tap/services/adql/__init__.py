@@ -3,7 +3,8 @@
 ``translate`` parses strictly (any lexer or parser error is an ``AdqlError``), checks every node
 of the tree against an allowlist (node classes, tables and columns from TAP_SCHEMA and the
 uploads, functions from ADQL), then rewrites geometry and the ADQL functions PostgreSQL lacks
-with the semantics of DaCHS. Nothing is cached across calls: the catalog may change.
+with the semantics of DaCHS. Nothing that depends on the catalog is kept across calls (it
+may change between two).
 
 Cartesian joins are allowed, as ADQL allows them: the runner's statement timeout and MAXREC
 bound what they cost.
