@@ -9,6 +9,7 @@ import http.client
 import io
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,12 +18,16 @@ import httpx
 import numpy as np
 import pytest
 import pyvo
+import uvicorn
 from astropy.io.votable import parse as parse_votable
 from astropy.io.votable.tree import VOTableFile
 from astropy.table import MaskedColumn, Table
 from sqlalchemy import text
 
 from jmmc_core.errors import InvalidParameter
+from jmmc_devtools.pgcluster import free_port
+from tap.handlers.request_size import RequestSizeLimit
+from tap.main import create_app
 from tap.services.uploads import (
     UploadSpec,
     checked_address,
@@ -652,3 +657,60 @@ def test_an_uploaded_table_is_gone_for_the_next_query(tap_server, known_targets)
     )
     assert response.status_code == 400
     assert "unknown table" in dali_error(response)
+
+
+# -- The bound on request bodies -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_upload_server(tap_settings) -> Iterator[str]:
+    """The TAP app with a 10 kB upload limit behind its request bound, served by uvicorn."""
+    settings = tap_settings.model_copy(update={"upload_limit_bytes": 10_000})
+    app = create_app(settings)
+    app.add_middleware(RequestSizeLimit, upload_limit_bytes=settings.upload_limit_bytes)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the TAP app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def test_a_request_body_over_the_limit_is_refused_while_streaming(small_upload_server):
+    parameters = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.t",
+                  "UPLOAD": "t,param:t"}  # fmt: skip
+    message = "UPLOAD: the request is larger than this service accepts: uploaded tables may total"
+    declared = httpx.post(
+        f"{small_upload_server}/tap/sync", data=parameters,
+        files={"t": ("t", b"x" * (2 * 1024 * 1024), "application/x-votable+xml")},
+    )  # fmt: skip
+    assert declared.status_code == 413
+    assert message in dali_error(declared)
+    # Chunked, as TOPCAT sends: the size is only known by reading.
+    body = topcat_body(parameters, {"t": b"x" * (2 * 1024 * 1024)})
+    streamed = httpx.post(
+        f"{small_upload_server}/tap/sync",
+        content=(body[start : start + 65536] for start in range(0, len(body), 65536)),
+        headers={"Content-Type": f'multipart/form-data; boundary="{TOPCAT_BOUNDARY}"'},
+    )
+    assert streamed.status_code == 413
+    assert message in dali_error(streamed)
+
+
+def test_an_upload_within_the_limit_passes_the_bound(small_upload_server, known_targets):
+    body = topcat_body(
+        {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": CROSSMATCH, "UPLOAD": "mine,param:m"},
+        {"m": votable_bytes(crossmatch_table(known_targets))},
+    )
+    status, answer = post_chunked(small_upload_server, "/tap/sync", body, chunk_size=1000)
+    assert status == 200, answer[:2000]
+    rows = parse_votable(io.BytesIO(answer)).get_first_table().to_table()
+    assert dict(zip(rows["name"], rows["n"], strict=True)) == expected_counts(known_targets)
