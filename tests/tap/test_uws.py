@@ -240,11 +240,14 @@ def test_illegal_phase_changes_are_refused_naming_phase(client):
     assert post(client, f"{pending}/phase", PHASE="RUN").status_code == 400
 
 
-def test_parameter_errors_known_at_creation_are_400s(client):
-    for name, value in (("MAXREC", "many"), ("RESPONSEFORMAT", "image/png"), ("PHASE", "ABORT")):
-        refused = client.post("/async", data={"QUERY": QUERY, name: value})
-        assert refused.status_code == 400, (name, refused.text)
-        assert name in error_text(refused)
+def test_bad_parameters_end_the_job_in_error_naming_them(client):
+    for name, value in (("LANG", "PQL"), ("MAXREC", "many"), ("RESPONSEFORMAT", "image/png")):
+        job = finished(client, create(client, QUERY=QUERY, PHASE="RUN", **{name: value}))
+        assert job.phase == "ERROR", name
+        assert name in job.errorsummary.message.content
+    refused = client.post("/async", data={"QUERY": QUERY, "PHASE": "ABORT"})
+    assert refused.status_code == 400
+    assert "PHASE" in error_text(refused)
 
 
 def test_delete_and_action_delete_remove_the_job(client, tap):
