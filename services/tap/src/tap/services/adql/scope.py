@@ -35,14 +35,18 @@ def quoted(name: str) -> exp.Identifier:
     return exp.Identifier(this=name, quoted=True)
 
 
-def reference(*parts: str) -> exp.Var:
-    """A checked, possibly qualified name, rendered once as SQL text.
+def sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def reference(name: str, qualifier: str = "") -> exp.Var:
+    """A checked name (after its quoted qualifier, ``"e".``), rendered once as SQL text.
 
     One node rather than a Column of up to three Identifiers: building and generating those
     cost more than the rest of the translation of a SELECT * on a wide table. Every part is
     a name from the catalog or a folded alias, quoted here.
     """
-    return exp.Var(this=".".join('"' + part.replace('"', '""') + '"' for part in parts))
+    return exp.Var(this=qualifier + sql_name(name))
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is five times slower to build
@@ -78,6 +82,8 @@ class Source:
     _fields: list[Field] | None = None
     #: Fields of the catalog table met so far, by published name.
     _known: dict[str, Field] = field(default_factory=dict)
+    #: The qualifier as SQL, with its trailing dot.
+    _prefix: str | None = None
 
     def matches(self, table: exp.Identifier, schema: exp.Identifier | None) -> bool:
         if self.alias is not None or self.table is None:
@@ -112,8 +118,10 @@ class Source:
             )
         return self._fields
 
-    def reference(self, sql_name: str) -> exp.Var:
-        return reference(*self.qualifier, sql_name)
+    def reference(self, name: str) -> exp.Var:
+        if self._prefix is None:
+            self._prefix = "".join(sql_name(part) + "." for part in self.qualifier)
+        return reference(name, self._prefix)
 
 
 @dataclass

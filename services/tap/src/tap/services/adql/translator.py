@@ -235,7 +235,9 @@ class Translator:
                 name = f"{item_field.name}_{suffix}"
             used.add(name)
             fields.append(
-                Field(name, name, item_field.source, item_field.kind, item_field.integral)
+                item_field
+                if name == item_field.name == item_field.sql_name
+                else Field(name, name, item_field.source, item_field.kind, item_field.integral)
             )
         node.set(
             "expressions",
