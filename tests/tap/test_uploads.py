@@ -309,14 +309,19 @@ class FileServer:
     files: dict[str, bytes]
 
 
+_REDIRECTS = {"/loop": "/loop", "/to-ftp": "ftp://example.org/x.vot"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         files = self.server.files
-        if self.path.startswith("/redirect/"):
+        if self.path.startswith(("/redirect/", "/loop", "/to-ftp")):
             self.send_response(302)
-            self.send_header("Location", self.path.removeprefix("/redirect"))
+            self.send_header(
+                "Location", _REDIRECTS.get(self.path, self.path.removeprefix("/redirect"))
+            )
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif self.path.startswith("/hang/"):
@@ -386,6 +391,8 @@ def test_an_upload_by_url_that_fails_is_explained(tap_settings, file_server):
         "/missing.vot": "answered HTTP status 404",
         "/hang/x": "did not answer within 0.5 s",
         "/not-a-votable": "the upload is not a readable VOTable",
+        "/loop": "redirects more than 5 times",
+        "/to-ftp": "redirects to ftp://example.org/x.vot; only http and https URLs are fetched",
     }
     for path, message in cases.items():
         (spec,) = parse_upload_parameter(f"t,{file_server.url}{path}")

@@ -439,8 +439,13 @@ def fetch_upload_url(spec: UploadSpec, settings: Settings) -> bytes:
                 raise _refuse(_unreachable(spec, url, "could not be reached")) from None
             try:
                 if response.is_redirect:
-                    url = urljoin(url, response.headers["location"])
-                    _check_source(spec.name, url)
+                    target = urljoin(url, response.headers["location"])
+                    if urlsplit(target).scheme.lower() not in ("http", "https"):
+                        raise _refuse(
+                            _unreachable(spec, url, f"redirects to {target}; only http and "
+                                         "https URLs are fetched")
+                        )  # fmt: skip
+                    url = target
                     continue
                 if response.status_code != 200:
                     raise _refuse(
