@@ -61,12 +61,13 @@ class Field:
 
     @classmethod
     def of(cls, column: CatalogColumn) -> Field:
+        name, xtype = column.name.strip('"'), column.xtype
         return cls(
-            name=column.name.strip('"'),
-            sql_name=column.database_name,
-            source=column,
-            kind=_KINDS.get((column.xtype or "").lower()),
-            integral=column.datatype in _INTEGRAL_DATATYPES,
+            name,
+            name.lower(),  # CatalogColumn.database_name, without a second strip
+            column,
+            _KINDS.get(xtype.lower()) if xtype else None,
+            column.datatype in _INTEGRAL_DATATYPES,
         )
 
 
