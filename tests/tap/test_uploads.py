@@ -105,6 +105,9 @@ def test_upload_parameter_lists_tables_and_sources():
         ("t,file:///etc/passwd", "neither param:<part> nor an http or https URL"),
         ("t,x.vot", "neither param:<part> nor an http or https URL"),
         ("t,http://", "neither param:<part> nor an http or https URL"),
+        ("t,http://[::1/x.vot", "'http://\\[::1/x.vot' is not a valid URL"),
+        ("t,http://example.org:99999/x.vot", "is not a valid URL"),
+        ("t,http://example.org:port/x.vot", "is not a valid URL"),
     ],
 )
 def test_malformed_upload_parameter_is_refused(value, message):
@@ -309,7 +312,11 @@ class FileServer:
     files: dict[str, bytes]
 
 
-_REDIRECTS = {"/loop": "/loop", "/to-ftp": "ftp://example.org/x.vot"}
+_REDIRECTS = {
+    "/loop": "/loop",
+    "/to-ftp": "ftp://example.org/x.vot",
+    "/to-nowhere": "http://example.org:99999/x.vot",
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -317,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         files = self.server.files
-        if self.path.startswith(("/redirect/", "/loop", "/to-ftp")):
+        if self.path.startswith(("/redirect/", *_REDIRECTS)):
             self.send_response(302)
             self.send_header(
                 "Location", _REDIRECTS.get(self.path, self.path.removeprefix("/redirect"))
@@ -393,6 +400,7 @@ def test_an_upload_by_url_that_fails_is_explained(tap_settings, file_server):
         "/not-a-votable": "the upload is not a readable VOTable",
         "/loop": "redirects more than 5 times",
         "/to-ftp": "redirects to ftp://example.org/x.vot; only http and https URLs are fetched",
+        "/to-nowhere": "/to-nowhere redirects to an invalid URL",
     }
     for path, message in cases.items():
         (spec,) = parse_upload_parameter(f"t,{file_server.url}{path}")

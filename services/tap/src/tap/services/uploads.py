@@ -109,8 +109,13 @@ def _check_source(name: str, source: str) -> None:
         if not source.removeprefix("param:"):
             raise _refuse(f"table '{name}': 'param:' must be followed by the name of a part")
         return
-    url = urlsplit(source)
-    if url.scheme.lower() not in ("http", "https") or not url.hostname:
+    try:
+        url = urlsplit(source)
+        usable = url.scheme.lower() in ("http", "https") and bool(url.hostname)
+        url.port  # noqa: B018 (raises for a port out of range or not a number)
+    except ValueError:
+        raise _refuse(f"table '{name}': '{source}' is not a valid URL") from None
+    if not usable:
         raise _refuse(
             f"table '{name}': '{source}' is neither param:<part> nor an http or https URL "
             "(the methods this service supports)"
@@ -439,13 +444,7 @@ def fetch_upload_url(spec: UploadSpec, settings: Settings) -> bytes:
                 raise _refuse(_unreachable(spec, url, "could not be reached")) from None
             try:
                 if response.is_redirect:
-                    target = urljoin(url, response.headers["location"])
-                    if urlsplit(target).scheme.lower() not in ("http", "https"):
-                        raise _refuse(
-                            _unreachable(spec, url, f"redirects to {target}; only http and "
-                                         "https URLs are fetched")
-                        )  # fmt: skip
-                    url = target
+                    url = _redirect_target(spec, url, response.headers["location"])
                     continue
                 if response.status_code != 200:
                     raise _refuse(
@@ -455,6 +454,21 @@ def fetch_upload_url(spec: UploadSpec, settings: Settings) -> bytes:
             finally:
                 response.close()
     raise _refuse(_unreachable(spec, spec.source, f"redirects more than {_MAX_REDIRECTS} times"))
+
+
+def _redirect_target(spec: UploadSpec, url: str, location: str) -> str:
+    try:
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 (raises for a port out of range or not a number)
+    except ValueError:
+        raise _refuse(_unreachable(spec, url, "redirects to an invalid URL")) from None
+    if not usable:
+        raise _refuse(
+            _unreachable(spec, url, f"redirects to {target}; only http and https URLs are fetched")
+        )
+    return target
 
 
 def _unreachable(spec: UploadSpec, url: str, reason: str) -> str:
