@@ -198,6 +198,11 @@ SAME_AS_SQL = {
         " WHERE target_name = 'Bételgeuse' OR target_name <> '天狼星'",
         "SELECT 'Bételgeuse', count(*) FROM obsportal.exposures",
     ),
+    "backslashes and quotes in strings": (
+        "SELECT TOP 1 'C:\\dir\\', 'it''s', COUNT(*) FROM obsportal.exposures"
+        " WHERE exp_id NOT LIKE '%\\'' --'",
+        "SELECT E'C:\\\\dir\\\\', 'it''s', count(*) FROM obsportal.exposures",
+    ),
     'TAP_SCHEMA with the delimited "size"': (
         'SELECT column_name, "size", datatype FROM TAP_SCHEMA.columns'
         " WHERE table_name = 'obsportal.exposures' ORDER BY column_name",

@@ -386,6 +386,14 @@ class Translator:
         node.set("this", exp.cast(node.this, exp.DType.DECIMAL))
         return exp.cast(node, exp.DType.DOUBLE)
 
+    def _text(self, node: exp.Literal) -> exp.Expr:
+        """A string with a backslash as an E'' literal: the same value whatever the server's
+        standard_conforming_strings, so a backslash can never end the string early."""
+        if not node.is_string or "\\" not in node.this:
+            return node
+        escaped = node.this.replace("\\", "\\\\").replace("'", "''")
+        return exp.Var(this=f"E'{escaped}'")
+
     def _arithmetic(self, node: exp.Expr) -> exp.Expr:
         if all(self._meaning(child).integral for child in node.iter_expressions()):
             return self._remember(node, integral=True)
@@ -526,6 +534,7 @@ class Translator:
 #: What happens to a node, by class, once its arguments are translated.
 _REWRITES = {
     exp.Anonymous: Translator._anonymous,
+    exp.Literal: Translator._text,
     exp.Contains: Translator._contains,
     exp.Log: Translator._logarithm,
     exp.Round: Translator._rounding,
