@@ -233,7 +233,7 @@ def main() -> None:
     # CPU time (user + sys of the measuring process) keeps ratios meaningful on a shared host.
     print(f"{'writer':<30}{'CPU s':>8}{'wall s':>8}{'MB':>8}{'MB/s':>8}{'RSS +MB':>9}")
     results = {}
-    for serialization in ("tabledata", "binary2"):
+    for serialization in ("tabledata", "binary", "binary2"):
         for implementation in ("ours", "astropy"):
             kind = f"{implementation}:{serialization}:list"
             result = results[kind] = _run(kind, rows_count)
@@ -247,7 +247,7 @@ def main() -> None:
             )
             if result["build_seconds"]:
                 print(f"{'  + Table from rows':<30}{result['build_seconds']:>8.2f}")
-    for serialization in ("tabledata", "binary2"):
+    for serialization in ("tabledata", "binary", "binary2"):
         ours = results[f"ours:{serialization}:list"]
         theirs = results[f"astropy:{serialization}:list"]
         total = theirs["seconds"] + theirs["build_seconds"]
@@ -256,9 +256,11 @@ def main() -> None:
             f"{theirs['seconds'] / ours['seconds']:.1f}x, "
             f"astropy Table build + write / ours = {total / ours['seconds']:.1f}x"
         )
+    binary, binary2 = results["ours:binary:list"], results["ours:binary2:list"]
+    print(f"ratio ours BINARY / ours BINARY2 = {binary['seconds'] / binary2['seconds']:.2f}x")
     small = max(rows_count // 10, 1)
     print(f"streamed export from a generator, RSS growth at {small} vs {rows_count} rows:")
-    for serialization in ("tabledata", "binary2"):
+    for serialization in ("tabledata", "binary", "binary2"):
         few, many = (_run(f"ours:{serialization}:stream", n) for n in (small, rows_count))
         print(
             f"  {serialization.upper():<10} {few['rss_growth'] / mb:6.1f} MB vs "
