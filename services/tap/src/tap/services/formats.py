@@ -122,10 +122,14 @@ DECLARED_FORMATS: tuple[DeclaredFormat, ...] = (
         DEFAULT_FORMAT.media_type, ("votable", "votable/b2"), f"{_TAPREGEXT}#output-votable-binary2"
     ),
     DeclaredFormat(
-        _votable("binary", "1.4").media_type, ("votable/b",), f"{_TAPREGEXT}#output-votable-binary"
+        _votable("binary", DEFAULT_VOTABLE_VERSION).media_type,
+        ("votable/b",),
+        f"{_TAPREGEXT}#output-votable-binary",
     ),
     DeclaredFormat(
-        _votable("tabledata", "1.4").media_type, ("votable/td",), f"{_TAPREGEXT}#output-votable-td"
+        _votable("tabledata", DEFAULT_VOTABLE_VERSION).media_type,
+        ("votable/td",),
+        f"{_TAPREGEXT}#output-votable-td",
     ),
     # TAPRegExt 1.0 defines no identifiers for CSV and TSV (taplint rejects made-up ones).
     DeclaredFormat(CSV_MEDIA_TYPE, ("csv",)),
