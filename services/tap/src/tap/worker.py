@@ -89,14 +89,13 @@ def _runtime(context: JobContext) -> TapRuntime:
 
 async def run_job(context: JobContext, job_id: str) -> None:
     runtime = _runtime(context)
-    job = await asyncio.to_thread(jobs.start_execution, runtime, job_id)
-    if job is None:
-        return
     thread: list[int] = []
 
     def execute() -> None:
         thread.append(threading.get_ident())
-        jobs.execute(runtime, job)
+        job = jobs.start_execution(runtime, job_id)
+        if job is not None:  # None: aborted or deleted before a worker took it
+            jobs.execute(runtime, job)
 
     running = asyncio.ensure_future(asyncio.to_thread(execute))
     try:

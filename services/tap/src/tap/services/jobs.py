@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vo_models.uws.types import ExecutionPhase
+
 from jmmc_core.accounts.services import find_user
 from jmmc_core.errors import (
     Conflict,
@@ -32,7 +34,7 @@ from jmmc_core.errors import (
 )
 
 from ..config import Settings
-from ..schema import PHASES, JobRow
+from ..schema import JobRow
 from ..storage import jobs as storage
 from .query import execute_to_file, parse_query_request
 from .rights import Caller, caller_of
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 WAITING_PHASES = ("PENDING", "QUEUED", "EXECUTING")
+#: Every phase UWS 1.1 names (a filter may ask for those this service never uses).
+UWS_PHASES = tuple(phase.value for phase in ExecutionPhase)
 #: The longest a client may block on ``?WAIT=`` (also what ``WAIT=-1`` means).
 MAX_WAIT_SECONDS = 60
 #: Parameters that drive the job instead of describing its query.
@@ -184,9 +188,11 @@ def list_jobs(
     runtime: TapRuntime, caller: Caller, phases: Sequence[str], after: str | None, last: int | None
 ) -> list[JobRow]:
     wanted = [_phase_value(phase) for phase in phases if phase.strip()]
-    unknown = [phase for phase in wanted if phase not in (*PHASES, "HELD", "SUSPENDED")]
+    unknown = [phase for phase in wanted if phase not in UWS_PHASES]
     if unknown:
-        raise InvalidParameter("PHASE", f"unknown phase {unknown[0]!r}; one of {', '.join(PHASES)}")
+        raise InvalidParameter(
+            "PHASE", f"unknown phase {unknown[0]!r}; one of {', '.join(UWS_PHASES)}"
+        )
     if last is not None and last < 1:
         raise InvalidParameter("LAST", "must be a positive integer")
     with runtime.database.session() as session:
@@ -318,10 +324,10 @@ async def wait_for_change(
     if watched not in WAITING_PHASES or job.phase != watched or limit == 0:
         return job
     deadline = asyncio.get_running_loop().time() + limit
-    interval = 0.02
+    interval = 0.01
     while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
         await asyncio.sleep(min(interval, remaining))
-        interval = min(interval * 1.5, 1.0)
+        interval = min(interval * 1.3, 0.5)
         current = await asyncio.to_thread(_current_phase, runtime, job_id)
         if current != watched:
             break
