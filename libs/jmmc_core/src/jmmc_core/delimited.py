@@ -1,9 +1,11 @@
 """Streaming delimited text: CSV (RFC 4180) and TSV, a header line of column names first.
 
 Rows come from any iterator of tuples and leave as ``bytes`` chunks, so memory does not grow
-with the row count. Rows are read in batches and formatted column by column; the standard
-``csv`` module writes the lines (quoting where needed in CSV), and only columns holding
-values it would not write the DALI way go through a per-value formatter.
+with the row count. Rows are read in batches sized to fill about one chunk and formatted column
+by column: only columns holding values that are not already text, integers or finite floats go
+through a per-value formatter. The standard ``csv`` module writes CSV lines (it quotes where
+needed); TSV lines, which never need quoting, are joined directly (the ``csv`` module would
+refuse a lone empty cell without quotes).
 
 Value rules (DALI text forms):
 
@@ -11,7 +13,8 @@ Value rules (DALI text forms):
   ``NaN``, ``+Inf``, ``-Inf``; booleans ``true``/``false``; ``datetime``/``date``/``time``
   values ISO 8601; arrays (lists, tuples) their elements separated by spaces (a ``None``
   element is ``NaN``); ``bytes`` are decoded as UTF-8.
-* CSV quotes a cell holding a comma, a double quote or a line break (RFC 4180).
+* CSV quotes a cell holding a comma, a double quote or a line break, and ends lines with
+  CR LF (RFC 4180); TSV lines end with a line feed.
 * TSV cannot quote, so a backslash, tab, line feed or carriage return inside a text becomes
   ``\\\\``, ``\\t``, ``\\n``, ``\\r`` (the escapes of PostgreSQL's text COPY format): every
   line is one row, every tab separates two cells.
@@ -88,7 +91,7 @@ class DelimitedWriter:
         names: Sequence[str],
         *,
         delimiter: str = ",",
-        line_terminator: str = "\r\n",
+        line_terminator: str | None = None,
         chunk_size: int = 65536,
     ) -> None:
         if delimiter not in (",", "\t"):
@@ -99,6 +102,10 @@ class DelimitedWriter:
             raise ValueError("chunk_size must be positive")
         self.names = tuple(names)
         self.delimiter = delimiter
+        # RFC 4180 ends CSV lines with CR LF; TSV lines end with a line feed, as Unix tools read
+        # them.
+        if line_terminator is None:
+            line_terminator = "\r\n" if delimiter == "," else "\n"
         self.line_terminator = line_terminator
         self.chunk_size = chunk_size
 
