@@ -304,3 +304,29 @@ def test_a_refused_format_is_a_dali_400(tap_server, parameters, named, words):
         message = error_message(response)
 
         assert message.startswith(f"{named}: ") and words in message, message
+
+
+@pytest.mark.parametrize("value", ["votable/b1.2", "votable/b", "tsv"])
+def test_async_results_are_written_in_the_asked_format(tap_service, reference, value):
+    with httpx.Client(base_url=tap_service.tap_url, timeout=120) as client:
+        created = client.post(
+            "/async",
+            data={"LANG": "ADQL", "QUERY": QUERY, "RESPONSEFORMAT": value, "PHASE": "RUN"},
+        )
+        assert created.status_code == 303
+        job_url = created.headers["location"]
+        phase = "QUEUED"
+        while phase not in ("COMPLETED", "ERROR", "ABORTED"):
+            client.get(job_url, params={"WAIT": "30"})
+            phase = client.get(f"{job_url}/phase").text.strip()
+        assert phase == "COMPLETED"
+        result = client.get(f"{job_url}/results/result")
+        client.delete(job_url)
+
+    assert result.headers["content-type"].startswith(output_format(value).media_type)
+    if value == "tsv":
+        lines = result.text.splitlines()
+        assert lines[0].split("\t") == list(reference) and len(lines) == 61
+    else:
+        columns = cell_values(votable(result).get_first_table())
+        assert columns == reference
