@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -247,7 +248,8 @@ def _declare(
     return fields, cursor
 
 
-def _run(
+@contextmanager
+def _running(
     runtime: TapRuntime,
     request: QueryRequest,
     caller: Caller,
@@ -255,7 +257,7 @@ def _run(
     timeout_seconds: int,
     sync: bool,
 ) -> Iterator[tuple[Iterator[bytes], _Rows]]:
-    """Yields once: the output chunks and their rows, while the query's transaction is open."""
+    """The output chunks and their rows, while the query's transaction is open."""
     hint = _timeout_hint(timeout_seconds, sync)
     with runtime.query_engine.connect() as connection:
         uploads = load_uploads(connection, request.uploads, files, runtime.settings)
@@ -303,7 +305,7 @@ def stream_query(
     """The result of a sync query as chunks; errors before the first chunk are raised."""
 
     def chunks() -> Iterator[bytes]:
-        for output, _rows in _run(runtime, request, caller, files, timeout_seconds, sync=True):
+        with _running(runtime, request, caller, files, timeout_seconds, sync=True) as (output, _):
             yield from output
 
     return QueryStream(request.output.media_type, chunks())
@@ -318,26 +320,14 @@ def execute_to_file(
     timeout_seconds: int,
 ) -> ResultSummary:
     """Writes the result of an async job to ``path``; a failure at any point raises."""
-    for output, rows in _run(runtime, request, caller, files, timeout_seconds, sync=False):
-        with path.open("wb") as file:
-            for chunk in output:
-                file.write(chunk)
-        if rows.failure is not None:
-            raise rows.failure
-        return ResultSummary(
-            rows=min(rows.count, request.maxrec),
-            overflow=rows.count > request.maxrec,
-            media_type=request.output.media_type,
-        )
-    raise AssertionError("the query runner yields once")
-
-
-__all__ = [
-    "QueryFailed",
-    "QueryRequest",
-    "QueryStream",
-    "ResultSummary",
-    "execute_to_file",
-    "parse_query_request",
-    "stream_query",
-]
+    running = _running(runtime, request, caller, files, timeout_seconds, sync=False)
+    with running as (output, rows), path.open("wb") as file:
+        for chunk in output:
+            file.write(chunk)
+    if rows.failure is not None:
+        raise rows.failure
+    return ResultSummary(
+        rows=min(rows.count, request.maxrec),
+        overflow=rows.count > request.maxrec,
+        media_type=request.output.media_type,
+    )
