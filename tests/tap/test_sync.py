@@ -4,13 +4,14 @@ FIELDs, geometry in degrees, errors a person can read, the statement timeout."""
 import csv
 import io
 import subprocess
+import time
 
 import httpx
 import pytest
 from astropy.io.votable import parse
 from lxml import etree
 
-from .conftest import Server
+from .conftest import Server, connect
 
 EXPOSURES = "obsportal.exposures"
 #: Rows of a query whose row count the tests know.
@@ -349,3 +350,22 @@ def test_a_query_longer_than_the_sync_limit_is_stopped_with_advice(strict_tap_se
     assert_readable(message)
     # The server goes on answering (the connection went back to the pool, reset).
     assert len(table_of(sync(strict_tap_server, QUERY=FIVE)).array) == 5
+
+
+def test_a_client_going_away_ends_its_query(tap_server, tap_database):
+    query = f"SELECT a.* FROM {EXPOSURES} AS a, {EXPOSURES} AS b"
+    parameters = {"QUERY": query, "MAXREC": "500000", "RESPONSEFORMAT": "votable/td"}
+    with httpx.stream("POST", f"{tap_server.tap_url}/sync", data=parameters, timeout=120) as r:
+        assert r.status_code == 200
+        assert next(r.iter_bytes()).startswith(b"<?xml")
+    # The server notices when it next writes: the cursor is closed, the connection pooled.
+    with connect(tap_database, autocommit=True) as connection:
+        for _ in range(300):
+            busy = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = 'tap-query' AND state <> 'idle'"
+            ).fetchone()[0]
+            if busy == 0:
+                break
+            time.sleep(0.1)
+        assert busy == 0
