@@ -1,8 +1,12 @@
 """Typing a result: VOTable FIELDs for the columns of a query, and values as DALI wants them.
 
 A column that selects a published one carries its TAP_SCHEMA metadata; an expression gets a
-type from its PostgreSQL type. pg_sphere geometries leave as DALI values in degrees: loaders
-registered on the connection turn pg_sphere's text output (radians) into lists of degrees.
+type from its PostgreSQL type. pg_sphere geometries leave as DALI values in degrees.
+
+Results are read in binary whenever every column allows it (:func:`binary_query` has PostgreSQL
+turn points, circles and boxes into arrays of degrees, instants into UTC, numerics into
+doubles). pg_sphere 1.2 has no binary output, so a result holding a polygon is read as text:
+loaders registered on the connection turn pg_sphere's text (radians) into lists of degrees.
 """
 
 from __future__ import annotations
