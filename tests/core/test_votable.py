@@ -22,7 +22,9 @@ import pytest
 from astropy.io.votable import parse
 from pyvo.dal import DALOverflowWarning, DALQueryError, DALResults
 
+from jmmc_core.errors import InvalidParameter
 from jmmc_core.votable import (
+    INCOMPLETE_RESULT,
     VOTABLE_MEDIA_TYPE,
     CooSys,
     Field,
@@ -377,9 +379,19 @@ def test_failure_mid_stream_ends_with_error_status(version, serialization, caplo
         data = write(failing_rows(), version=version, serialization=serialization)
 
     votable = parse_votable(data)
-    assert statuses(votable) == [("OK", ""), ("ERROR", "RuntimeError: database connection lost")]
+    assert statuses(votable) == [("OK", ""), ("ERROR", INCOMPLETE_RESULT)]
     assert len(votable.get_first_table().array) <= 100
     assert "database connection lost" in caplog.text
+
+
+def test_a_client_error_mid_stream_keeps_its_message():
+    def failing_rows():
+        yield from generated_rows(100)
+        raise InvalidParameter("QUERY", "the query failed on a value: division by zero")
+
+    votable = parse_votable(write(failing_rows(), serialization="binary2"))
+    message = "QUERY: the query failed on a value: division by zero"
+    assert statuses(votable)[-1] == ("ERROR", message)
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3", "1.4"])

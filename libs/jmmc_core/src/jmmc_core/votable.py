@@ -55,6 +55,7 @@ import numpy as np
 import pybase64
 
 __all__ = [
+    "INCOMPLETE_RESULT",
     "VOTABLE_MEDIA_TYPE",
     "CooSys",
     "Field",
@@ -261,6 +262,19 @@ def _trailing_infos(infos: Sequence[Info], version: str) -> str:
     if version == "1.1" and text:
         return f'<RESOURCE type="meta">\n{text}</RESOURCE>\n'
     return text
+
+
+#: What a client reads when the output failed for a reason not meant for it (that stays in the log).
+INCOMPLETE_RESULT = "the server failed while writing the result, which is incomplete"
+
+
+def _public_message(error: Exception) -> str:
+    """A client error (a 4xx ``ServiceError``: a timeout, a bad value) says what happened."""
+    from .errors import ServiceError  # errors builds its documents with this module
+
+    if isinstance(error, ServiceError) and error.status < 500:
+        return str(error)
+    return INCOMPLETE_RESULT
 
 
 def _check_version(version: str) -> None:
@@ -876,7 +890,7 @@ class VOTableWriter:
                 batch_rows = max(16, min(_MAX_BATCH_ROWS, batch_bytes // per_row))
         except Exception as error:  # reported in the document
             _log.exception("VOTable output failed mid-stream")
-            status.append(Info("QUERY_STATUS", "ERROR", content=f"{type(error).__name__}: {error}"))
+            status.append(Info("QUERY_STATUS", "ERROR", content=_public_message(error)))
         if binary:
             yield base64.close()
 
@@ -892,7 +906,7 @@ class VOTableWriter:
                     status.append(Info("QUERY_STATUS", "OVERFLOW"))
             except Exception as error:
                 _log.exception("VOTable overflow probe failed")
-                status.append(Info("QUERY_STATUS", "ERROR", content=f"{error}"))
+                status.append(Info("QUERY_STATUS", "ERROR", content=_public_message(error)))
         if self.serialization == "tabledata":
             data_close = "</TABLEDATA>"
         else:
