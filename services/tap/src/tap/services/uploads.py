@@ -273,7 +273,8 @@ class _UploadColumn:
     @classmethod
     def of(cls, spec: UploadSpec, field) -> _UploadColumn:
         datatype = field.datatype
-        arraysize = field.arraysize
+        # "1" says what no arraysize says, and is deprecated (VOTable 1.3 erratum 3).
+        arraysize = None if field.arraysize == "1" else field.arraysize
         xtype = field.xtype
         is_text = datatype in ("char", "unicodeChar")
         is_array = not is_text and arraysize not in (None, "1")
