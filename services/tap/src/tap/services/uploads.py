@@ -507,7 +507,8 @@ def checked_address(spec: UploadSpec, url: str) -> ipaddress.IPv4Address | ipadd
             f"table '{spec.name}': {url} is on a private or loopback address; this service "
             "does not fetch from there"
         )
-    return addresses[0]
+    # IPv4 first: a host without IPv6 routes still reaches a dual-stack server.
+    return min(addresses, key=lambda address: address.version)
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
