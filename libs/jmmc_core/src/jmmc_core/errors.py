@@ -136,6 +136,15 @@ _COMMON_STATUSES = {
     503: "The database cannot be reached now",
 }
 
+#: Errors only some routes answer; a router lists them with ``responses=RouteClass.errors(...)``.
+_OPTIONAL_STATUSES = {
+    401: "The credentials sent (API token or session) are not valid",
+    403: "The caller may not do this",
+    409: "The resource's state does not allow this now",
+    413: "The request body is larger than this service accepts",
+    429: "Too many requests or jobs from this client now",
+}
+
 
 class FormattedRoute(APIRoute):
     """A route whose errors are answered, and documented, in ``error_format``."""
@@ -150,6 +159,11 @@ class FormattedRoute(APIRoute):
         }
         kwargs["responses"] = {**documented, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
+
+    @classmethod
+    def errors(cls, *statuses: int) -> dict[int | str, dict[str, Any]]:
+        """OpenAPI ``responses`` for the optional errors ``statuses``, in this route's format."""
+        return {status: cls._error_response(_OPTIONAL_STATUSES[status]) for status in statuses}
 
     @classmethod
     def _error_response(cls, description: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from . import __version__
 from .config import Settings
 from .dependencies import TapRuntime
 from .handlers import router
+from .handlers.request_size import RequestSizeLimit
 from .services.catalog import CatalogCache
 from .storage.query_engine import create_query_engine
 
@@ -28,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_shutdown=query_engine.dispose,
         own_home=True,  # the page with the tables, examples and query form
     )
+    # Inline uploads arrive in request bodies: bounded before the multipart parser spools them.
+    app.add_middleware(RequestSizeLimit, upload_limit_bytes=settings.upload_limit_bytes)
     app.state.tap = TapRuntime(settings, database, query_engine, CatalogCache(query_engine))
     # The objects built so far live as long as the process: keeping them out of the collector's
     # scans makes each ADQL translation (allocation-heavy) measurably cheaper (~15%).

@@ -11,6 +11,7 @@ from jmmc_core.streaming import document_response
 from ..dependencies import CallerDep, RuntimeDep
 from ..models.parameters import QueryParameters, upload_parts
 from ..services.query import parse_query_request, stream_query
+from .documented import CALLER_ERRORS, FORM_ERRORS, QUERY_RESULT
 
 router = APIRouter(route_class=DaliRoute)
 
@@ -22,14 +23,22 @@ async def _sync(runtime, caller, parameters: QueryParameters, files) -> Response
     return await document_response(result.chunks, media_type=result.media_type)
 
 
-@router.get("/sync", summary="Run an ADQL query and answer its result")
+@router.get(
+    "/sync",
+    summary="Run an ADQL query and answer its result",
+    responses={**QUERY_RESULT, **CALLER_ERRORS},
+)
 async def sync_get(
     runtime: RuntimeDep, caller: CallerDep, parameters: Annotated[QueryParameters, Query()]
 ) -> Response:
     return await _sync(runtime, caller, parameters, {})
 
 
-@router.post("/sync", summary="Run an ADQL query and answer its result (form or multipart)")
+@router.post(
+    "/sync",
+    summary="Run an ADQL query and answer its result (form or multipart)",
+    responses={**QUERY_RESULT, **FORM_ERRORS},
+)
 async def sync_post(
     request: Request,
     runtime: RuntimeDep,

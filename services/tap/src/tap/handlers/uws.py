@@ -26,8 +26,16 @@ from ..models.uws import (
     results_document,
 )
 from ..services import jobs
+from .documented import (
+    CALLER_ERRORS,
+    FORM_ERRORS,
+    QUERY_RESULT,
+    SEE_JOB,
+    SEE_JOB_LIST,
+    UwsResponse,
+)
 
-router = APIRouter(route_class=DaliRoute)
+router = APIRouter(route_class=DaliRoute, responses=CALLER_ERRORS)
 
 
 async def upload_parts(request: Request, runtime: RuntimeDep) -> dict[str, bytes]:
@@ -64,7 +72,7 @@ def _result_url(request: Request, job_id: str) -> str:
     return str(request.url_for("uws_result", job_id=job_id))
 
 
-@router.get("/async", summary="The caller's async jobs (UWS job list)")
+@router.get("/async", response_class=UwsResponse, summary="The caller's async jobs (UWS job list)")
 def list_jobs(
     request: Request,
     runtime: RuntimeDep,
@@ -75,7 +83,13 @@ def list_jobs(
     return _xml(jobs_document(found, lambda job_id: str(request.url_for("uws_job", job_id=job_id))))
 
 
-@router.post("/async", summary="Create an async job (PENDING; PHASE=RUN queues it)")
+@router.post(
+    "/async",
+    summary="Create an async job (PENDING; PHASE=RUN queues it)",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**SEE_JOB, **FORM_ERRORS, **DaliRoute.errors(429)},
+)
 def create_job(
     request: Request,
     runtime: RuntimeDep,
@@ -87,7 +101,12 @@ def create_job(
     return _to_job(request, job.id)
 
 
-@router.get("/async/{job_id}", name="uws_job", summary="A job (WAIT=n blocks while it runs)")
+@router.get(
+    "/async/{job_id}",
+    name="uws_job",
+    response_class=UwsResponse,
+    summary="A job (WAIT=n blocks while it runs)",
+)
 async def get_job(
     request: Request,
     runtime: RuntimeDep,
@@ -99,13 +118,25 @@ async def get_job(
     return _xml(job_document(job, _result_url(request, job.id)))
 
 
-@router.delete("/async/{job_id}", summary="Delete a job (aborted if it runs) and its result")
+@router.delete(
+    "/async/{job_id}",
+    summary="Delete a job (aborted if it runs) and its result",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=SEE_JOB_LIST,
+)
 def delete_job(request: Request, runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     jobs.delete_job(runtime, caller, job_id)
     return RedirectResponse(str(request.url_for("list_jobs")), status_code=303)
 
 
-@router.post("/async/{job_id}", summary="ACTION=DELETE: delete a job")
+@router.post(
+    "/async/{job_id}",
+    summary="ACTION=DELETE: delete a job",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=SEE_JOB_LIST,
+)
 def post_job(
     request: Request,
     runtime: RuntimeDep,
@@ -118,12 +149,18 @@ def post_job(
     return delete_job(request, runtime, caller, job_id)
 
 
-@router.get("/async/{job_id}/phase", summary="The job's phase")
+@router.get("/async/{job_id}/phase", response_class=PlainTextResponse, summary="The job's phase")
 def get_phase(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     return _text(jobs.get_job(runtime, caller, job_id).phase)
 
 
-@router.post("/async/{job_id}/phase", summary="PHASE=RUN queues the job, PHASE=ABORT stops it")
+@router.post(
+    "/async/{job_id}/phase",
+    summary="PHASE=RUN queues the job, PHASE=ABORT stops it",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**SEE_JOB, **DaliRoute.errors(409, 429)},
+)
 def post_phase(
     request: Request,
     runtime: RuntimeDep,
@@ -135,12 +172,20 @@ def post_phase(
     return _to_job(request, job_id)
 
 
-@router.get("/async/{job_id}/parameters", summary="The job's parameters")
+@router.get(
+    "/async/{job_id}/parameters", response_class=UwsResponse, summary="The job's parameters"
+)
 def get_parameters(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     return _xml(parameters_document(jobs.get_job(runtime, caller, job_id)))
 
 
-@router.post("/async/{job_id}/parameters", summary="Change parameters of a PENDING job")
+@router.post(
+    "/async/{job_id}/parameters",
+    summary="Change parameters of a PENDING job",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**SEE_JOB, **FORM_ERRORS, **DaliRoute.errors(409)},
+)
 def post_parameters(
     request: Request,
     runtime: RuntimeDep,
@@ -153,30 +198,49 @@ def post_parameters(
     return _to_job(request, job_id)
 
 
-@router.get("/async/{job_id}/results", summary="The job's results")
+@router.get("/async/{job_id}/results", response_class=UwsResponse, summary="The job's results")
 def get_results(request: Request, runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     job = jobs.get_job(runtime, caller, job_id)
     return _xml(results_document(job, _result_url(request, job.id)))
 
 
-@router.get("/async/{job_id}/results/result", name="uws_result", summary="The query's result")
+@router.get(
+    "/async/{job_id}/results/result",
+    name="uws_result",
+    summary="The query's result",
+    responses=QUERY_RESULT,
+)
 def get_result(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     path, media_type = jobs.result_file(runtime, caller, job_id)
     return FileResponse(path, media_type=media_type)
 
 
-@router.get("/async/{job_id}/error", summary="Why the job failed (DALI error VOTable)")
+@router.get(
+    "/async/{job_id}/error",
+    summary="Why the job failed (DALI error VOTable)",
+    responses={200: {"description": "The error document", "content": {VOTABLE_MEDIA_TYPE: {}}}},
+)
 def get_error(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     message = jobs.error_message(runtime, caller, job_id)
     return Response(error_document(message), media_type=VOTABLE_MEDIA_TYPE)
 
 
-@router.get("/async/{job_id}/executionduration", summary="The job's time limit in seconds")
+@router.get(
+    "/async/{job_id}/executionduration",
+    response_class=PlainTextResponse,
+    summary="The job's time limit in seconds",
+)
 def get_execution_duration(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     return _text(jobs.get_job(runtime, caller, job_id).execution_duration)
 
 
-@router.post("/async/{job_id}/executionduration", summary="Change the time limit (PENDING)")
+@router.post(
+    "/async/{job_id}/executionduration",
+    summary="Change the time limit (PENDING)",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**SEE_JOB, **DaliRoute.errors(409)},
+)
 def post_execution_duration(
     request: Request,
     runtime: RuntimeDep,
@@ -188,12 +252,22 @@ def post_execution_duration(
     return _to_job(request, job_id)
 
 
-@router.get("/async/{job_id}/destruction", summary="When the job and its result are deleted")
+@router.get(
+    "/async/{job_id}/destruction",
+    response_class=PlainTextResponse,
+    summary="When the job and its result are deleted",
+)
 def get_destruction(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     return _text(jobs.iso(jobs.get_job(runtime, caller, job_id).destruction_time))
 
 
-@router.post("/async/{job_id}/destruction", summary="Delete the job earlier")
+@router.post(
+    "/async/{job_id}/destruction",
+    summary="Delete the job earlier",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**SEE_JOB, **DaliRoute.errors(409)},
+)
 def post_destruction(
     request: Request,
     runtime: RuntimeDep,
@@ -205,12 +279,20 @@ def post_destruction(
     return _to_job(request, job_id)
 
 
-@router.get("/async/{job_id}/quote", summary="When the job is expected to end (none given)")
+@router.get(
+    "/async/{job_id}/quote",
+    response_class=PlainTextResponse,
+    summary="When the job is expected to end (none given)",
+)
 def get_quote(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     jobs.get_job(runtime, caller, job_id)
     return _text(None)
 
 
-@router.get("/async/{job_id}/owner", summary="Who created the job (empty: anonymous)")
+@router.get(
+    "/async/{job_id}/owner",
+    response_class=PlainTextResponse,
+    summary="Who created the job (empty: anonymous)",
+)
 def get_owner(runtime: RuntimeDep, caller: CallerDep, job_id: str) -> Response:
     return _text(jobs.get_job(runtime, caller, job_id).owner_name)

@@ -16,12 +16,16 @@ from ..config import Settings
 
 #: Enough for any hand-written or generated ADQL; longer text is refused before parsing.
 MAX_QUERY = 100_000
+#: Upload lists (URLs) are the longest of the other values.
 MAX_TEXT = 2_000
+#: Keywords, numbers, media types and labels; short, so a GET with all of them fits in the
+#: request buffer of the proxy in front (16 kB).
+MAX_WORD = 200
 
 Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
 
 
-def _text(description: str, max_length: int = MAX_TEXT) -> Text:
+def _text(description: str, max_length: int = MAX_WORD) -> Text:
     return Field(None, max_length=max_length, description=description)
 
 
@@ -34,7 +38,9 @@ class QueryParameters(BaseModel):
         "Output format: votable (default), votable/td, votable/b2, csv, tsv or a media type"
     )
     FORMAT: Text = _text("Alias of RESPONSEFORMAT (TAP 1.0)")
-    UPLOAD: Text = _text("Tables to upload: name,param:part or name,https://... ; separated by ;")
+    UPLOAD: Text = _text(
+        "Tables to upload: name,param:part or name,https://... ; separated by ;", MAX_TEXT
+    )
     VERSION: Text = _text("TAP version: 1.0 or 1.1")
     RUNID: Text = _text("A label of the client's choice, echoed in async jobs")
 

@@ -136,6 +136,14 @@ DECLARED_FORMATS: tuple[DeclaredFormat, ...] = (
     DeclaredFormat(TSV_MEDIA_TYPE, ("tsv",)),
 )
 
+#: Every media type a query result may carry (without parameters), for the API's documentation.
+RESULT_MEDIA_TYPES = (
+    VOTABLE_MEDIA_TYPE,
+    "text/xml",
+    CSV_MEDIA_TYPE.split(";")[0],
+    TSV_MEDIA_TYPE.split(";")[0],
+)
+
 
 def _media_parameters(text: str, parameter: str) -> dict[str, str]:
     parameters: dict[str, str] = {}
