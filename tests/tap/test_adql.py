@@ -337,9 +337,9 @@ def test_an_uploaded_table_is_a_temporary_table(uploader, catalog, first_target)
         schema_name="TAP_UPLOAD",
         name="TAP_UPLOAD.mine",
         columns=(
-            CatalogColumn("ident", "char", arraysize="*"),
-            CatalogColumn("ra", "double", unit="deg"),
-            CatalogColumn("dec", "double", unit="deg"),
+            CatalogColumn("ident", None, "char", arraysize="*"),
+            CatalogColumn("ra", None, "double", unit="deg"),
+            CatalogColumn("dec", None, "double", unit="deg"),
         ),
     )
     adql = (

@@ -13,31 +13,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from jmmc_core.tap_publishing import PublishedColumn, PublishedSchema
+
 
 def _folded(name: str) -> str:
     """How ADQL compares names: delimited ones as written, regular ones case-insensitively."""
     return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
 
-@dataclass(frozen=True)
-class CatalogColumn:
-    #: As published (and as ADQL writes it): ``"size"`` for reserved words.
-    name: str
-    datatype: str
-    arraysize: str | None = None
-    xtype: str | None = None
-    unit: str | None = None
-    ucd: str | None = None
-    utype: str | None = None
-    description: str | None = None
-    principal: bool = False
-    indexed: bool = False
-    std: bool = False
-    column_index: int | None = None
+#: A column as TAP_SCHEMA.columns holds it: the publishing contract's own column type.
+CatalogColumn = PublishedColumn
 
-    @property
-    def database_name(self) -> str:
-        return self.name.strip('"').lower()
+#: A schema as TAP_SCHEMA.schemas holds it.
+CatalogSchema = PublishedSchema
 
 
 @dataclass(frozen=True)
@@ -80,14 +68,6 @@ class CatalogTable:
     def column(self, name: str) -> CatalogColumn | None:
         """The column an ADQL identifier (regular or delimited) names, if published."""
         return self._by_name.get(_folded(name)) or self._by_name.get(name.lower())
-
-
-@dataclass(frozen=True)
-class CatalogSchema:
-    name: str
-    description: str | None = None
-    utype: str | None = None
-    schema_index: int | None = None
 
 
 @dataclass(frozen=True)
