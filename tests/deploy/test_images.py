@@ -214,7 +214,9 @@ def pod_as_podman_arguments(manifests: list[dict], kind: str, name: str) -> list
         options += ["--security-opt", "no-new-privileges"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     for mount in container["volumeMounts"]:
-        size = volumes[mount["name"]]["emptyDir"]["sizeLimit"].replace("Mi", "m")
+        volume = volumes[mount["name"]]
+        # A shared claim (TAP's results) is a tmpfs here too: writable, gone with the container.
+        size = volume.get("emptyDir", {"sizeLimit": "64Mi"})["sizeLimit"].replace("Mi", "m")
         options += ["--tmpfs", f"{mount['mountPath']}:rw,size={size}"]
     for source in container["envFrom"]:
         for key, value in config_maps[source["configMapRef"]["name"]].items():

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from jmmc_core.accounts.dependencies import optional_user
-from jmmc_core.errors import DaliRoute, HtmlRoute
+from jmmc_core.errors import DaliRoute
 from jmmc_core.web import add_template_folder, render
 
 from .. import __version__
@@ -26,10 +26,9 @@ PACKAGE = Path(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
 STATIC = PACKAGE / "static"
 
-#: The page shows who is signed in (and queries with their rights).
-pages = APIRouter(
-    route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
-)
+#: The page shows who is signed in (and queries with their rights). Its errors follow the
+#: client's Accept header, like the page itself: an error page for browsers, JSON for scripts.
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(optional_user)])
 documents = APIRouter(route_class=DaliRoute)
 
 QueryText = Annotated[str, Query(max_length=MAX_QUERY)]
@@ -55,7 +54,7 @@ def service_page(
         request,
         "tap/index.html",
         base_url=base_url,
-        catalog=runtime.catalog.get(),
+        catalog=runtime.catalog.get_if_reachable(),
         examples=EXAMPLES,
         query=chosen.query if chosen else query,
         maxrec=maxrec,

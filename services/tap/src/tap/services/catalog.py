@@ -6,14 +6,18 @@ kept for a few seconds, since every query consults it and a publication is rare.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from jmmc_core.tap_publishing import PublishedColumn, PublishedSchema
+
+_log = logging.getLogger(__name__)
 
 
 def _folded(name: str) -> str:
@@ -159,3 +163,11 @@ class CatalogCache:
                     self._catalog = Catalog.load(connection)
                 self._loaded_at = time.monotonic()
             return self._catalog
+
+    def get_if_reachable(self) -> Catalog | None:
+        """The catalog, or None while the database does not answer: a page still renders."""
+        try:
+            return self.get()
+        except OperationalError:
+            _log.warning("TAP_SCHEMA cannot be read: the database does not answer")
+            return None

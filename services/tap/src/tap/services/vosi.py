@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic_xml import attr, element
 from sqlalchemy import text
@@ -163,6 +164,9 @@ def service_facts(base_url: str, version: str) -> dict[str, str]:
         "version": version,
         "tap_url": base_url,
         **{path: f"{base_url}/{path}" for path, _ in (*ENDPOINTS, EXAMPLES)},
+        # As every service's index gives them: paths on the same host.
+        "docs": f"{urlsplit(base_url).path}/docs",
+        "health": f"{urlsplit(base_url).path}/health",
     }
 
 
