@@ -410,15 +410,15 @@ def test_pyvo_sees_overflow_and_errors(version):
     assert len(results) == 3
     with pytest.raises(DALQueryError, match="no such table"):
         DALResults(parse_votable(error_document("no such table", version=version)))
-    with pytest.raises(DALQueryError, match="disk full"):
+    with pytest.raises(DALQueryError, match="incomplete"):
         DALResults(parse_votable(b"".join(writer.iter_bytes(failing_rows()))))
 
 
 def test_malformed_row_ends_with_error_status():
     data = b"".join(VOTableWriter([Field("a", "int"), Field("b", "int")]).iter_bytes([(1, 2, 3)]))
 
-    (status, message) = statuses(parse_votable(data))[-1]
-    assert status == "ERROR" and "every row must have 2 values" in message
+    # A fault of the row source, not of the client: the message stays in the log.
+    assert statuses(parse_votable(data))[-1] == ("ERROR", INCOMPLETE_RESULT)
 
 
 # ----------------------------------------------------------------------------------------
@@ -534,8 +534,10 @@ def test_rows_may_be_any_sequences():
 
     array = parse_votable(b"".join(writer.iter_bytes(rows[:2]))).get_first_table().array
     assert array["n"].tolist() == [1, 2] and array["s"].tolist() == ["a", "b"]
-    (status, message) = statuses(parse_votable(b"".join(writer.iter_bytes(rows))))[-1]
-    assert status == "ERROR" and "every row must have 2 values" in message
+    assert statuses(parse_votable(b"".join(writer.iter_bytes(rows))))[-1] == (
+        "ERROR",
+        INCOMPLETE_RESULT,
+    )
 
 
 def test_binary2_values_whose_lengths_end_in_zero_bytes():
