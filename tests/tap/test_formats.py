@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import subprocess
 
 import httpx
 import numpy as np
@@ -18,6 +17,7 @@ from jmmc_core.errors import InvalidParameter
 from tap.services.formats import DECLARED_FORMATS, DEFAULT_FORMAT, output_format
 
 from .conftest import Server
+from .test_sync import votlint
 
 EXPOSURES = "obsportal.exposures"
 #: Expressions null in a third of the rows, by column name.
@@ -225,14 +225,7 @@ def test_binary_output_passes_votlint(tap_server, tmp_path):
     query = QUERY.replace(" POLYGON(", " POINT(")
     for value in ("votable/b1.2", "votable/b", "votable/b2"):
         response = sync(tap_server, QUERY=query, RESPONSEFORMAT=value)
-        path = tmp_path / "result.xml"
-        path.write_bytes(response.content)
-        lint = subprocess.run(
-            ["stilts", "votlint", f"votable={path}", "validate=true"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        lint = votlint(response.content, tmp_path)
         output = lint.stdout + lint.stderr
         assert lint.returncode == 0 and "ERROR" not in output and "WARNING" not in output, output
 

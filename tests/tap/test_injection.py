@@ -10,6 +10,7 @@ from tap.services.query import parse_query_request, stream_query
 from tap.services.rights import Caller
 
 from .conftest import Server, connect
+from .test_sync import statuses
 
 EXPOSURES = "obsportal.exposures"
 
@@ -121,15 +122,6 @@ def sync(server: Server, query: str, **parameters: str) -> httpx.Response:
     return httpx.post(
         f"{server.tap_url}/sync", data={"LANG": "ADQL", "QUERY": query, **parameters}, timeout=120
     )
-
-
-def statuses(response: httpx.Response) -> list[tuple[str, str]]:
-    document = etree.fromstring(response.content)
-    return [
-        (info.get("value"), (info.text or "").strip())
-        for info in document.iter("{*}INFO")
-        if info.get("name") == "QUERY_STATUS"
-    ]
 
 
 def rows_of(response: httpx.Response) -> int:

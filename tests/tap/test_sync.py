@@ -43,6 +43,18 @@ def statuses(response: httpx.Response) -> list[tuple[str, str]]:
     ]
 
 
+def votlint(document: bytes, tmp_path) -> subprocess.CompletedProcess[str]:
+    """STILTS votlint, validating against the VOTable schema, on ``document``."""
+    path = tmp_path / "result.xml"
+    path.write_bytes(document)
+    return subprocess.run(
+        ["stilts", "votlint", f"votable={path}", "validate=true"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def error_message(response: httpx.Response) -> str:
     """The message of a DALI error answer, after checking what pyvo checks."""
     assert response.status_code == 400, response.text
@@ -257,14 +269,7 @@ def test_a_result_passes_votlint(tap_server, tmp_path):
     )
     for serialization in ("votable/td", "votable/b2"):
         response = sync(tap_server, LANG="ADQL", QUERY=query, RESPONSEFORMAT=serialization)
-        path = tmp_path / "result.xml"
-        path.write_bytes(response.content)
-        lint = subprocess.run(
-            ["stilts", "votlint", f"votable={path}", "validate=true"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        lint = votlint(response.content, tmp_path)
         assert lint.returncode == 0, lint.stderr
         assert "ERROR" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
