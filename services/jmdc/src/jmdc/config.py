@@ -1,5 +1,8 @@
 """Configuration of JMDC: every setting is read from ``JMDC_*`` environment variables."""
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jmmc_core.settings import ServiceSettings
@@ -9,3 +12,14 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="JMDC_", extra="ignore")
 
     service_name: str = "jmdc"
+    resolver_offline: bool = Field(
+        True,
+        title="Resolve names from the local cache only (never ask SIMBAD); unknown names are"
+        " reported as not checked",
+    )
+    resolver_recordings: Path | None = Field(
+        None, title="Folder of recorded SIMBAD answers the resolver may replay (offline runs)"
+    )
+    max_batch_bytes: int = Field(
+        5 * 1024 * 1024, gt=0, title="Largest CSV/xlsx batch of submissions accepted (bytes)"
+    )

@@ -2,4 +2,8 @@
 
 from fastapi import APIRouter
 
+from . import catalogue, releases, submissions
+
 router = APIRouter()
+for module in (catalogue, submissions, releases):
+    router.include_router(module.router)

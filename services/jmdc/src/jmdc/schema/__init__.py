@@ -7,3 +7,27 @@ from jmmc_core.database import service_metadata
 
 class Base(DeclarativeBase):
     metadata = service_metadata("jmdc")
+
+
+from .catalogue import (  # noqa: E402 - the models register on Base
+    Measurement,
+    MeasurementValues,
+    NameResolution,
+    Notification,
+    Release,
+    ReleaseEntry,
+    Submission,
+    SubmissionEvent,
+)
+
+__all__ = [
+    "Base",
+    "Measurement",
+    "MeasurementValues",
+    "NameResolution",
+    "Notification",
+    "Release",
+    "ReleaseEntry",
+    "Submission",
+    "SubmissionEvent",
+]

@@ -7,3 +7,14 @@ from jmmc_core.database import service_metadata
 
 class Base(DeclarativeBase):
     metadata = service_metadata("oidb")
+
+
+from .catalogue import (  # noqa: E402 - the models register on Base
+    Collection,
+    CollectionGroup,
+    Granule,
+    ObsportalHarvest,
+    OifitsFile,
+)
+
+__all__ = ["Base", "Collection", "CollectionGroup", "Granule", "ObsportalHarvest", "OifitsFile"]

@@ -1,0 +1,5 @@
+"""HTTP routes of JMDC: releases, their files and their differences."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

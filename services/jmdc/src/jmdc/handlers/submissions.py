@@ -1,0 +1,5 @@
+"""HTTP routes of JMDC: submissions and moderation."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

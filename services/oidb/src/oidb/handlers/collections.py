@@ -1,0 +1,5 @@
+"""HTTP routes of OiDB: collections and their rights."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

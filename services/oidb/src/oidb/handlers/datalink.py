@@ -1,0 +1,5 @@
+"""HTTP routes of OiDB: DataLink, file downloads and quick-look previews."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

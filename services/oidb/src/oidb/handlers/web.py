@@ -1,0 +1,5 @@
+"""HTTP routes of OiDB: the web pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
