@@ -10,6 +10,7 @@ class Base(DeclarativeBase):
 
 
 from .catalogue import (  # noqa: E402 - the models register on Base
+    ImportRun,
     Measurement,
     MeasurementValues,
     NameResolution,
@@ -22,6 +23,7 @@ from .catalogue import (  # noqa: E402 - the models register on Base
 
 __all__ = [
     "Base",
+    "ImportRun",
     "Measurement",
     "MeasurementValues",
     "NameResolution",

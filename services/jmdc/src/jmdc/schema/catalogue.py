@@ -101,6 +101,35 @@ Index("ix_measurements_position", func.spoint(func.radians(Measurement.ra),
       func.radians(Measurement.dec)), postgresql_using="gist")  # fmt: skip
 
 
+def name_key(column: Any) -> Any:
+    """A star name as searches compare it: lower case, without spaces ("HD 1234" = "hd1234")."""
+    return func.lower(func.replace(column, " ", ""))
+
+
+Index("ix_measurements_id1_key", name_key(Measurement.id1))
+Index("ix_measurements_id2_key", name_key(Measurement.id2))
+
+
+class ImportRun(Base):
+    """One ``jmdc import`` of a file: what it read, imported, skipped and rejected (and why)."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``import:<file name>``, the origin of the measurements it created.
+    origin: Mapped[str] = mapped_column(Text)
+    #: ``fits``, ``vizier`` or ``generated``.
+    format: Mapped[str] = mapped_column(Text)
+    started: Mapped[datetime] = _now()
+    read_count: Mapped[int] = mapped_column(Integer)
+    imported_count: Mapped[int] = mapped_column(Integer)
+    #: Rows whose measurement the catalogue already holds (a re-run imports nothing twice).
+    skipped_count: Mapped[int] = mapped_column(Integer)
+    rejected_count: Mapped[int] = mapped_column(Integer)
+    #: ``[{"row": n, "reason": "..."}]``, rows numbered from 1 as in the file.
+    rejects: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+
+
 class Submission(MeasurementValues, Base):
     """A proposed new measurement (or a correction of one), on its way through moderation."""
 
