@@ -1,4 +1,5 @@
-"""Where accepted OIFITS files live: a content-addressed folder keyed by each file's MD5.
+"""Submitted OIFITS files: their rows, and where accepted files' bytes live (a
+content-addressed folder keyed by each file's MD5).
 
 A file is written under a temporary name in its final folder, flushed to disk and renamed, so a
 crash never leaves a half-written file under a final name, and two writers of the same bytes
@@ -10,7 +11,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from ..config import Settings
+from ..schema import OifitsFile
 
 
 def md5_of(content: bytes) -> str:
@@ -50,3 +55,48 @@ def _sync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def lock_file_name(session: Session, collection_id: str, filename: str) -> None:
+    """Serialise, until the transaction ends, the submissions of one name to one collection."""
+    session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"{collection_id}/{filename}", 0)))
+    )
+
+
+def accepted_file(
+    session: Session, collection_id: str, *, filename: str | None = None, md5: str | None = None
+) -> OifitsFile | None:
+    """The accepted file of the collection with this name, or holding these bytes."""
+    query = select(OifitsFile).where(
+        OifitsFile.collection_id == collection_id, OifitsFile.state == "accepted"
+    )
+    if filename is not None:
+        query = query.where(OifitsFile.filename == filename)
+    if md5 is not None:
+        query = query.where(OifitsFile.md5 == md5)
+    return session.scalars(query.order_by(OifitsFile.id.desc()).limit(1)).first()
+
+
+def rejected_file(
+    session: Session, collection_id: str, filename: str, md5: str
+) -> OifitsFile | None:
+    """The latest refusal of exactly these bytes under this name, if they were refused."""
+    query = select(OifitsFile).where(
+        OifitsFile.collection_id == collection_id,
+        OifitsFile.filename == filename,
+        OifitsFile.md5 == md5,
+        OifitsFile.state == "rejected",
+    )
+    return session.scalars(query.order_by(OifitsFile.id.desc()).limit(1)).first()
+
+
+def add_file(session: Session, **values: object) -> OifitsFile:
+    row = OifitsFile(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_file(session: Session, file_id: int) -> OifitsFile | None:
+    return session.get(OifitsFile, file_id)
