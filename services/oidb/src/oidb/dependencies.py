@@ -5,9 +5,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from jmmc_core.accounts import OptionalUser
 from jmmc_core.database import Database
 
 from .config import Settings
+from .services.access import Caller, caller_of
 
 
 @dataclass
@@ -21,3 +23,11 @@ def get_runtime(request: Request) -> OidbRuntime:
 
 
 RuntimeDep = Annotated[OidbRuntime, Depends(get_runtime)]
+
+
+def get_caller(runtime: RuntimeDep, user: OptionalUser) -> Caller:
+    """The request's caller: its user (if signed in), the groups holding it now, admin or not."""
+    return caller_of(runtime.database, user)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
