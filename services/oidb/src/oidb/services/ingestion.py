@@ -27,6 +27,9 @@ from .oifits import read_oifits
 #: ObsCore ``access_format`` of a granule whose ``access_url`` is its DataLink document.
 DATALINK_FORMAT = "application/x-votable+xml;content=datalink"
 
+#: The platform itself, as the CLI, the demo and the ObsPortal import act: an admin.
+PLATFORM = Caller(None, admin=True)
+
 IngestState = Literal["accepted", "rejected", "unchanged"]
 
 
