@@ -12,6 +12,8 @@ from jmmc_devtools.registry import service_names
 from oidb.config import Settings
 
 from ..service_fixture import Accounts, Server, migrate_platform, running_service
+from .search_catalogue import SearchCatalogue
+from .search_catalogue import build as build_search_catalogue
 
 #: The real OIFITS files, when the shared data folder is beside the project (CI has it).
 SHARED_OIFITS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oifits"
@@ -53,3 +55,10 @@ def oidb_accounts(oidb_database) -> Iterator[Accounts]:
     accounts = Accounts(oidb_database)
     yield accounts
     accounts.close()
+
+
+@pytest.fixture(scope="session")
+def search_catalogue(oidb_settings, oidb_accounts) -> SearchCatalogue:
+    """Collections (public, embargoed, private to a group) and granules of known values, with a
+    member of the group and an outsider (see ``search_catalogue.py``)."""
+    return build_search_catalogue(oidb_settings, oidb_accounts)
