@@ -142,7 +142,7 @@ def ascii_text(value: Any) -> str:
     """Text on one line in ASCII, as CDS files are: accents dropped, common symbols spelled."""
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = re.sub(r"\s*[\r\n\t]+\s*", " ", str(value)).strip()
     for symbol, spelled in (("µ", "u"), ("μ", "u"), ("Å", "A"), ("±", "+/-"), ("°", "deg")):
         text = text.replace(symbol, spelled)
     decomposed = unicodedata.normalize("NFKD", text)
@@ -361,12 +361,14 @@ def read(readme: Path, data: Path | None = None) -> Iterator[ReadRow]:
         )
     except (ValueError, OSError, astropy_ascii.InconsistentTableError) as error:
         raise VizierFormatError(f"{data.name}: not readable with its ReadMe ({error})") from None
-    columns = [c for c in measurement_columns if c.vizier_format and c.label in table.colnames]
-    missing = {"id1"} - {c.name for c in columns}
-    if missing:
-        raise VizierFormatError(f"{data.name}: no column {', '.join(sorted(missing))}")
+    published = [c for c in measurement_columns if c.vizier_format]
+    present = [c for c in published if c.label in table.colnames]
+    if "id1" not in {c.name for c in present}:
+        raise VizierFormatError(f"{data.name}: its ReadMe describes no star name (ID1)")
     for index, table_row in enumerate(table, start=1):
-        values = {c.name: _python_value(table_row[c.label]) for c in columns}
+        # Columns an older release lacks (II/345 has no error on the UD diameter) are null.
+        values = dict.fromkeys(c.name for c in published)
+        values |= {c.name: _python_value(table_row[c.label]) for c in present}
         values["sinpe"] = bool(values.get("sinpe"))
         yield ReadRow(index, values)
 
