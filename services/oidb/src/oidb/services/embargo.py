@@ -21,6 +21,7 @@ change of their collection does not recompute them.
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 
@@ -88,3 +89,22 @@ def is_released(
     if data_rights == "public":
         return True
     return obs_release_date is not None and obs_release_date <= (now or datetime.now(UTC))
+
+
+class _CollectionTerms(Protocol):
+    coltype: str
+    release_date: datetime | None
+
+
+def granule_rights(
+    collection: _CollectionTerms,
+    t_max_mjd: float | None,
+    category: str | None,
+    *,
+    submitted: datetime | None = None,
+) -> tuple[datetime | None, str]:
+    """``(obs_release_date, data_rights)`` of a file granule of ``collection``."""
+    release = release_date(
+        collection.coltype, collection.release_date, t_max_mjd, category, submitted=submitted
+    )
+    return release, data_rights_for(release)
