@@ -7,8 +7,9 @@ units, UCDs, descriptions and formats from it. The order is VizieR II/345's ``jm
 """
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,26 @@ class MeasurementPage(BaseModel):
     page: int
     page_size: int
     items: list[MeasurementOut]
+
+
+#: No criterion needs more; longer text is refused before it reaches the database.
+MAX_TEXT = 200
+Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
+
+
+def _text(description: str) -> Text:
+    return Field(None, max_length=MAX_TEXT, description=description)
+
+
+class CatalogueParameters(BaseModel):
+    """Criteria of a catalogue search (pages, JSON API, exports); checked by
+    :func:`jmdc.services.catalogue.criteria_from_parameters`, which names the one at fault."""
+
+    name: Text = _text("Star name, either identifier; case and spaces ignored (HD 1234 = hd1234)")
+    ra: Text = _text("Right ascension of the cone centre, ICRS degrees [0, 360]")
+    dec: Text = _text("Declination of the cone centre, ICRS degrees [-90, 90]")
+    radius: Text = _text("Cone radius in arcseconds (default 10)")
+    band: Text = _text("Band letter (U B V R I J H K L M N Q) or band as published, e.g. 800nm")
+    method: Text = _text("1 or optical interferometry, 2 or lunar occultation, 3 or intensity"
+                         " interferometry")  # fmt: skip
+    bibcode: Text = _text("Bibcode of the publication")

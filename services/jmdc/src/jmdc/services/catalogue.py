@@ -20,6 +20,8 @@ from ..storage import catalogue as storage
 from ..storage.catalogue import SORTABLE, Cone
 
 __all__ = [
+    "DEFAULT_SORT",
+    "METHODS",
     "SORTABLE",
     "CatalogueCriteria",
     "Cone",

@@ -24,12 +24,14 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from jmmc_core.database import Database
 from jmmc_core.delimited import DelimitedWriter
 from jmmc_core.errors import InvalidParameter
 from jmmc_core.votable import VOTABLE_MEDIA_TYPE, CooSys, Field, Info, VOTableWriter
 
 from ..models.catalogue import MeasurementColumn, measurement_columns, position_columns
 from ..schema.catalogue import METHODS
+from .catalogue import CatalogueCriteria, rows
 
 ExportFormat = Literal["csv", "xlsx", "pdf", "votable"]
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "pdf", "votable")
@@ -64,6 +66,25 @@ def export(
     else:
         document = votable_document(rows, title, query)
     return MEDIA_TYPES[format], document
+
+
+def search_export(
+    database: Database, criteria: CatalogueCriteria, format: str, sort: str | None = None
+) -> tuple[str, Iterator[bytes]]:
+    """The measurements meeting ``criteria`` in ``format``: its media type and its chunks,
+    read from the database while they are sent (the session lives as long as the iterator)."""
+    if format not in FORMATS:
+        raise InvalidParameter("format", f"{format!r} is not one of {', '.join(FORMATS)}")
+
+    def chunks() -> Iterator[bytes]:
+        with database.session() as session:
+            _, document = export(rows(session, criteria, sort), format, query=criteria.describe())
+            if isinstance(document, bytes):
+                yield document
+            else:
+                yield from document
+
+    return MEDIA_TYPES[format], chunks()
 
 
 def _method_name(code: int | None) -> str | None:
