@@ -51,3 +51,15 @@ def jmdc_accounts(jmdc_database) -> Iterator[Accounts]:
     accounts = Accounts(jmdc_database)
     yield accounts
     accounts.close()
+
+
+#: Recorded SIMBAD (Sesame) answers the name resolver replays offline.
+RESOLVER_RECORDINGS = Path(__file__).resolve().parent / "recordings"
+
+
+@pytest.fixture(scope="session")
+def jmdc_submission_server(jmdc_environment) -> Iterator[Server]:
+    """A JMDC web process whose name resolver replays the recorded SIMBAD answers (offline)."""
+    environment = {**jmdc_environment, "JMDC_RESOLVER_RECORDINGS": str(RESOLVER_RECORDINGS)}
+    with running_service("jmdc", environment) as server:
+        yield server
