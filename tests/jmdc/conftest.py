@@ -63,3 +63,31 @@ def jmdc_submission_server(jmdc_environment) -> Iterator[Server]:
     environment = {**jmdc_environment, "JMDC_RESOLVER_RECORDINGS": str(RESOLVER_RECORDINGS)}
     with running_service("jmdc", environment) as server:
         yield server
+
+
+#: The 2017 catalogue as the FITS file JMMC produced it (1239 measurements).
+CATALOGUE_2017 = SHARED_JMDC / "JMDC_final_lddUpdated.fits"
+
+
+@pytest.fixture(scope="session")
+def catalogue_database(new_database) -> str:
+    """A database of its own (every service migrated) holding the 2017 catalogue, imported by
+    the real CLI: the catalogue tests count exactly, whatever the other JMDC tests add."""
+    from ..core.test_migrations import cli
+
+    url = migrate_platform(new_database("jmdc_catalogue"), *service_names())
+    result = cli("jmdc", url, "import", str(CATALOGUE_2017))
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture(scope="session")
+def catalogue_server(catalogue_database) -> Iterator[Server]:
+    """A real JMDC web process serving the 2017 catalogue."""
+    environment = {
+        "JMDC_DATABASE_URL": catalogue_database,
+        "JMDC_ENVIRONMENT": "test",
+        "JMDC_LOG_LEVEL": "WARNING",
+    }
+    with running_service("jmdc", environment) as server:
+        yield server
