@@ -12,6 +12,9 @@ import numpy as np
 from .document import DataTable, OifitsDocument
 from .reader import open_document
 
+#: Granules keep MJD to 1e-8 d: a row's own MJD may lie that far outside their range.
+MJD_TOLERANCE = 1e-6
+
 
 def _empty() -> np.ndarray:
     return np.zeros(0)
@@ -76,7 +79,8 @@ def _rows_of(document: OifitsDocument, table: DataTable, granule: Any) -> np.nda
     ids = [t.id for t in document.targets.values() if t.name == granule.target_name]
     matches = np.isin(table.target_ids, ids)
     if granule.t_min is not None and granule.t_max is not None:
-        matches &= (table.mjd >= granule.t_min) & (table.mjd <= granule.t_max)
+        low, high = granule.t_min - MJD_TOLERANCE, granule.t_max + MJD_TOLERANCE
+        matches &= (table.mjd >= low) & (table.mjd <= high)
     return np.flatnonzero(matches)
 
 
