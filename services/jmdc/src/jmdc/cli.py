@@ -1,18 +1,22 @@
 """``jmdc`` command: serve, migrate and the service's jobs."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from jmmc_core.cli import one_line_errors, service_cli
 from jmmc_core.database import Database
+from jmmc_core.errors import ServiceError
 from jmmc_core.migrations import Migrations
 
 from .config import Settings
 from .schema import Base
 from .schema.published import TABLES as PUBLISHED_TABLES
-from .services import importing
+from .services import importing, releases
 
 MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
 
@@ -77,3 +81,68 @@ def import_measurements(
         click.echo(json.dumps(report.__dict__ | {"rejected": report.rejected}))
     else:
         click.echo(_import_summary(report))
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A database session for one command; a domain error is one line and exit status 1."""
+    database = Database(Settings())
+    try:
+        with database.session() as session:
+            yield session
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+
+
+@main.command(
+    "release",
+    help="Freeze the catalogue's current measurements (not withdrawn) into the next release."
+    " Refused when nothing changed since the last one.",
+)
+@click.option("--title", required=True, help="What the release is, in a few words.")
+@click.option("--note", help="What changed, for readers (shown in the ReadMe).")
+@one_line_errors
+def release(title: str, note: str | None) -> None:
+    with _session() as session:
+        made = releases.create_release(session, title, note)
+        line = f"release {made.number}: {made.measurement_count:,} measurements, {made.title}"
+    click.echo(line)
+
+
+@main.command("releases", help="List the releases, oldest first.")
+@one_line_errors
+def list_releases() -> None:
+    with _session() as session:
+        lines = releases.history_lines(reversed(releases.list_releases(session)))
+    click.echo("\n".join(lines) if lines else "no release yet")
+
+
+@main.command(
+    "release-diff",
+    help="What changed from release OLD to release NEW: added, changed (fields) and withdrawn.",
+)
+@click.argument("old", type=click.IntRange(min=1))
+@click.argument("new", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
+@one_line_errors
+def release_diff(old: int, new: int, as_json: bool) -> None:
+    with _session() as session:
+        difference = releases.diff(session, old, new)
+        text = (
+            json.dumps(releases.diff_json(difference), default=str)
+            if as_json
+            else "\n".join(releases.diff_lines(difference))
+        )
+    click.echo(text)
+
+
+@main.command("withdraw", help="Withdraw measurement ID from the next releases, with a reason.")
+@click.argument("measurement_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.option("--reason", required=True, help="Why, as the release diffs will show it.")
+@one_line_errors
+def withdraw(measurement_id: int, reason: str) -> None:
+    with _session() as session:
+        releases.withdraw(session, measurement_id, reason)
+    click.echo(f"measurement {measurement_id} withdrawn: {reason}")

@@ -9,8 +9,8 @@ a difference. A withdrawn measurement stays in the releases that hold it, and le
 
 import io
 import tarfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +19,10 @@ from sqlalchemy.orm import Session
 from jmmc_core.errors import Conflict, InvalidParameter, NotFound
 
 from ..models.catalogue import measurement_columns
+from ..models.releases import MAX_NOTE, MAX_REASON, MAX_TITLE
 from ..schema import Release
 from ..storage import releases as storage
 from . import vizier
-
-MAX_TITLE = 200
-MAX_NOTE = 2000
-MAX_REASON = 2000
 
 #: The ReadMe's words on the catalogue, the same for every release.
 AUTHORS = ("JMMC",)
@@ -48,11 +45,12 @@ COMPARED = (*(column.name for column in measurement_columns), "ra", "dec")
 
 @dataclass(frozen=True)
 class Change:
-    """A measurement in both releases with different values: ``{field: (old, new)}``."""
+    """A measurement in both releases with different values:
+    ``{field: {"old": value, "new": value}}``."""
 
     measurement_id: int
     id1: str
-    fields: dict[str, tuple[Any, Any]]
+    fields: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -177,7 +175,7 @@ def diff(session: Session, old: int, new: int) -> ReleaseDiff:
             result.withdrawn.append(Removal(row["measurement_id"], before["id1"],
                                             row["withdrawn"], row["withdrawn_reason"]))  # fmt: skip
         else:
-            fields = {name: (before[name], after[name]) for name in COMPARED
+            fields = {name: {"old": before[name], "new": after[name]} for name in COMPARED
                       if before[name] != after[name]}  # fmt: skip
             result.changed.append(Change(row["measurement_id"], after["id1"], fields))
     return result
@@ -194,7 +192,36 @@ def withdraw(session: Session, measurement_id: int, reason: str) -> None:
                        f" {found.withdrawn:%Y-%m-%d}: {found.withdrawn_reason}")  # fmt: skip
 
 
-def history_lines(releases: Sequence[Release]) -> list[str]:
+def history_lines(releases: Iterable[Release]) -> list[str]:
     """One line per release for the command line."""
     return [f"{r.number:>4}  {r.released:%Y-%m-%d}  {r.measurement_count:>7}  {r.title}"
             for r in releases]  # fmt: skip
+
+
+def diff_json(difference: ReleaseDiff) -> dict[str, Any]:
+    """A difference as JSON-ready values (the command line's ``--json``)."""
+    return {
+        "old": difference.old.number,
+        "new": difference.new.number,
+        "added": difference.added,
+        "changed": [asdict(change) for change in difference.changed],
+        "withdrawn": [asdict(removal) for removal in difference.withdrawn],
+    }
+
+
+def diff_lines(difference: ReleaseDiff) -> list[str]:
+    """A difference for reading in a terminal: ``+`` added, ``~`` changed, ``-`` withdrawn."""
+    lines = [
+        f"release {difference.old.number} -> {difference.new.number}:"
+        f" {len(difference.added)} added, {len(difference.changed)} changed,"
+        f" {len(difference.withdrawn)} withdrawn"
+    ]
+    lines += [f"+ {row['measurement_id']} {row['id1']} {row['bibcode'] or ''}".rstrip()
+              for row in difference.added]  # fmt: skip
+    for change in difference.changed:
+        fields = "; ".join(f"{name}: {values['old']} -> {values['new']}"
+                           for name, values in change.fields.items())  # fmt: skip
+        lines.append(f"~ {change.measurement_id} {change.id1}: {fields}")
+    lines += [f"- {removal.measurement_id} {removal.id1}: {removal.reason or 'no longer listed'}"
+              for removal in difference.withdrawn]  # fmt: skip
+    return lines
