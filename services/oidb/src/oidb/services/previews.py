@@ -187,12 +187,12 @@ def draw(kind: str, granule: GranuleLike, data: Any) -> bytes:
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         if kind == "vis2":
-            _against_frequency(axes, data.vis2_frequency, data.vis2, data.vis2err,
+            _against_frequency(axes, data.vis2_frequency, data.vis2, data.vis2_err,
                                data.vis2_wavelength, "VIS2 points")  # fmt: skip
             axes.set_ylabel("Squared visibility V²")
             axes.set_title(f"{_title(granule)}: VIS2")
         elif kind == "t3phi":
-            _against_frequency(axes, data.t3_frequency, data.t3phi, data.t3phierr,
+            _against_frequency(axes, data.t3_frequency, data.t3phi, data.t3phi_err,
                                data.t3_wavelength, "T3PHI points")  # fmt: skip
             axes.set_ylabel("Closure phase T3PHI (deg)")
             axes.set_title(f"{_title(granule)}: T3PHI")
