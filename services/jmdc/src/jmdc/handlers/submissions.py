@@ -386,6 +386,7 @@ def moderation_item_page(
 
 @pages.post("/moderation/{submission_id}", response_class=HTMLResponse)
 def moderate_form(
+    request: Request,
     runtime: RuntimeDep,
     workflow: WorkflowDep,
     found: Moderator,
@@ -395,6 +396,18 @@ def moderate_form(
     csrf_token: CsrfField = "",
 ) -> Response:
     check_csrf(found, csrf_token)
+    problem = moderation.comment_problem(action, comment)
+    if problem:
+        return _submission_page(
+            request,
+            runtime,
+            found,
+            submission_id,
+            "moderation_item.html",
+            status=400,
+            comment=comment,
+            comment_problems={"comment": [{"message": problem, "severity": "error"}]},
+        )
     with runtime.database.session() as session:
         moderation.moderate(session, workflow, found.user, submission_id, action, comment)
     return RedirectResponse(f"{workflow.prefix}/moderation/{submission_id}", status_code=303)

@@ -33,6 +33,16 @@ def queue(session: Session, paging: Paging) -> Page:
     return Page([describe(submission, name) for submission, name in rows], total)
 
 
+def comment_problem(action: str, comment: str | None) -> str | None:
+    """What is wrong with a moderator's comment for ``action``, if anything."""
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT_LENGTH:
+        return f"at most {MAX_COMMENT_LENGTH} characters"
+    if action != "accept" and not comment:
+        return "required to reject or to ask for changes: say why"
+    return None
+
+
 def moderate(
     session: Session,
     workflow: Workflow,
@@ -44,11 +54,10 @@ def moderate(
     """Apply a moderator's ``action`` to a submitted submission; its audit and notification."""
     if action not in ACTIONS:
         raise InvalidParameter("action", f"one of {', '.join(ACTIONS)}")
+    problem = comment_problem(action, comment)
+    if problem:
+        raise InvalidParameter("comment", problem)
     comment = (comment or "").strip() or None
-    if comment and len(comment) > MAX_COMMENT_LENGTH:
-        raise InvalidParameter("comment", f"at most {MAX_COMMENT_LENGTH} characters")
-    if action != "accept" and comment is None:
-        raise InvalidParameter("comment", "required to reject or to ask for changes: say why")
     submission = storage.get(session, submission_id, lock=True)
     if submission is None:
         raise NotFound(f"no submission {submission_id}")
