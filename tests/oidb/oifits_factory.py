@@ -4,7 +4,8 @@
 one instrument (``insname``, ``nwave`` channels) on a four-station array, ``records`` snapshots
 per target and night (each: 6 VIS2 rows, 4 T3 rows and, when ``vis`` is set, 6 VIS rows).
 Keyword arguments break it in the ways the reader must refuse (``without``, ``bad_target_id``,
-``nan_data``); ``size_for()`` picks ``records`` and ``nwave`` for a file of about a given size.
+``nan_data``); ``positions`` places the targets ((ra, dec) in degrees, one per target).
+``size_for()`` picks ``records`` and ``nwave`` for a file of about a given size.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def make_oifits(
     bad_target_id: int | None = None,
     nan_data: bool = False,
     seed: int = 0,
+    positions: tuple[tuple[float, float], ...] | None = None,
 ) -> bytes:
     """The bytes of an OIFITS file (also written to ``path`` when given); see the module."""
     rng = np.random.default_rng(seed)
@@ -70,7 +72,7 @@ def make_oifits(
     waves = np.linspace(wavelengths[0], wavelengths[1], nwave)
     band = (wavelengths[1] - wavelengths[0]) / max(nwave - 1, 1) or wavelengths[0] / 1000
     tables = {
-        "OI_TARGET": _target_table(targets, version, science),
+        "OI_TARGET": _target_table(targets, version, science, positions),
         "OI_ARRAY": _array_table(arrname, version),
         "OI_WAVELENGTH": _wavelength_table(insname, waves, band, version),
     }
@@ -122,13 +124,14 @@ def _table(name: str, columns: list[fits.Column], keywords: dict) -> fits.BinTab
     return hdu
 
 
-def _target_table(targets, version, science) -> fits.BinTableHDU:
+def _target_table(targets, version, science, positions) -> fits.BinTableHDU:
     count = len(targets)
+    positions = positions or [(10.5 + 15 * i, -30.25 + i) for i in range(count)]
     columns = [
         fits.Column("TARGET_ID", "I", array=np.arange(1, count + 1)),
         fits.Column("TARGET", "16A", array=list(targets)),
-        fits.Column("RAEP0", "D", unit="deg", array=[10.5 + 15 * i for i in range(count)]),
-        fits.Column("DECEP0", "D", unit="deg", array=[-30.25 + i for i in range(count)]),
+        fits.Column("RAEP0", "D", unit="deg", array=[ra for ra, _ in positions]),
+        fits.Column("DECEP0", "D", unit="deg", array=[dec for _, dec in positions]),
         fits.Column("EQUINOX", "E", unit="yr", array=[2000.0] * count),
         fits.Column("RA_ERR", "D", unit="deg", array=[0.0] * count),
         fits.Column("DEC_ERR", "D", unit="deg", array=[0.0] * count),
