@@ -90,7 +90,12 @@ def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
     if len(instruments) != 1 or None in instruments:
         return ()
     facilities = sorted({row["facility_name"] for row in summary if row["facility_name"]})
-    configurations = [row["interferometer_stations"] for row in summary]
+    # Stations are space-separated for ASPRO2, whichever way the file wrote them (A0-G1-J2-K0).
+    configurations = [
+        " ".join(row["interferometer_stations"].replace("-", " ").split())
+        for row in summary
+        if row["interferometer_stations"]
+    ]
     first = min(summary, key=lambda row: row["t_min"] if row["t_min"] is not None else 1e9)
     period = eso_period(
         first["progid"], mjd_to_datetime(first["t_min"]) if first["t_min"] is not None else None
@@ -99,7 +104,7 @@ def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
         "INSTRUMENT": instruments.pop(),
         "INTERFEROMETER": ",".join(facilities),
         "PERIOD": "" if period is None else str(period),
-        "CONFIGURATIONS": ",".join(sorted({c for c in configurations if c})),
+        "CONFIGURATIONS": ",".join(sorted(set(configurations))),
         "OPERATION": "NEW",
     }
     return tuple(Param(name, "char", "*", id=name, value=value) for name, value in values.items())
