@@ -108,10 +108,13 @@ class Resolver:
 
     def _recorded(self, key: str) -> Resolution:
         folder = self.settings.resolver_recordings
-        path = Path(folder) / recording_name(key) if folder else None
-        if path is None or not path.is_file():
+        try:
+            document = (Path(folder) / recording_name(key)).read_bytes() if folder else None
+        except OSError:  # no recording of this name
+            document = None
+        if document is None:
             return Resolution(key, "not_checked", reason="resolver offline")
-        answer = parse_sesame(key, path.read_bytes())
+        answer = parse_sesame(key, document)
         return replace(answer, source="recording")
 
     def _asked(self, key: str) -> Resolution:

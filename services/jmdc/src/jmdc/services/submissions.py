@@ -10,7 +10,6 @@ notification.
 import csv
 import hashlib
 import io
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,15 +341,19 @@ def _csv_table(content: bytes) -> list[list[str]]:
         raise InvalidParameter("file", "neither an xlsx workbook nor UTF-8 CSV text") from None
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as error:
+        raise InvalidParameter("file", f"not readable as CSV: {error}") from None
 
 
 def _xlsx_table(content: bytes) -> list[tuple[Any, ...]]:
+    # Any failure of the workbook reader on a file from outside means the same to its sender.
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        try:
+            return list(workbook.worksheets[0].iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    except Exception:
         raise InvalidParameter("file", "not a readable xlsx workbook") from None
-    try:
-        return list(workbook.worksheets[0].iter_rows(values_only=True))
-    finally:
-        workbook.close()

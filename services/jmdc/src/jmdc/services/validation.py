@@ -140,18 +140,19 @@ def _typed(field: str, value: Any) -> Any:
         if not math.isfinite(number):
             raise ValueError("not a finite number")
         return number
-    if field == "method" and isinstance(value, str) and not value.isdigit():
-        names = {name.lower(): code for code, name in METHODS.items()}
-        if value.lower() not in names:
-            raise ValueError(f"unknown method {value!r}; one of {_methods()}")
-        return names[value.lower()]
     if field in INTEGER_FIELDS:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                if field == "method":  # the original portal's exports name the method
+                    return _method_code(value)
+                raise ValueError("not a whole number") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("not a whole number")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ValueError("not a whole number") from None
+        if not float(value).is_integer():
+            raise ValueError("not a whole number")
+        return int(value)
     if field == "sinpe":
         if isinstance(value, bool):
             return value
@@ -162,6 +163,13 @@ def _typed(field: str, value: Any) -> Any:
             return False
         raise ValueError("1 or 0 (true or false)")
     return str(value)
+
+
+def _method_code(name: str) -> int:
+    codes = {label.lower(): code for code, label in METHODS.items()}
+    if name.lower() not in codes:
+        raise ValueError(f"unknown method {name!r}; one of {_methods()}")
+    return codes[name.lower()]
 
 
 def _methods() -> str:
@@ -349,8 +357,11 @@ def check(
 ) -> list[Problem]:
     """Every check of a proposed measurement: its values, its names, its duplicates."""
     problems = value_problems(values)
+    malformed = {problem.field for problem in problems}
     names = [
-        resolver.resolve(session, values[field]) if values.get(field) else None
+        resolver.resolve(session, values[field])
+        if values.get(field) and field not in malformed
+        else None
         for field in ("id1", "id2")
     ]
     problems += name_problems(*names)
