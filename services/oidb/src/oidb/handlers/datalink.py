@@ -96,8 +96,11 @@ def _download(
     return FileResponse(
         stored.path,
         media_type=datalink.FITS_MEDIA_TYPE,
-        filename=stored.filename,
-        headers={"ETag": f'"{stored.md5}"', "Cache-Control": "private, no-cache"},
+        headers={
+            "Content-Disposition": datalink.attachment(stored.filename),
+            "ETag": f'"{stored.md5}"',
+            "Cache-Control": "private, no-cache",
+        },
     )
 
 

@@ -367,6 +367,15 @@ class StoredFile:
     size: int
 
 
+def attachment(filename: str) -> str:
+    """``Content-Disposition`` naming the saved file: a plain ASCII name for every client and
+    the exact one (RFC 6266) for those that read it."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def stored_file(
     database: Database, settings: Settings, caller: Caller, granule_id: int, filename: str | None
 ) -> StoredFile:
