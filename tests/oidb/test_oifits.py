@@ -156,12 +156,31 @@ def _fits_without_oi_tables() -> bytes:
     return buffer.getvalue()
 
 
-def _with_vis2_insname(insname: str) -> bytes:
-    with fits.open(io.BytesIO(make_oifits())) as hdus:
-        hdus["OI_VIS2"].header["INSNAME"] = insname
+def _edited(change, **options) -> bytes:
+    """A factory file changed by ``change(hdus)`` with astropy."""
+    with fits.open(io.BytesIO(make_oifits(**options))) as hdus:
+        change(hdus)
         buffer = io.BytesIO()
         hdus.writeto(buffer)
     return buffer.getvalue()
+
+
+def _rename_vis2_insname(hdus):
+    hdus["OI_VIS2"].header["INSNAME"] = "AMBER"
+
+
+def _empty_data_tables(hdus):
+    for name in ("OI_VIS2", "OI_T3"):
+        index = hdus.index_of(name)
+        hdus[index] = fits.BinTableHDU(data=hdus[index].data[:0], header=hdus[index].header)
+
+
+def _unknown_station(hdus):
+    hdus["OI_VIS2"].data["STA_INDEX"][2] = (1, 9)
+
+
+def _wavelength_unit_in_microns(hdus):
+    hdus["OI_WAVELENGTH"].header["TUNIT1"] = "micron"
 
 
 BAD_INPUTS = {
@@ -185,10 +204,15 @@ BAD_INPUTS = {
         "OI_VIS2 row 1 refers to TARGET_ID 7, which OI_TARGET does not define",
     ),
     "unknown INSNAME": (
-        lambda: _with_vis2_insname("AMBER"),
+        lambda: _edited(_rename_vis2_insname),
         "OI_VIS2 refers to INSNAME 'AMBER', which no OI_WAVELENGTH table defines",
     ),
     "NaN-only data": (lambda: make_oifits(nan_data=True), "holds no usable measurement"),
+    "empty data tables": (lambda: _edited(_empty_data_tables), "the data tables hold no row"),
+    "unknown station in v2": (
+        lambda: _edited(_unknown_station),
+        "OI_VIS2 row 3 refers to STA_INDEX 9, which OI_ARRAY 'VLTI' does not define",
+    ),
     "wavelengths in microns": (
         lambda: make_oifits(wavelengths=(1.6, 1.8)),
         "are not wavelengths in metres",
@@ -210,6 +234,18 @@ def test_a_bad_input_is_rejected_with_its_reason(case):
     assert reading.granules == []
     report = reading.report.as_json()
     assert any(m["severity"] == "error" and reason in m["message"] for m in report["messages"])
+
+
+def test_lesser_problems_are_kept_as_warnings():
+    station = read_oifits(_edited(_unknown_station, version=1), filename="v1.fits")
+    unit = read_oifits(_edited(_wavelength_unit_in_microns), filename="unit.fits")
+    assert not station.rejected and not unit.rejected
+    assert [m.message for m in station.report.warnings] == [
+        "OI_VIS2 row 3 refers to STA_INDEX 9, which OI_ARRAY 'VLTI' does not define"
+    ]
+    assert [m.message for m in unit.report.warnings] == [
+        "OI_WAVELENGTH: EFF_WAVE is in 'micron', the standard says 'm'"
+    ]
 
 
 def test_the_report_is_stored_as_json():

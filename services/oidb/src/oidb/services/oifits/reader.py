@@ -19,6 +19,8 @@ from .report import ValidationReport
 logger = logging.getLogger(__name__)
 
 FITS_BLOCK = 2880
+#: What astropy raises on damaged or truncated files.
+UNREADABLE = (OSError, ValueError, TypeError, KeyError, IndexError, fits.VerifyError)
 #: Primary-header keywords kept with the file (for its pages and for later re-extraction).
 HEADER_FACTS = (
     "CONTENT", "ARCFILE", "ORIGFILE", "TELESCOP", "INSTRUME", "OBJECT", "DATE-OBS", "MJD-OBS",
@@ -80,7 +82,7 @@ def read_oifits(source: Path | bytes, *, filename: str) -> OifitsReading:
             document = parse(hdus, report)
             if document is not None:
                 reading.granules = extract_granules(document, file_facts(hdus[0].header, document))
-    except (OSError, ValueError, TypeError, KeyError, IndexError, fits.VerifyError) as error:
+    except UNREADABLE as error:
         if whole_blocks:
             report.error(None, f"the file could not be read as FITS (damaged): {error}")
         else:
@@ -109,9 +111,11 @@ def opened(content: bytes, report: ValidationReport):
 def open_document(path: Path) -> OifitsDocument | None:
     """The parsed document of a stored (accepted) file, None when it no longer reads."""
     report = ValidationReport()
-    content = Path(path).read_bytes()
-    with opened(content, report) as hdus:
-        return parse(hdus, report)
+    try:
+        with opened(Path(path).read_bytes(), report) as hdus:
+            return parse(hdus, report)
+    except UNREADABLE:
+        return None
 
 
 def _report_fits_warnings(caught, report: ValidationReport) -> None:
