@@ -1,4 +1,4 @@
-"""pg_sphere's ``spoint`` as a SQLAlchemy column type, shared by the services that store positions.
+"""pg_sphere's ``spoint`` and ``scircle`` as SQLAlchemy column types, shared by the services.
 
 Python code deals in ``(ra_deg, dec_deg)`` tuples; they cross the wire as pg_sphere's text
 form in degrees (psycopg sends strings untyped, so PostgreSQL parses them as ``spoint``).
@@ -53,7 +53,18 @@ class SPoint(UserDefinedType):
         return process
 
 
-# Reflection (Alembic's autogenerate) must recognise the type rather than warn about it.
-ischema_names["spoint"] = SPoint
+class SCircle(UserDefinedType):
+    """A circle on the sphere (pg_sphere ``scircle``), e.g. an ObsCore ``s_region``; published
+    to TAP as a DALI circle. Its values are read through TAP, which writes them in degrees."""
 
-__all__ = ["SPoint"]
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: object) -> str:
+        return "scircle"
+
+
+# Reflection (Alembic's autogenerate) must recognise the types rather than warn about them.
+ischema_names["spoint"] = SPoint
+ischema_names["scircle"] = SCircle
+
+__all__ = ["SCircle", "SPoint"]

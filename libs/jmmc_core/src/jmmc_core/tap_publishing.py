@@ -48,7 +48,7 @@ from sqlalchemy.types import TypeEngine
 
 from .database import TAP_READER_ROLE, database_url
 from .settings import ServiceSettings
-from .spherical import SPoint
+from .spherical import SCircle, SPoint
 
 #: The schema TAP clients query for the metadata of every published table.
 TAP_SCHEMA = "TAP_SCHEMA"
@@ -201,6 +201,7 @@ class PublishedTable:
 #: come before their bases.
 _TYPES: tuple[tuple[type[TypeEngine], tuple[str, str | None, str | None]], ...] = (
     (SPoint, ("double", "2", "point")),
+    (SCircle, ("double", "3", "circle")),
     (Boolean, ("boolean", None, None)),
     (SmallInteger, ("short", None, None)),
     (BigInteger, ("long", None, None)),
@@ -717,6 +718,7 @@ _STORAGE = {
 }
 _STORAGE_BY_XTYPE = {
     "point": {"spoint"},
+    "circle": {"scircle"},
     "timestamp": {"timestamp with time zone", "timestamp without time zone", "date"},
 }
 
