@@ -248,6 +248,14 @@ def test_lesser_problems_are_kept_as_warnings():
     ]
 
 
+def test_an_integration_longer_than_a_night_is_questioned():
+    reading = read_oifits(make_oifits(int_time=100_000.0), filename="long.fits")
+    assert not reading.rejected
+    assert "OI_VIS2: INT_TIME up to 100000 s is longer than a night" in (
+        reading.report.warnings[0].message
+    )
+
+
 def test_the_report_is_stored_as_json():
     reading = read_oifits(make_oifits(bad_target_id=3), filename="bad.fits")
     report = reading.report.as_json()

@@ -31,6 +31,8 @@ from .standard import (
 WAVELENGTH_RANGE = (1e-7, 1e-3)
 #: Plausible MJD (1858 to 2132); Julian dates are about 2.4 million.
 MJD_RANGE = (0.0, 100_000.0)
+#: Seconds: an integration longer than half a day is not one exposure.
+LONGEST_INTEGRATION = 43_200
 
 
 @dataclass(frozen=True)
@@ -360,8 +362,8 @@ def _check_references(table: DataTable, document: OifitsDocument, report) -> boo
         _first_bad(report, label, table.sta_index, array.stations, "STA_INDEX",
                    f"OI_ARRAY '{array.arrname}'", document.version == 2)  # fmt: skip
     _check_mjd(table, report)
-    if table.int_time is not None and (table.int_time < 0).any():
-        report.warning(label, f"{label} has negative INT_TIME values")
+    if table.int_time is not None:
+        _check_int_time(table, report)
     nwave = len(instrument.eff_wave)
     for name in (*OBSERVABLES[table.kind], "FLAG"):
         values = table.column(name)
@@ -399,6 +401,18 @@ def _check_mjd(table: DataTable, report: ValidationReport) -> None:
     if outside.size:
         hint = " (a Julian date, not MJD?)" if outside[0] > 2_000_000 else ""
         report.error(label, f"{label}: MJD {outside[0]:.5f} is not a modified Julian date{hint}")
+
+
+def _check_int_time(table: DataTable, report: ValidationReport) -> None:
+    finite = table.int_time[np.isfinite(table.int_time)]
+    if (finite < 0).any():
+        report.warning(table.label, f"{table.label} has negative INT_TIME values")
+    if finite.size and finite.max() > LONGEST_INTEGRATION:
+        report.warning(
+            table.label,
+            f"{table.label}: INT_TIME up to {finite.max():.0f} s is longer than a night "
+            "(t_exptime takes the shortest)",
+        )
 
 
 def _check_usable(tables: list[DataTable], report: ValidationReport) -> None:
