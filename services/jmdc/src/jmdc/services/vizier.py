@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.io import ascii as astropy_ascii
 
 from ..models.catalogue import measurement_columns
 from ..schema.catalogue import BAND_CODES, METHODS
@@ -353,6 +352,9 @@ def data_file_name(readme: str) -> str:
 def read(readme: Path, data: Path | None = None) -> Iterator[ReadRow]:
     """The rows of a VizieR release: its ReadMe, and the data file it describes (by default
     the one beside it). Values are keyed by the catalogue's column names; nulls are None."""
+    # astropy takes seconds to import: only reading needs it, not the service's writing.
+    from astropy.io import ascii as astropy_ascii
+
     text = readme.read_text(encoding="ascii", errors="replace")
     data = data or readme.parent / data_file_name(text)
     try:
@@ -374,12 +376,12 @@ def read(readme: Path, data: Path | None = None) -> Iterator[ReadRow]:
 
 
 def _python_value(value: Any) -> Any:
+    """A table cell as a plain value: masked and NaN as None, blank text as None."""
     if np.ma.is_masked(value):
         return None
-    if isinstance(value, np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, str | np.str_):
-        return str(value).strip() or None
-    return value
+    if isinstance(value, str):  # numpy's str_ too
+        return value.strip() or None
+    number = value.item() if isinstance(value, np.generic) else value
+    if isinstance(number, float) and math.isnan(number):
+        return None
+    return number
