@@ -91,8 +91,10 @@ def ingest(
 ) -> None:
     if demo == bool(paths or collection_id):
         raise click.UsageError("give PATH... with --collection, or --demo alone")
-    if not demo and not (paths and collection_id):
-        raise click.UsageError("give both PATH... and --collection")
+    if not demo and not collection_id:
+        raise click.UsageError("give the --collection to add the files to")
+    if not demo and not (paths or create_collection):
+        raise click.UsageError("give the files or folders to ingest")
     settings = Settings()
     database = Database(settings)
     try:

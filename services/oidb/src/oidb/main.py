@@ -4,11 +4,13 @@ from fastapi import FastAPI
 
 from jmmc_core.app import create_service_app
 from jmmc_core.database import Database
+from jmmc_core.request_size import BodySizeLimit
 
 from . import __version__
 from .config import Settings
 from .dependencies import OidbRuntime
 from .handlers import router
+from .handlers.ingest import MULTIPART_ALLOWANCE_BYTES, too_large_message
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,4 +25,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         own_home=True,  # the search page
     )
     app.state.oidb = OidbRuntime(settings, database)
+    # Uploads (API and page) are refused while they arrive once over the file size limit.
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_file_bytes + MULTIPART_ALLOWANCE_BYTES,
+        message=too_large_message(settings.max_file_bytes),
+    )
     return app

@@ -2,10 +2,9 @@
 
 ``POST /api/collections/{id}/files`` takes the file as the multipart part ``file`` or as the
 raw body with ``?filename=``. The body is counted while it arrives, so a file over the limit
-is refused (413) without being spooled whole.
+is refused (413) without being spooled whole (``jmmc_core.request_size`` in the application).
 """
 
-from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
 from typing import Annotated
 
@@ -14,7 +13,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from jmmc_core.accounts import CurrentUser
 from jmmc_core.errors import InvalidParameter, JsonRoute
@@ -107,46 +105,23 @@ def get_file(
 
 
 async def _upload(request: Request, limit: int, filename: str | None) -> tuple[str, bytes]:
-    """The file's name and bytes, from a multipart part ``file`` or from the raw body."""
-    is_multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
-    body_limit = limit + (MULTIPART_ALLOWANCE_BYTES if is_multipart else 0)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > body_limit:
-        raise _too_large(limit)
-    body = _bounded(request.stream(), body_limit, limit)
-    if not is_multipart:
-        content = b"".join([chunk async for chunk in body])
-        if filename is None:
-            raise InvalidParameter("filename", "required with a raw body")
-        return filename, content
-    try:
-        form = await MultiPartParser(request.headers, body, max_files=1, max_fields=8).parse()
-    except MultiPartException as error:
-        raise InvalidParameter(
-            "file", f"the multipart body cannot be read: {error.message}"
-        ) from None
-    try:
-        upload = form.get("file")
+    """The file's name and bytes, from a multipart part ``file`` or from the raw body (the
+    application bounds the body while it arrives)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidParameter("file", "send the OIFITS file as the multipart part 'file'")
         content = await upload.read()
         # A browser may send a client-side path: only its last part names the file.
         name = filename or PurePosixPath((upload.filename or "").replace("\\", "/")).name
-    finally:
-        await form.close()
+    else:
+        if filename is None:
+            raise InvalidParameter("filename", "required with a raw body")
+        content, name = await request.body(), filename
     if len(content) > limit:
-        raise _too_large(limit)
+        raise HTTPException(413, too_large_message(limit))
     return name, content
 
 
-async def _bounded(stream: AsyncIterator[bytes], body_limit: int, limit: int):
-    received = 0
-    async for chunk in stream:
-        received += len(chunk)
-        if received > body_limit:
-            raise _too_large(limit)
-        yield chunk
-
-
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"file: larger than the limit of {limit:,} bytes")
+def too_large_message(limit: int) -> str:
+    return f"file: larger than the limit of {limit:,} bytes"
