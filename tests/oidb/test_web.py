@@ -7,6 +7,7 @@ its quick-looks are not offered to them.
 
 import html
 import re
+from contextlib import closing
 from datetime import UTC, date, datetime
 
 import httpx
@@ -178,3 +179,64 @@ def test_upload_page_needs_a_signed_in_browser(oidb_server, search_catalogue):
         files={"file": ("a.fits", b"SIMPLE")},
     )
     assert posted.status_code == 303
+
+
+def _signed_in(server, account) -> httpx.Client:
+    """A client holding a browser session of ``account`` (the sign-in form, as a browser)."""
+    client = httpx.Client(base_url=server.service_url, headers=HTML)
+    form = client.get("/account/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    signed = client.post(
+        "/account/signin",
+        data={"username": account.username, "password": account.password, "csrf_token": token},
+    )
+    assert signed.status_code == 303
+    return client
+
+
+def _upload_token(client: httpx.Client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/upload").text).group(1)
+
+
+def test_upload_refusals_are_pages_naming_the_reason(
+    oidb_server, oidb_accounts, oidb_service_database, search_catalogue
+):
+    group, group_id = oidb_accounts.group()
+    writer = oidb_accounts.new(groups=(group,))
+    collection_id = oidb_accounts.unique("web-uploads")
+    with oidb_service_database.session() as session:
+        ensure_collection(session, collection_id, "Web uploads", "public", groups={group_id: True})
+    fits = make_oifits(targets=(oidb_accounts.unique("HD refused"),))
+    with closing(_signed_in(oidb_server, writer)) as client:
+        form = client.get("/upload")
+        assert f'<option value="{collection_id}"' in form.text
+        # a collection the user only reads is not offered, nor accepted
+        assert search_catalogue.collections["public"] not in form.text
+        token = _upload_token(client)
+        refused = client.post(
+            "/upload",
+            data={"collection": search_catalogue.collections["public"], "csrf_token": token},
+            files={"file": ("x.fits", fits)},
+        )
+        assert refused.status_code == 403 and "may not write" in _text(refused)
+        forged = client.post(
+            "/upload",
+            data={"collection": collection_id, "csrf_token": "forged"},
+            files={"file": ("x.fits", fits)},
+        )
+        assert forged.status_code == 403 and "reload the page" in _text(forged)
+        unchosen = client.post(
+            "/upload",
+            data={"collection": "", "csrf_token": token},
+            files={"file": ("x.fits", fits)},
+        )
+        assert unchosen.status_code == 400 and "collection:" in _text(unchosen)
+        missing = client.post("/upload", data={"collection": collection_id, "csrf_token": token})
+        assert missing.status_code == 400 and "file" in _text(missing)
+        accepted = client.post(
+            "/upload",
+            data={"collection": collection_id, "csrf_token": token},
+            files={"file": ("C:\\data\\night.fits", fits)},
+        )
+        assert accepted.status_code == 200
+        assert "night.fits" in accepted.text and "Accepted: 1 granule" in _text(accepted)
