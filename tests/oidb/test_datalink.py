@@ -5,6 +5,7 @@ granule; callers anonymous, member of the collections' group, and another signed
 """
 
 import io
+import json
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,7 +126,8 @@ def test_pyvo_reads_the_links_of_a_public_granule_and_fetches_them(oidb_server, 
         assert picture.format == "PNG" and picture.size == (800, 600)
     report = _by(results, "#auxiliary")[0]
     assert report.content_type == "application/json"
-    assert report.getdataset(timeout=30).read().startswith(b"{")
+    record = json.loads(report.getdataset(timeout=30).read())
+    assert record["state"] == "accepted" and "messages" in record["report"]
     assert _by(results, "#documentation")[0].access_url.endswith(f"/granules/{granule}")
 
 

@@ -7,7 +7,7 @@ however the service is reached; ObsCore rows carry the configured public URL.
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from jmmc_core.errors import DaliRoute, JsonRoute
 
@@ -23,7 +23,6 @@ files_router = APIRouter(
 )
 
 GranuleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The granule's id")]
-FileId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The OIFITS file's id")]
 
 
 class DatalinkResponse(Response):
@@ -105,23 +104,28 @@ def _download(
 
 
 _DOWNLOAD_SUMMARY = "The OIFITS file of a granule (401/403 while embargoed for the caller)"
+_HEAD_SUMMARY = "The headers of a download (size, name, MD5) without the file"
 
 
-@files_router.api_route(
+@files_router.get("/files/{granule_id}", response_class=FileResponse, summary=_DOWNLOAD_SUMMARY)
+@files_router.head(
     "/files/{granule_id}",
-    methods=["GET", "HEAD"],
     response_class=FileResponse,
-    summary=_DOWNLOAD_SUMMARY,
+    summary=_HEAD_SUMMARY,
+    operation_id="download_head",
 )
 def download(runtime: RuntimeDep, caller: CallerDep, granule_id: GranuleId) -> Response:
     return _download(runtime, caller, granule_id, None)
 
 
-@files_router.api_route(
+@files_router.get(
+    "/files/{granule_id}/{filename}", response_class=FileResponse, summary=_DOWNLOAD_SUMMARY
+)
+@files_router.head(
     "/files/{granule_id}/{filename}",
-    methods=["GET", "HEAD"],
     response_class=FileResponse,
-    summary=_DOWNLOAD_SUMMARY,
+    summary=_HEAD_SUMMARY,
+    operation_id="download_named_head",
 )
 def download_named(
     runtime: RuntimeDep,
@@ -145,14 +149,6 @@ def preview(
 ) -> Response:
     png = datalink.preview(runtime.database, runtime.settings, caller, granule_id, kind)
     return PngResponse(png, headers={"Cache-Control": "private, max-age=3600"})
-
-
-@files_router.get(
-    "/reports/{file_id}.json",
-    summary="The validation report of an OIFITS file",
-)
-def report(runtime: RuntimeDep, caller: CallerDep, file_id: FileId) -> JSONResponse:
-    return JSONResponse(datalink.validation_report(runtime.database, caller, file_id))
 
 
 router.include_router(vo_router)

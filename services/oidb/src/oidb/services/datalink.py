@@ -140,7 +140,8 @@ class Urls:
         return f"{self.base}/previews/{granule_id}/{kind}.png"
 
     def report(self, file_id: int) -> str:
-        return f"{self.base}/reports/{file_id}.json"
+        """The file's record (state, validation report, granules) in the JSON API."""
+        return f"{self.base}/api/files/{file_id}"
 
     def granule_page(self, granule_id: int) -> str:
         return f"{self.base}/granules/{granule_id}"
@@ -402,25 +403,6 @@ def preview(
         raise NotFound(f"granule {granule_id} is an observation log entry and has no quick-look")
     check_kind(granule, kind)
     return render_preview(settings, granule, file_path(settings, file.md5), kind)
-
-
-def validation_report(database: Database, caller: Caller, file_id: int) -> dict:
-    """The validation report of a file the caller may see (its metadata, never embargoed)."""
-    with reading(database, caller) as session:
-        file = session.get(OifitsFile, file_id)
-        if file is None:
-            raise NotFound(f"no file {file_id}")
-        return {
-            "file_id": file.id,
-            "filename": file.filename,
-            "collection": file.collection_id,
-            "state": file.state,
-            "reject_reason": file.reject_reason,
-            "md5": file.md5,
-            "size_bytes": file.size_bytes,
-            "submitted": file.submitted.isoformat(),
-            "report": file.report,
-        }
 
 
 # --------------------------------------------------------------------------------------
