@@ -58,3 +58,17 @@ def test_a_submission_goes_through_moderation_into_a_release(
     expect(page.locator(f"#added tr[data-id='{accepted.measurement_id}']")).to_contain_text(
         "HD 213306"
     )
+
+    # Found wrong later: withdrawn on the releases page, out of the next release, with the reason.
+    page.goto(f"{service_url}/releases")
+    page.fill("#measurement_id", str(accepted.measurement_id))
+    page.fill("#reason", "the paper was retracted")
+    page.click("#withdraw-measurement")
+    expect(page.locator("#withdrawn-notice")).to_contain_text(str(accepted.measurement_id))
+    page.fill("#title", "without delta Cephei")
+    page.click("#create-release")
+    expect(page.locator("#release-title")).to_contain_text("without delta Cephei")
+    page.click("#diff")
+    expect(
+        page.locator(f"#withdrawn tr[data-id='{accepted.measurement_id}'] .reason")
+    ).to_have_text("the paper was retracted")

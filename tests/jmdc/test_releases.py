@@ -364,3 +364,24 @@ def test_the_command_line_releases_withdraws_and_compares(jmdc_environment, data
     assert "after a withdrawal" in listed.stdout.splitlines()[-1]
     missing = jmdc(jmdc_environment, "release-diff", "1", "999999")
     assert missing.returncode == 1 and missing.stderr.strip() == "Error: no release 999999"
+
+
+def test_the_withdrawal_form_is_for_moderators_and_curators(
+    jmdc_server, jmdc_accounts, database, moderator
+):
+    measurement = add_measurement(database)
+    url = f"{jmdc_server.service_url}/withdrawals"
+    html = {"Accept": "text/html"}
+    submitter = jmdc_accounts.new(roles=("submitter",))
+
+    refused = httpx.post(url, data={"measurement_id": measurement, "reason": "x"},
+                         headers=submitter.headers | html)  # fmt: skip
+    bad = httpx.post(url, data={"measurement_id": "x", "reason": "x"},
+                     headers=moderator.headers | html)  # fmt: skip
+    done = httpx.post(url, data={"measurement_id": measurement, "reason": "typo in the paper"},
+                      headers=moderator.headers | html)  # fmt: skip
+
+    assert refused.status_code == 403 and "moderator or curator role" in refused.text
+    assert bad.status_code == 400 and "measurement_id" in bad.text
+    assert done.status_code == 200 and f"Measurement {measurement} is withdrawn" in done.text
+    assert measurement not in current_catalogue(database)

@@ -29,6 +29,7 @@ from ..dependencies import RuntimeDep
 from ..models.catalogue import CatalogueParameters, MeasurementPage
 from ..models.releases import (
     MAX_NOTE,
+    MAX_REASON,
     MAX_TITLE,
     NewRelease,
     ReleaseChange,
@@ -93,21 +94,51 @@ def _release_out(prefix: str, release: Release) -> ReleaseOut:
 # Pages
 
 
-@pages.get("/releases", response_class=HTMLResponse)
-def releases_page(request: Request, runtime: RuntimeDep, found: AuthenticationDep) -> Response:
-    """Every release, newest first; curators get the form freezing the next one."""
+def _releases_page(
+    request: Request,
+    runtime: RuntimeDep,
+    found: Authentication | None,
+    withdrawn: int | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     with runtime.database.session() as session:
         listed = releases.list_releases(session)
-    curator = found is not None and found.user.has_role(CURATOR)
+    roles = found.user.roles if found else set()
     return render(
         request,
         "releases.html",
+        status=status,
         releases=listed,
-        curator=curator,
-        csrf_token=found.web_session.csrf_secret if curator and found.web_session else "",
+        curator=CURATOR in roles,
+        withdrawer=any(role in roles for role in WITHDRAWERS),
+        withdrawn=withdrawn,
+        csrf_token=found.web_session.csrf_secret if found and found.web_session else "",
         max_title=MAX_TITLE,
         max_note=MAX_NOTE,
+        max_reason=MAX_REASON,
     )
+
+
+@pages.get("/releases", response_class=HTMLResponse)
+def releases_page(request: Request, runtime: RuntimeDep, found: AuthenticationDep) -> Response:
+    """Every release, newest first; curators get the form freezing the next one, moderators
+    and curators the one withdrawing a measurement."""
+    return _releases_page(request, runtime, found)
+
+
+@pages.post("/withdrawals", response_class=HTMLResponse)
+def withdraw_from_page(
+    request: Request,
+    runtime: RuntimeDep,
+    found: Authenticated,
+    measurement_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    _with_role(found, WITHDRAWERS, csrf_token)
+    with runtime.database.session() as session:
+        releases.withdraw(session, measurement_id, reason)
+    return _releases_page(request, runtime, found, withdrawn=measurement_id)
 
 
 @pages.post("/releases")
