@@ -26,6 +26,7 @@ from ..storage.search import SORTABLE, Cone, Ordering, SearchCriteria, TextMatch
 from .access import Caller, can_download, reading
 from .datalink import downloadable_file
 from .embargo import EMBARGO
+from .previews import PREVIEW_KINDS, preview_kinds_of
 
 DEFAULT_PERPAGE = 25
 DEFAULT_ORDER = "-t_min"
@@ -302,7 +303,8 @@ class GranuleView:
 
     granule: dict[str, Any]
     file: dict[str, Any] | None
-    may_preview: bool
+    #: ``(kind, description)`` of the quick-looks the caller may see (none while embargoed).
+    previews: list[tuple[str, str]]
     may_download: bool
 
     @property
@@ -316,12 +318,15 @@ def granule_view(database: Database, caller: Caller, granule_id: int) -> Granule
         found = storage.granule(session, granule_id)
         if found is None:
             raise NotFound(f"no granule {granule_id}")
-        record = session.get(Granule, granule_id)
-        collection = session.get(Collection, found["obs_collection"])
-        may_preview = can_download(caller, record, collection)
         file = storage.oifits_file(session, found["file_id"]) if found["file_id"] else None
-        may_download = file is not None and _file_downloadable(session, caller, granule_id)
-    return GranuleView(found, file, may_preview and file is not None, may_download)
+        previews: list[tuple[str, str]] = []
+        may_download = False
+        if file is not None:
+            record = session.get(Granule, granule_id)
+            if can_download(caller, record, session.get(Collection, found["obs_collection"])):
+                previews = [(kind, PREVIEW_KINDS[kind]) for kind in preview_kinds_of(record)]
+            may_download = _file_downloadable(session, caller, granule_id)
+    return GranuleView(found, file, previews, may_download)
 
 
 def _file_downloadable(session: Session, caller: Caller, granule_id: int) -> bool:

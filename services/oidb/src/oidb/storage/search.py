@@ -6,6 +6,7 @@ only the rows the caller may see; nothing here filters by rights.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,6 +148,14 @@ SUMMARY_COLUMNS: tuple[ColumnElement, ...] = (
 )
 
 
+def _values(row: Any) -> dict[str, Any]:
+    """A row as a dict, NaN (possible in measured values) as None, which JSON can carry."""
+    return {
+        key: None if isinstance(value, float) and math.isnan(value) else value
+        for key, value in row._mapping.items()
+    }
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -227,7 +236,7 @@ def search_page(
     """One page of matching granules (as dicts of :data:`SUMMARY_COLUMNS`) and their total."""
     total = session.scalar(select(func.count()).select_from(Granule).where(*conditions(criteria)))
     rows = session.execute(_ordered(_summaries(criteria), ordering).limit(limit).offset(offset))
-    return [dict(row._mapping) for row in rows], total or 0
+    return [_values(row) for row in rows], total or 0
 
 
 def search_rows(
@@ -261,7 +270,7 @@ def instrument_summary(session: Session, criteria: SearchCriteria) -> list[dict[
         .group_by(Granule.instrument_name, Granule.facility_name, Granule.interferometer_stations)
         .order_by(Granule.interferometer_stations)
     )
-    return [dict(row._mapping) for row in rows]
+    return [_values(row) for row in rows]
 
 
 def granule(session: Session, granule_id: int) -> dict[str, Any] | None:
@@ -276,7 +285,7 @@ def granule(session: Session, granule_id: int) -> dict[str, Any] | None:
         .join(Collection, Collection.id == Granule.obs_collection)
         .where(Granule.id == granule_id)
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _values(row)
 
 
 def oifits_file(session: Session, file_id: int) -> dict[str, Any] | None:
@@ -293,7 +302,7 @@ def oifits_file(session: Session, file_id: int) -> dict[str, Any] | None:
             OifitsFile.submitted,
         ).where(OifitsFile.id == file_id)
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _values(row)
 
 
 def collections(session: Session) -> list[dict[str, Any]]:
@@ -316,7 +325,7 @@ def collections(session: Session) -> list[dict[str, Any]]:
         .outerjoin(counts, counts.c.obs_collection == Collection.id)
         .order_by(Collection.title, Collection.id)
     )
-    return [dict(row._mapping) for row in rows]
+    return [_values(row) for row in rows]
 
 
 def collection(session: Session, collection_id: str) -> dict[str, Any] | None:
@@ -330,7 +339,7 @@ def collection(session: Session, collection_id: str) -> dict[str, Any] | None:
             .label("granule_count"),
         ).where(Collection.id == collection_id)
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _values(row)
 
 
 def distinct_values(session: Session, column_name: str) -> list[str]:
@@ -364,4 +373,4 @@ def writable_collections(
                 ),
             )
         )
-    return [dict(row._mapping) for row in session.execute(query)]
+    return [_values(row) for row in session.execute(query)]
