@@ -26,7 +26,12 @@ from jmmc_core.streaming import document_response
 from jmmc_core.web import render
 
 from ..dependencies import RuntimeDep
-from ..models.catalogue import CatalogueParameters, MeasurementPage
+from ..models.catalogue import (
+    CatalogueParameters,
+    MeasurementPage,
+    measurement_columns,
+    position_columns,
+)
 from ..models.releases import (
     MAX_NOTE,
     MAX_REASON,
@@ -53,6 +58,12 @@ api = APIRouter(prefix="/api", tags=["Releases"], route_class=JsonRoute)
 #: Who may freeze a release, and who may withdraw a measurement.
 CURATOR = "curator"
 WITHDRAWERS = ("moderator", "curator")
+
+#: How the diff page names a changed field: its VizieR label and unit.
+FIELD_LABELS = {
+    column.name: f"{column.label} ({column.unit})" if column.unit else column.label
+    for column in (*measurement_columns, *position_columns)
+}
 
 Number = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="Release number")]
 MeasurementId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -191,7 +202,13 @@ def release_page(
 def diff_page(request: Request, runtime: RuntimeDep, old: Number, new: Number) -> HTMLResponse:
     with runtime.database.session() as session:
         difference = releases.diff(session, old, new)
-    return render(request, "release_diff.html", diff=difference, methods=catalogue.METHODS)
+    return render(
+        request,
+        "release_diff.html",
+        diff=difference,
+        methods=catalogue.METHODS,
+        labels=FIELD_LABELS,
+    )
 
 
 # Files
