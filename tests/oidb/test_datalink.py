@@ -117,6 +117,7 @@ def test_pyvo_reads_the_links_of_a_public_granule_and_fetches_them(oidb_server, 
     assert this.error_message == ""
     assert this.content_type == "application/fits"
     assert this.content_length == len(catalogue.public_file)
+    assert (this["link_auth"], this["link_authorized"]) == ("false", True)
     assert this.getdataset(timeout=30).read() == catalogue.public_file
     previews = {row["local_semantics"]: row for row in _by(results, "#preview")}
     assert sorted(previews) == ["t3phi", "uv", "vis2"]
@@ -168,12 +169,13 @@ def test_an_embargoed_file_is_refused_in_the_links_and_at_the_download(
         results = _links(oidb_server, granule, account=account)
         this = _by(results, "#this")[0]
         assert this.error_message.startswith(fault) and this["access_url"] == ""
-        assert this["link_authorized"] is False or this["link_authorized"] == 0
+        assert (this["link_auth"], this["link_authorized"]) == ("true", False)
         assert all(row.error_message for row in _by(results, "#preview"))
         # Its metadata stay public: the report and the page are linked.
         assert _by(results, "#auxiliary")[0].access_url
     this = _by(_links(oidb_server, granule, account=member), "#this")[0]
     assert this.error_message == ""
+    assert (this["link_auth"], this["link_authorized"]) == ("true", True)
     response = _session(member).get(this.access_url, timeout=30)
     assert response.status_code == 200 and response.content == catalogue.embargoed_file
     url = f"{oidb_server.service_url}/files/{catalogue.embargoed_granules[0]}"

@@ -52,7 +52,7 @@ from jmmc_core.votable import Field, VOTableWriter
 from ..config import Settings
 from ..schema.catalogue import Granule, OifitsFile
 from ..storage.files import file_path
-from .access import Caller, downloadable, reading
+from .access import ANONYMOUS, Caller, downloadable, reading
 from .previews import PREVIEW_KINDS, check_kind, preview_kinds_of, render_preview
 
 logger = logging.getLogger(__name__)
@@ -203,6 +203,14 @@ def _refusal(session: Session, caller: Caller, check, granule_id: int) -> str | 
     return None
 
 
+def _rights(session: Session, caller: Caller, check, granule_id: int) -> tuple[str | None, str]:
+    """The caller's refusal (None if allowed) and DataLink's ``link_auth``: ``true`` while
+    only some callers may follow the link."""
+    refusal = _refusal(session, caller, check, granule_id)
+    anonymous = refusal if caller == ANONYMOUS else _refusal(session, ANONYMOUS, check, granule_id)
+    return refusal, "false" if anonymous is None else "true"
+
+
 # --------------------------------------------------------------------------------------
 # Links
 
@@ -236,8 +244,7 @@ def _file_links(
     file = session.get(OifitsFile, granule.file_id)
     if file is None:
         return
-    file_refusal = _refusal(session, caller, downloadable_file, granule.id)
-    protected = "true" if granule.data_rights != "public" else "false"
+    file_refusal, file_auth = _rights(session, caller, downloadable_file, granule.id)
     yield Link(
         identifier,
         None if file_refusal else urls.download(granule.id, file.filename),
@@ -249,10 +256,10 @@ def _file_links(
         file.size_bytes,
         "#visibility",
         "oifits",
-        protected,
+        file_auth,
         file_refusal is None,
     )
-    preview_refusal = _refusal(session, caller, downloadable, granule.id)
+    preview_refusal, preview_auth = _rights(session, caller, downloadable, granule.id)
     for kind in preview_kinds_of(granule):
         yield Link(
             identifier,
@@ -263,7 +270,7 @@ def _file_links(
             PREVIEW_KINDS[kind],
             "image/png",
             local_semantics=kind,
-            link_auth=protected,
+            link_auth=preview_auth,
             link_authorized=preview_refusal is None,
         )
     yield Link(

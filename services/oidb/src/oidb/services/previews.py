@@ -34,7 +34,7 @@ PREVIEW_KINDS = {
     "uv": "UV coverage (PNG quick-look)",
 }
 #: Bumped when the drawing changes, so cached pictures of the old look are not served.
-STYLE_VERSION = 1
+STYLE_VERSION = 2
 WIDTH, HEIGHT, DPI = 8, 6, 100  # 800x600 pixels
 MEGA = 1e6
 
@@ -153,7 +153,7 @@ def _against_frequency(
     if not len(values):
         _no_data(axes, what)
         return
-    axes.errorbar(frequency, values, yerr=np.abs(errors), fmt="none", ecolor="0.7",
+    axes.errorbar(frequency, values, yerr=np.abs(errors), fmt="none", ecolor="0.55",
                   elinewidth=0.8, zorder=1)  # fmt: skip
     points = axes.scatter(frequency, values, c=wavelengths, s=10, cmap="viridis", zorder=2)
     axes.figure.colorbar(points, ax=axes, label="Wavelength (µm)")
