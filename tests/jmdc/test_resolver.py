@@ -1,6 +1,8 @@
 """The name resolver: recorded answers offline, Sesame over HTTP online (a loopback server
 replaying the recordings), the cache, and honest "not checked" answers."""
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,7 @@ from jmmc_devtools.pgcluster import free_port
 
 from .conftest import RESOLVER_RECORDINGS
 
+JMDC_COMMAND = (sys.executable, "-c", "from jmdc.cli import main; main()")
 NOTHING_FOUND = (
     b"<Sesame><Target><name>x</name><INFO>*** Nothing found ***</INFO></Target></Sesame>"
 )
@@ -153,3 +156,24 @@ def test_online_failures_are_not_checked(database, jmdc_settings, sesame):
         "not_checked",
         "the resolver's answer was unreadable",
     )
+
+
+def test_the_resolve_command(database, jmdc_database):
+    forget(database, "HD 62509", "NOSUCHSTAR 42", "HD 777777")
+    result = subprocess.run(
+        [*JMDC_COMMAND, "resolve", "hd 62509", "NOSUCHSTAR 42", "HD 777777"],
+        env={
+            "JMDC_DATABASE_URL": jmdc_database,
+            "JMDC_RESOLVER_RECORDINGS": str(RESOLVER_RECORDINGS),
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "HD 62509: * bet Gem at 116.328958 +28.026199 deg (recording)",
+        "NOSUCHSTAR 42: unknown to SIMBAD (recording)",
+        "HD 777777: not checked: resolver offline",
+    ]

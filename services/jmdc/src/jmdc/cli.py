@@ -17,6 +17,7 @@ from .config import Settings
 from .schema import Base
 from .schema.published import TABLES as PUBLISHED_TABLES
 from .services import importing, releases
+from .services.resolver import Resolver
 
 MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
 
@@ -146,3 +147,17 @@ def withdraw(measurement_id: int, reason: str) -> None:
     with _session() as session:
         releases.withdraw(session, measurement_id, reason)
     click.echo(f"measurement {measurement_id} withdrawn: {reason}")
+
+
+@main.command(
+    "resolve",
+    help="Check star names as submissions are checked: SIMBAD (Sesame), or offline its cache"
+    " and recorded answers. Answers are kept in the cache.",
+)
+@click.argument("names", nargs=-1, required=True)
+@one_line_errors
+def resolve(names: tuple[str, ...]) -> None:
+    resolver = Resolver(Settings())
+    with _session() as session:
+        lines = [resolver.resolve(session, name).summary() for name in names]
+    click.echo("\n".join(lines))

@@ -48,6 +48,18 @@ class Resolution:
     reason: str | None = None
 
 
+    def summary(self) -> str:
+        """One line for people: what the resolver said of the name, and from where."""
+        if self.status == "found":
+            return (
+                f"{self.name}: {self.identifier} at {self.ra:.6f} {self.dec:+.6f} deg"
+                f" ({self.source})"
+            )
+        if self.status == "not_found":
+            return f"{self.name}: unknown to SIMBAD ({self.source})"
+        return f"{self.name}: not checked: {self.reason}"
+
+
 class UnreadableAnswer(ValueError):
     pass
 
