@@ -6,6 +6,10 @@ row-level security hides the private collections (their files and granules with 
 anyone but their owner and groups; admins see everything. TAP's reader applies the same rule, keyed
 on the same setting, to ``ivoa.obscore``.
 
+The reader role makes the rule hold for every query the service writes, including one that
+forgets it; it is no sandbox for foreign SQL (the session could reset its role), and the
+service runs none: TAP's users run theirs as a login role that is only a TAP reader.
+
 Metadata of an embargoed granule stay visible; its file, previews and DataLink ``#this`` need
 :func:`downloadable`: the granule released (:mod:`.embargo`), or the caller an admin, the
 collection's owner or a member of one of its groups.
@@ -101,7 +105,7 @@ def downloadable(session: Session, caller: Caller, granule_id: int) -> Granule:
     ).first()
     if found is None:
         raise NotFound(f"no granule {granule_id}")
-    granule, collection = found.tuple()
+    granule, collection = found
     if can_download(caller, granule, collection):
         return granule
     if caller.user is None:
