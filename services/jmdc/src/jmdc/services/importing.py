@@ -352,9 +352,7 @@ def _bibcode(rng: random.Random) -> str:
     journal = rng.choice(_JOURNALS)
     volume, page = rng.randint(1, 999), rng.randint(1, 9999)
     year = rng.randint(1974, 2021)
-    return f"{year}{journal:.<5}{volume:.>4}.{page:.>5}{rng.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZ')}"[
-        :BIBCODE_LENGTH
-    ]
+    return f"{year}{journal:.<5}{volume:.>4}.{page:.>4}{rng.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZ')}"
 
 
 def _note(rng: random.Random) -> str | None:
