@@ -294,3 +294,25 @@ def test_unreadable_batch_files_are_400s(api, submitter, content, message):
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
     assert response.json()["parameter"] == "file"
+
+
+def test_a_nul_character_in_a_batch_row_rejects_that_row(api, submitter):
+    content = BATCH_HEADER + f"HD\x00124897,,20.2,21.0,0.2,H,7,1,,{new_bibcode()}\n"
+    report = api.post(
+        "/submissions/batch",
+        files={"file": ("nul.csv", content.encode())},
+        headers=submitter.headers,
+    ).json()
+    assert report["created"] == []
+    assert report["rejected"] == [
+        {"row": 2, "column": "id1", "message": "plain ASCII characters only (the CDS format's)"}
+    ]
+
+
+def test_a_batch_file_over_the_limit_is_refused_while_it_arrives(api, submitter):
+    too_large = BATCH_HEADER.encode() + b"x" * (6 * 1024 * 1024)
+    response = api.post(
+        "/submissions/batch", files={"file": ("big.csv", too_large)}, headers=submitter.headers
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"] == "file: larger than 5242880 bytes"

@@ -119,7 +119,12 @@ def list_submissions(
     return models.SubmissionPage(**page.as_json(paging))
 
 
-@api.post("/submissions/batch", status_code=201, summary="Upload a CSV or xlsx batch of drafts")
+@api.post(
+    "/submissions/batch",
+    status_code=201,
+    summary="Upload a CSV or xlsx batch of drafts",
+    responses=JsonRoute.errors(413),
+)
 def upload_batch(
     runtime: RuntimeDep,
     workflow: WorkflowDep,

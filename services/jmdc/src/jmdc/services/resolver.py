@@ -47,7 +47,6 @@ class Resolution:
     #: Why it could not be checked.
     reason: str | None = None
 
-
     def summary(self) -> str:
         """One line for people: what the resolver said of the name, and from where."""
         if self.status == "found":

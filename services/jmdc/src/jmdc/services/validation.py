@@ -365,6 +365,6 @@ def check(
         for field in ("id1", "id2")
     ]
     problems += name_problems(*names)
-    if values.get("id1"):
+    if not errors_of(problems):  # duplicates of what is well formed only
         problems += duplicate_problems(session, values, prefix, replaces_id)
     return problems
