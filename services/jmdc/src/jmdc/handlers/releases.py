@@ -20,7 +20,7 @@ from jmmc_core.accounts.dependencies import (
     check_csrf,
     optional_user,
 )
-from jmmc_core.errors import Forbidden, HtmlRoute, JsonRoute, VOTableRoute
+from jmmc_core.errors import ErrorBody, Forbidden, HtmlRoute, JsonRoute, VOTableRoute
 from jmmc_core.paging import MAX_PAGE, Paging, PagingDep
 from jmmc_core.streaming import document_response
 from jmmc_core.web import render
@@ -53,7 +53,12 @@ pages = APIRouter(
 )
 files = APIRouter(tags=["Releases"], route_class=JsonRoute)
 votables = APIRouter(tags=["Releases"], route_class=VOTableRoute)
-api = APIRouter(prefix="/api", tags=["Releases"], route_class=JsonRoute)
+api = APIRouter(
+    prefix="/api",
+    tags=["Releases"],
+    route_class=JsonRoute,
+    responses=JsonRoute.errors(401, 403),
+)
 
 #: Who may freeze a release, and who may withdraw a measurement.
 CURATOR = "curator"
@@ -213,11 +218,14 @@ def diff_page(request: Request, runtime: RuntimeDep, old: Number, new: Number) -
 
 # Files
 
+_TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+
 
 @files.get(
     f"/releases/{{number}}/{README_FILE}",
     summary="The release's VizieR ReadMe (byte-by-byte description)",
-    response_class=PlainTextResponse,
+    response_class=Response,
+    responses=_TEXT,
 )
 def readme_file(runtime: RuntimeDep, number: Number) -> PlainTextResponse:
     with runtime.database.session() as session:
@@ -228,7 +236,8 @@ def readme_file(runtime: RuntimeDep, number: Number) -> PlainTextResponse:
 @files.get(
     f"/releases/{{number}}/{DATA_FILE}",
     summary="The release's fixed-width VizieR data file",
-    response_class=PlainTextResponse,
+    response_class=Response,
+    responses=_TEXT,
 )
 def data_file(runtime: RuntimeDep, number: Number) -> PlainTextResponse:
     with runtime.database.session() as session:
@@ -274,6 +283,7 @@ def _export_route(format: str, router: APIRouter) -> None:
         summary=f"A search of a release as {format}",
         operation_id=f"release_export_{format}",
         response_class=Response,
+        responses={200: {"content": {exports.MEDIA_TYPES[format].split(";")[0]: {}}}},
     )
     async def export_file(
         runtime: RuntimeDep, number: Number, parameters: Criteria, sort: Sort = None
@@ -299,7 +309,7 @@ def list_releases(runtime: RuntimeDep) -> list[ReleaseOut]:
     "/releases",
     status_code=201,
     summary="Freeze the catalogue into the next release (curators)",
-    responses={409: {"description": "Nothing changed since the last release"}},
+    responses={409: {"model": ErrorBody, "description": "Nothing changed since the last release"}},
 )
 def create_release(
     runtime: RuntimeDep, found: Authenticated, body: NewRelease, csrf: CsrfHeader = None
@@ -316,7 +326,9 @@ def get_release(runtime: RuntimeDep, number: Number) -> ReleaseOut:
         return _release_out(runtime.settings.public_prefix, releases.get_release(session, number))
 
 
-_IMMUTABLE = {409: {"description": "A release can never be changed once made"}}
+_IMMUTABLE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "A release can never be changed once made"}
+}
 
 
 @api.patch("/releases/{number}", summary="Refused: releases never change", responses=_IMMUTABLE)
@@ -384,7 +396,7 @@ def release_diff(runtime: RuntimeDep, old: Number, new: Number) -> ReleaseDiffOu
     "/measurements/{measurement_id}/withdraw",
     status_code=204,
     summary="Withdraw a measurement from the next releases, with a reason (moderators, curators)",
-    responses={409: {"description": "Already withdrawn"}},
+    responses={409: {"model": ErrorBody, "description": "Already withdrawn"}},
 )
 def withdraw_measurement(
     runtime: RuntimeDep,
