@@ -14,7 +14,7 @@ only once written (a zip, a cross-reference table), so they are built in memory.
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -33,7 +33,6 @@ from ..models.catalogue import MeasurementColumn, measurement_columns, position_
 from ..schema.catalogue import METHODS
 from .catalogue import CatalogueCriteria, rows
 
-ExportFormat = Literal["csv", "xlsx", "pdf", "votable"]
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "pdf", "votable")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

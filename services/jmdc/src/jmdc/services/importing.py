@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..schema import ImportRun, Measurement
@@ -280,9 +280,12 @@ def _copy(session: Session, measurements: list[dict[str, Any]]) -> None:
 
 
 def import_rows(
-    session: Session, rows: Iterable[SourceRow], parse: Callable[[Mapping[str, Any]], dict],
-    origin: str, format: str,
-) -> ImportReport:  # fmt: skip
+    session: Session,
+    rows: Iterable[SourceRow],
+    parse: Callable[[Mapping[str, Any]], dict[str, Any]],
+    origin: str,
+    format: str,
+) -> ImportReport:
     """Imports ``rows`` (each made a measurement by ``parse``) in ``session``'s transaction."""
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     held = _catalogue_identities(session)
@@ -328,10 +331,6 @@ def import_file(session: Session, path: Path, format: str) -> ImportReport:
             session, vizier_rows(path), vizier_measurement, f"import:{path.name}", format
         )
     raise ValueError(f"unknown format {format!r}: fits or vizier")
-
-
-def measurement_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Measurement)) or 0
 
 
 # -- a generated catalogue ----------------------------------------------------------------
