@@ -154,10 +154,16 @@ async def _export(
     )
 
 
+def _documented(*formats: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI's 200 answer: the media types of ``formats``."""
+    return {200: {"content": {exports.MEDIA_TYPES[f].split(";")[0]: {} for f in formats}}}
+
+
 @files.get(
     "/export",
     summary="A search of the catalogue as CSV, xlsx, PDF or VOTable (format=...)",
     response_class=StreamingResponse,
+    responses=_documented(*exports.FORMATS),
 )
 async def export_any(
     runtime: RuntimeDep, parameters: Criteria, format: Format = "csv", sort: Sort = None
@@ -167,7 +173,7 @@ async def export_any(
 
 def _file_route(format: str, router: APIRouter, summary: str) -> None:
     @router.get(f"/export.{format}", summary=summary, response_class=StreamingResponse,
-                operation_id=f"export_{format}")  # fmt: skip
+                operation_id=f"export_{format}", responses=_documented(format))  # fmt: skip
     async def export_file(runtime: RuntimeDep, parameters: Criteria, sort: Sort = None) -> Response:
         return await _export(runtime, parameters, format, sort)
 
