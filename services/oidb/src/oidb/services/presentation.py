@@ -31,6 +31,17 @@ def mjd_iso(mjd: float | None) -> str:
     return f"{mjd_to_datetime(mjd):%Y-%m-%d %H:%M}"
 
 
+def observed(row: dict[str, Any]) -> str:
+    """The observation's span (``2017-09-04 02:24`` to ``04:48``, en dash between); the end's
+    date only when it differs."""
+    start, end = mjd_iso(row["t_min"]), mjd_iso(row["t_max"])
+    if not end or end == start:
+        return start
+    if end[:10] == start[:10]:
+        end = end[11:]
+    return f"{start}\u2013{end}"
+
+
 def microns(metres: float | None) -> str:
     """A wavelength in µm with three decimals (``1.650``)."""
     return "" if metres is None else f"{metres * 1e6:.3f}"
@@ -56,6 +67,7 @@ def timestamp(moment: datetime | None) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "oidb_mjd": mjd_iso,
+    "oidb_observed": observed,
     "oidb_microns": microns,
     "oidb_count": count,
     "oidb_rights": rights,
