@@ -33,8 +33,13 @@ class XmlResponse(Response):
     media_type = "application/xml"
 
 
-class PngResponse(Response):
-    media_type = "image/png"
+def _answer(media_type: str, description: str) -> dict[int | str, dict]:
+    """OpenAPI's 200 of a binary answer (errors stay documented as JSON)."""
+    return {200: {"content": {media_type: {}}, "description": description}}
+
+
+FITS_ANSWER = _answer(datalink.FITS_MEDIA_TYPE, "The OIFITS file as submitted")
+PNG_ANSWER = _answer("image/png", "The quick-look")
 
 
 def _urls(request: Request, runtime: RuntimeDep) -> datalink.Urls:
@@ -58,7 +63,12 @@ def _links(
 _LINKS_SUMMARY = "DataLink 1.1 links of granules: OIFITS file, quick-looks, validation report"
 
 
-@vo_router.get("/datalink", response_class=DatalinkResponse, summary=_LINKS_SUMMARY)
+@vo_router.get(
+    "/datalink",
+    response_class=DatalinkResponse,
+    responses=DaliRoute.errors(401),
+    summary=_LINKS_SUMMARY,
+)
 def links(
     request: Request,
     runtime: RuntimeDep,
@@ -68,7 +78,12 @@ def links(
     return _links(request, runtime, caller, parameters)
 
 
-@vo_router.post("/datalink", response_class=DatalinkResponse, summary=_LINKS_SUMMARY)
+@vo_router.post(
+    "/datalink",
+    response_class=DatalinkResponse,
+    responses=DaliRoute.errors(401),
+    summary=_LINKS_SUMMARY,
+)
 def links_form(
     request: Request,
     runtime: RuntimeDep,
@@ -107,10 +122,16 @@ _DOWNLOAD_SUMMARY = "The OIFITS file of a granule (401/403 while embargoed for t
 _HEAD_SUMMARY = "The headers of a download (size, name, MD5) without the file"
 
 
-@files_router.get("/files/{granule_id}", response_class=FileResponse, summary=_DOWNLOAD_SUMMARY)
+@files_router.get(
+    "/files/{granule_id}",
+    response_class=Response,
+    responses=FITS_ANSWER,
+    summary=_DOWNLOAD_SUMMARY,
+)
 @files_router.head(
     "/files/{granule_id}",
-    response_class=FileResponse,
+    response_class=Response,
+    responses=FITS_ANSWER,
     summary=_HEAD_SUMMARY,
     operation_id="download_head",
 )
@@ -119,11 +140,15 @@ def download(runtime: RuntimeDep, caller: CallerDep, granule_id: GranuleId) -> R
 
 
 @files_router.get(
-    "/files/{granule_id}/{filename}", response_class=FileResponse, summary=_DOWNLOAD_SUMMARY
+    "/files/{granule_id}/{filename}",
+    response_class=Response,
+    responses=FITS_ANSWER,
+    summary=_DOWNLOAD_SUMMARY,
 )
 @files_router.head(
     "/files/{granule_id}/{filename}",
-    response_class=FileResponse,
+    response_class=Response,
+    responses=FITS_ANSWER,
     summary=_HEAD_SUMMARY,
     operation_id="download_named_head",
 )
@@ -138,7 +163,8 @@ def download_named(
 
 @files_router.get(
     "/previews/{granule_id}/{kind}.png",
-    response_class=PngResponse,
+    response_class=Response,
+    responses=PNG_ANSWER,
     summary="A quick-look PNG of a granule (same rights as its file)",
 )
 def preview(
@@ -148,7 +174,7 @@ def preview(
     kind: Annotated[str, Path(max_length=20, description=", ".join(PREVIEW_KINDS))],
 ) -> Response:
     png = datalink.preview(runtime.database, runtime.settings, caller, granule_id, kind)
-    return PngResponse(png, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 router.include_router(vo_router)
