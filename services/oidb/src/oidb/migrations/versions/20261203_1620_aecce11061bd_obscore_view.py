@@ -89,7 +89,12 @@ WHERE g.obs_collection IN (
 
 
 def upgrade() -> None:
-    op.execute("CREATE SCHEMA IF NOT EXISTS ivoa")
+    # Checked first: creating a schema needs a right on the database the service's role may
+    # not hold where an operator made the schema for it.
+    op.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'ivoa')"
+        " THEN CREATE SCHEMA ivoa; END IF; END $$"
+    )
     op.execute(VIEW)
 
 
