@@ -352,6 +352,7 @@ def test_the_command_line_releases_withdraws_and_compares(jmdc_environment, data
 
     diff = jmdc(jmdc_environment, "release-diff", str(old_number), str(new_number))
     unchanged = jmdc(jmdc_environment, "release", "--title", "nothing new")
+    repeated = jmdc(jmdc_environment, "release", "--title", "nothing new", "--if-changed")
     listed = jmdc(jmdc_environment, "releases")
 
     assert new_number == old_number + 1
@@ -361,6 +362,8 @@ def test_the_command_line_releases_withdraws_and_compares(jmdc_environment, data
         f"Error: nothing changed since release {new_number}: no measurement added, changed or"
         " withdrawn"
     )
+    assert repeated.returncode == 0
+    assert repeated.stdout.startswith(f"nothing changed since release {new_number}")
     assert "after a withdrawal" in listed.stdout.splitlines()[-1]
     missing = jmdc(jmdc_environment, "release-diff", "1", "999999")
     assert missing.returncode == 1 and missing.stderr.strip() == "Error: no release 999999"

@@ -104,11 +104,19 @@ def _session() -> Iterator[Session]:
 )
 @click.option("--title", required=True, help="What the release is, in a few words.")
 @click.option("--note", help="What changed, for readers (shown in the ReadMe).")
+@click.option("--if-changed", is_flag=True,
+              help="When nothing changed, say so and succeed (for repeated runs).")  # fmt: skip
 @one_line_errors
-def release(title: str, note: str | None) -> None:
+def release(title: str, note: str | None, if_changed: bool) -> None:
     with _session() as session:
-        made = releases.create_release(session, title, note)
-        line = f"release {made.number}: {made.measurement_count:,} measurements, {made.title}"
+        try:
+            made = releases.create_release(session, title, note)
+        except releases.Unchanged as unchanged:
+            if not if_changed:
+                raise
+            line = str(unchanged)
+        else:
+            line = f"release {made.number}: {made.measurement_count:,} measurements, {made.title}"
     click.echo(line)
 
 

@@ -72,6 +72,10 @@ class ReleaseDiff:
     withdrawn: list[Removal] = field(default_factory=list)
 
 
+class Unchanged(Conflict):
+    """The catalogue is as the last release froze it: no new release."""
+
+
 def _text(parameter: str, value: str | None, limit: int, required: bool) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -95,7 +99,7 @@ def create_release(
     storage.lock_for_release(session)
     last = storage.last_number(session)
     if last is not None and not storage.differs_from_current(session, last):
-        raise Conflict(f"nothing changed since release {last}: no measurement added, changed"
+        raise Unchanged(f"nothing changed since release {last}: no measurement added, changed"
                        " or withdrawn")  # fmt: skip
     return storage.create(session, (last or 0) + 1, title, note, created_by)
 
