@@ -119,7 +119,7 @@ def test_exposures_become_level0_granules_once_and_follow_their_changes(
     assert granule[4] == pytest.approx(expected_exptime)
     assert granule[5].startswith("http://archive.eso.org/") and "dp_id=" in granule[5]
     assert granule[6] == exposure["obs_program"]
-    assert granule[7] == exposure["obs_type"].upper()
+    assert granule[7] == {"science": "SCIENCE", "calibrator": "CALIB"}[exposure["obs_type"]]
     assert granule[8].startswith("ivo://jmmc.fr/oidb?")
 
     again, summary = sync(oidb_environment_for)

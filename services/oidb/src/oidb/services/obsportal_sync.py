@@ -32,7 +32,7 @@ from ..storage import granules as granule_storage
 from ..storage import harvests as harvest_storage
 from .access import writing
 from .collections import ensure_collection
-from .embargo import data_rights_for
+from .embargo import CALIBRATOR, data_rights_for
 from .identifiers import publisher_did
 from .ingestion import PLATFORM
 
@@ -277,10 +277,18 @@ def level0_granule(exposure: dict[str, Any], settings: Settings) -> dict[str, An
         "instrument_mode": mode,
         "interferometer_stations": exposure.get("interferometer_stations"),
         "progid": exposure.get("obs_program"),
-        "dataproduct_category": category.upper() if category else None,
+        "dataproduct_category": _category(category),
         "datapi": exposure.get("obs_program_pi_coi"),
         **_access(exposure, settings),
     }
+
+
+def _category(obs_type: str | None) -> str | None:
+    """ObsPortal's ``science``/``calibrator`` in the vocabulary of the files' granules (DPR
+    CATG: ``SCIENCE``, ``CALIB``), so one category filter serves every level."""
+    if obs_type is None:
+        return None
+    return CALIBRATOR if obs_type.lower() == "calibrator" else obs_type.upper()
 
 
 def _access(exposure: dict[str, Any], settings: Settings) -> dict[str, str]:
