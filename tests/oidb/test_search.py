@@ -3,10 +3,13 @@ the errors of bad parameters (JSON on the API, VOTable on ``search.votable``).""
 
 import io
 import subprocess
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from astropy.io.votable import parse
+
+from oidb.services.search_votable import aspro_params, eso_period
 
 LEAKS = ("sqlalchemy", "psycopg", "traceback", "select ", "postgres")
 
@@ -263,3 +266,31 @@ def test_votable_errors_are_votables(oidb_server, name, value):
     votable = parse(io.BytesIO(response.content), verify="exception")
     [status] = [info for info in votable.resources[0].infos if info.name == "QUERY_STATUS"]
     assert status.value == "ERROR" and name in status.content
+
+
+def test_aspro_params_name_the_instrument_family_and_its_configurations():
+    def row(instrument, stations, t_min, progid=None):
+        return {
+            "instrument_name": instrument,
+            "facility_name": "VLTI",
+            "interferometer_stations": stations,
+            "t_min": t_min,
+            "progid": progid,
+        }
+
+    gravity = aspro_params(
+        [row("GRAVITY_SC", "U1-U2-U3-U4", 58500.1), row("GRAVITY_FT", "A0-G1-J2-K0", 58400.2)]
+    )
+    assert {param.name: param.value for param in gravity} == {
+        "INSTRUMENT": "GRAVITY",
+        "INTERFEROMETER": "VLTI",
+        "PERIOD": "102",  # 2018-10-12: period 102 (October 2018 to March 2019)
+        "CONFIGURATIONS": "A0 G1 J2 K0,U1 U2 U3 U4",
+        "OPERATION": "NEW",
+    }
+    pionier = aspro_params([row("PIONIER_Pnat(1.52/1.76)", None, 58000.1, "099.D-0123(A)")])
+    assert {param.name: param.value for param in pionier}["PERIOD"] == "99"
+    assert aspro_params([row("GRAVITY_SC", None, 1.0), row("PIONIER", None, 1.0)]) == ()
+    assert aspro_params([]) == ()
+    assert eso_period(None, datetime(2018, 4, 1, tzinfo=UTC)) == 101
+    assert eso_period(None, datetime(2018, 3, 31, tzinfo=UTC)) == 100

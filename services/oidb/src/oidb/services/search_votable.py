@@ -1,14 +1,15 @@
 """``search.votable``: the granules of a search as a VOTable, for ASPRO2 and VO tools.
 
 Every matching granule the caller may see, in the search's order (paging is ignored, as the
-original did). When all rows come from one instrument, the table carries the PARAMs ASPRO2
-reads to switch its configuration: ``INSTRUMENT``, ``INTERFEROMETER``, ``PERIOD`` (ESO
-period), ``CONFIGURATIONS`` (station sets, stations space-separated, sets comma-separated)
-and ``OPERATION=NEW``.
+original did). When all rows come from one instrument (``GRAVITY_SC`` and ``GRAVITY_FT`` are
+one: GRAVITY), the table carries the PARAMs ASPRO2 reads to switch its configuration:
+``INSTRUMENT``, ``INTERFEROMETER``, ``PERIOD`` (ESO period), ``CONFIGURATIONS`` (station sets,
+stations space-separated, sets comma-separated) and ``OPERATION=NEW``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -71,6 +72,8 @@ FIELDS = tuple(
 _SELECTED = tuple(getattr(Granule, name) for name, *_ in _COLUMNS)
 #: ``0102.C-0519(A)`` → 102; ``60.A-9801(J)`` → 60.
 _PROGID_PERIOD = re.compile(r"^0*(\d{2,3})\.")
+#: The instrument part of an INSNAME: its leading name, before ``_`` or ``(``.
+_FAMILY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*")
 
 
 def eso_period(progid: str | None, first_night: datetime | None) -> int | None:
@@ -84,10 +87,19 @@ def eso_period(progid: str | None, first_night: datetime | None) -> int | None:
     return (first_night.year - 1968) * 2 + half
 
 
+def instrument_family(name: str) -> str:
+    """The instrument an INSNAME belongs to, as ASPRO2 names it: ``GRAVITY_SC`` → ``GRAVITY``,
+    ``PIONIER_Pnat(1.52/1.76)`` → ``PIONIER``."""
+    match = _FAMILY.match(name)
+    return match.group(0).upper() if match else name
+
+
 def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
     """The PARAMs ASPRO2 switches its configuration with, when one instrument is returned."""
-    instruments = {row["instrument_name"] for row in summary}
-    if len(instruments) != 1 or None in instruments:
+    if not summary or any(row["instrument_name"] is None for row in summary):
+        return ()
+    instruments = {instrument_family(row["instrument_name"]) for row in summary}
+    if len(instruments) != 1:
         return ()
     facilities = sorted({row["facility_name"] for row in summary if row["facility_name"]})
     # Stations are space-separated for ASPRO2, whichever way the file wrote them (A0-G1-J2-K0).
@@ -96,7 +108,7 @@ def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
         for row in summary
         if row["interferometer_stations"]
     ]
-    first = min(summary, key=lambda row: row["t_min"] if row["t_min"] is not None else 1e9)
+    first = min(summary, key=lambda row: row["t_min"] if row["t_min"] is not None else math.inf)
     period = eso_period(
         first["progid"], mjd_to_datetime(first["t_min"]) if first["t_min"] is not None else None
     )
