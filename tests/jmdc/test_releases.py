@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -187,6 +188,19 @@ def test_the_database_refuses_to_change_a_release(jmdc_database, jmdc_server, da
         f"{jmdc_server.service_url}/api/releases/{number}").json()["measurement_count"]  # fmt: skip
 
 
+def blocked_on_the_releases(database: Database) -> bool:
+    """Whether a session comes to wait for the lock on the releases (polled, at most 60 s)."""
+    for _ in range(600):
+        with database.session() as session:
+            if session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'LOCK TABLE jmdc.releases%'"
+            )):  # fmt: skip
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def test_concurrent_releases_never_share_a_number(jmdc_server, database, curator):
     """The second waits for the first, then sees its release (and nothing new to freeze)."""
     add_measurement(database)
@@ -203,8 +217,7 @@ def test_concurrent_releases_never_share_a_number(jmdc_server, database, curator
 
         waiting = threading.Thread(target=second)
         waiting.start()
-        waiting.join(timeout=1)
-        assert waiting.is_alive()  # blocked behind the first release's lock
+        assert blocked_on_the_releases(database)
         number = made.number
     waiting.join(timeout=60)
     assert outcome["refused"].startswith(f"nothing changed since release {number}")
