@@ -220,8 +220,13 @@ def test_votable_holds_the_search_with_units_and_ucds(oidb_server, search_catalo
     # several instruments: no configuration PARAMs for ASPRO2
     assert "INSTRUMENT" not in _params(response.content)
 
+    # the whole catalogue, embargo dates included
+    everything = _votable(oidb_server, target=search_catalogue.tag)
+    release = parse(io.BytesIO(everything.content)).get_first_table().to_table()
+    [date] = [str(value) for value in release["obs_release_date"] if str(value).strip("- ")]
+    assert date.endswith("Z") and date[10] == "T"
     path = tmp_path / "search.vot"
-    path.write_bytes(response.content)
+    path.write_bytes(everything.content)
     lint = subprocess.run(
         ["stilts", "votlint", f"votable={path}", "validate=true"],
         capture_output=True,

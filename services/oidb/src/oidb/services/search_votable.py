@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
+from sqlalchemy import func
+
 from jmmc_core.database import Database
 from jmmc_core.votable import Field, Param, VOTableWriter
 
@@ -69,7 +71,14 @@ FIELDS = tuple(
     )
     for name, datatype, unit, ucd, description in _COLUMNS
 )
-_SELECTED = tuple(getattr(Granule, name) for name, *_ in _COLUMNS)
+#: DALI timestamps: UTC, ``Z``, milliseconds at most.
+_RELEASE_TIMESTAMP = func.to_char(
+    func.timezone("UTC", Granule.obs_release_date), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
+)
+_SELECTED = tuple(
+    _RELEASE_TIMESTAMP if name == "obs_release_date" else getattr(Granule, name)
+    for name, *_ in _COLUMNS
+)
 #: ``0102.C-0519(A)`` → 102; ``60.A-9801(J)`` → 60.
 _PROGID_PERIOD = re.compile(r"^0*(\d{2,3})\.")
 #: The instrument part of an INSNAME: its leading name, before ``_`` or ``(``.
