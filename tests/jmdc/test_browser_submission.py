@@ -122,6 +122,10 @@ def test_submit_moderate_and_find_it_in_the_catalogue(jmdc_submission_server, jm
     expect(page.locator("#state")).to_have_text("accepted")
     expect(page.locator("#measurement-id")).to_have_text(str(measurement_id))
     expect(page.locator("#moderator-comment")).to_have_text("Matches the published table.")
+    page.goto(f"{service_url}/submissions")
+    expect(page.locator("#notifications li").first).to_contain_text(
+        f"JMDC submission {submission_id} accepted: HD 29139"
+    )
 
 
 def test_the_helper_takes_a_measurement_into_the_catalogue(

@@ -43,6 +43,8 @@ CsrfHeader = Annotated[
 ]
 CsrfField = Annotated[str, Form(max_length=200)]
 PAGE_SIZE = 50
+#: Messages shown under one's submissions.
+RECENT_MESSAGES = 10
 
 
 def _workflow(runtime: RuntimeDep) -> Workflow:
@@ -287,12 +289,14 @@ def submissions_page(
     paging = Paging(page, PAGE_SIZE)
     with runtime.database.session() as session:
         listing = submissions.listing(session, found.user, paging)
+        messages = notifications.of_user(session, found.user.id, Paging(1, RECENT_MESSAGES))
     return render(
         request,
         "submissions.html",
         listing=listing,
         paging=paging,
         pages=paging.pages(listing.total),
+        messages=messages.rows,
     )
 
 
