@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from jmmc_core.errors import Conflict, InvalidParameter, NotFound
 
-from ..models.catalogue import measurement_columns
 from ..models.releases import MAX_NOTE, MAX_REASON, MAX_TITLE
 from ..schema import Release
 from ..storage import releases as storage
@@ -39,8 +38,6 @@ DESCRIPTION = (
     " measurement found wrong is withdrawn with a reason: it stays in the releases that"
     " hold it and leaves the next ones."
 )
-#: Compared between releases: the published values and the position.
-COMPARED = (*(column.name for column in measurement_columns), "ra", "dec")
 
 
 @dataclass(frozen=True)
@@ -179,8 +176,11 @@ def diff(session: Session, old: int, new: int) -> ReleaseDiff:
             result.withdrawn.append(Removal(row["measurement_id"], before["id1"],
                                             row["withdrawn"], row["withdrawn_reason"]))  # fmt: skip
         else:
-            fields = {name: {"old": before[name], "new": after[name]} for name in COMPARED
-                      if before[name] != after[name]}  # fmt: skip
+            fields = {
+                name: {"old": before[name], "new": after[name]}
+                for name in storage.FROZEN_COLUMNS
+                if before[name] != after[name]
+            }
             result.changed.append(Change(row["measurement_id"], after["id1"], fields))
     return result
 

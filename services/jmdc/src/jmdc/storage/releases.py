@@ -17,11 +17,10 @@ from jmmc_core.errors import Conflict
 
 from ..schema import Measurement, Release, ReleaseEntry
 
-#: What a release freezes of a measurement: its published values and its position.
-FROZEN_COLUMNS = (
-    "id1", "id2", "ud_diameter", "e_ud_diameter", "ld_diameter", "e_ld_diameter", "band",
-    "mu_lambda", "method", "band_code", "notes", "bibcode", "sinpe", "ra", "dec",
-)  # fmt: skip
+#: What a release freezes of a measurement: the values it publishes and its position.
+FROZEN_COLUMNS = tuple(
+    column.name for column in ReleaseEntry.__table__.columns if not column.primary_key
+)
 #: SQLSTATE of the immutability triggers.
 IMMUTABLE = "JM001"
 IMMUTABLE_MESSAGE = "a release can never be changed once made"
