@@ -242,7 +242,7 @@ def test_votable_of_one_instrument_carries_asprox_params(oidb_server, search_cat
     assert params == {
         "INSTRUMENT": "GRAVITY",
         "INTERFEROMETER": "VLTI",
-        "PERIOD": "100",
+        "PERIOD": "99",  # 2017-09-04
         "CONFIGURATIONS": "U1 U2 U3 U4",
         "OPERATION": "NEW",
     }
@@ -274,13 +274,12 @@ def test_votable_errors_are_votables(oidb_server, name, value):
 
 
 def test_aspro_params_name_the_instrument_family_and_its_configurations():
-    def row(instrument, stations, t_min, progid=None):
+    def row(instrument, stations, t_min):
         return {
             "instrument_name": instrument,
             "facility_name": "VLTI",
             "interferometer_stations": stations,
             "t_min": t_min,
-            "progid": progid,
         }
 
     gravity = aspro_params(
@@ -293,9 +292,9 @@ def test_aspro_params_name_the_instrument_family_and_its_configurations():
         "CONFIGURATIONS": "A0 G1 J2 K0,U1 U2 U3 U4",
         "OPERATION": "NEW",
     }
-    pionier = aspro_params([row("PIONIER_Pnat(1.52/1.76)", None, 58000.1, "099.D-0123(A)")])
+    pionier = aspro_params([row("PIONIER_Pnat(1.52/1.76)", None, 58000.1)])  # 2017-09-04
     assert {param.name: param.value for param in pionier}["PERIOD"] == "99"
     assert aspro_params([row("GRAVITY_SC", None, 1.0), row("PIONIER", None, 1.0)]) == ()
     assert aspro_params([]) == ()
-    assert eso_period(None, datetime(2018, 4, 1, tzinfo=UTC)) == 101
-    assert eso_period(None, datetime(2018, 3, 31, tzinfo=UTC)) == 100
+    assert eso_period(datetime(2018, 4, 1, tzinfo=UTC)) == 101
+    assert eso_period(datetime(2018, 3, 31, tzinfo=UTC)) == 100

@@ -3,13 +3,13 @@
 Every matching granule the caller may see, in the search's order (paging is ignored, as the
 original did). When all rows come from one instrument (``GRAVITY_SC`` and ``GRAVITY_FT`` are
 one: GRAVITY), the table carries the PARAMs ASPRO2 reads to switch its configuration:
-``INSTRUMENT``, ``INTERFEROMETER``, ``PERIOD`` (ESO period), ``CONFIGURATIONS`` (station sets,
-stations space-separated, sets comma-separated) and ``OPERATION=NEW``.
+``INSTRUMENT``, ``INTERFEROMETER``, ``PERIOD`` (ESO period of the first night),
+``CONFIGURATIONS`` (station sets, stations space-separated, sets comma-separated) and
+``OPERATION=NEW``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -79,21 +79,15 @@ _SELECTED = tuple(
     _RELEASE_TIMESTAMP if name == "obs_release_date" else getattr(Granule, name)
     for name, *_ in _COLUMNS
 )
-#: ``0102.C-0519(A)`` → 102; ``60.A-9801(J)`` → 60.
-_PROGID_PERIOD = re.compile(r"^0*(\d{2,3})\.")
 #: The instrument part of an INSNAME: its leading name, before ``_`` or ``(``.
 _FAMILY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*")
 
 
-def eso_period(progid: str | None, first_night: datetime | None) -> int | None:
-    """The ESO period of a programme id, else of a date (periods start 1 April and 1 October;
-    period 1 began in April 1968)."""
-    if progid and (match := _PROGID_PERIOD.match(progid)):
-        return int(match.group(1))
-    if first_night is None:
-        return None
-    half = 0 if first_night.month < 4 else 1 if first_night.month < 10 else 2
-    return (first_night.year - 1968) * 2 + half
+def eso_period(night: datetime) -> int:
+    """The ESO period of a date: periods start on 1 April and 1 October, period 1 in April
+    1968 (calibration programmes such as ``60.A-9801`` carry no period in their id)."""
+    half = 0 if night.month < 4 else 1 if night.month < 10 else 2
+    return (night.year - 1968) * 2 + half
 
 
 def instrument_family(name: str) -> str:
@@ -117,10 +111,8 @@ def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
         for row in summary
         if row["interferometer_stations"]
     ]
-    first = min(summary, key=lambda row: row["t_min"] if row["t_min"] is not None else math.inf)
-    period = eso_period(
-        first["progid"], mjd_to_datetime(first["t_min"]) if first["t_min"] is not None else None
-    )
+    nights = [row["t_min"] for row in summary if row["t_min"] is not None]
+    period = eso_period(mjd_to_datetime(min(nights))) if nights else None
     values = {
         "INSTRUMENT": instruments.pop(),
         "INTERFEROMETER": ",".join(facilities),

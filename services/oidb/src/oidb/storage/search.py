@@ -257,13 +257,12 @@ def search_rows(
 
 
 def instrument_summary(session: Session, criteria: SearchCriteria) -> list[dict[str, Any]]:
-    """Distinct instruments, facilities, stations, programmes and first night of a search."""
+    """Distinct instruments, facilities and stations of a search, with their first night."""
     rows = session.execute(
         select(
             Granule.instrument_name,
             Granule.facility_name,
             Granule.interferometer_stations,
-            func.min(Granule.progid).label("progid"),
             func.min(Granule.t_min).label("t_min"),
         )
         .where(*conditions(criteria))
