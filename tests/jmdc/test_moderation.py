@@ -2,6 +2,7 @@
 an accepted submission becomes a catalogue measurement in the same transaction, every action
 is in the audit trail and in a notification for the submitter."""
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -207,3 +208,28 @@ def test_a_correction_updates_the_measurement_and_keeps_the_old_values(
         headers=submitter.headers,
     )
     assert unknown.status_code == 400 and unknown.json()["parameter"] == "replaces_id"
+
+
+def test_two_moderators_deciding_at_once_make_one_decision(
+    api, database, jmdc_accounts, submitter, moderator
+):
+    other = jmdc_accounts.new(roles=("moderator",))
+    created = submit(api, submitter)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda account: act(api, account, created["id"], "accept").status_code,
+                (moderator, other),
+            )
+        )
+    assert sorted(answers) == [200, 409]
+    with database.connect() as connection:
+        made = connection.execute(
+            text("SELECT count(*) FROM jmdc.measurements WHERE bibcode = :bibcode"),
+            {"bibcode": created["bibcode"]},
+        ).scalar()
+        events = connection.execute(
+            text("SELECT count(*) FROM jmdc.submission_events WHERE submission_id = :id"),
+            {"id": created["id"]},
+        ).scalar()
+    assert (made, events) == (1, 3)

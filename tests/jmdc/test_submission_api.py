@@ -252,6 +252,16 @@ def test_a_csv_batch_keeps_its_good_rows_as_drafts_and_reports_the_bad_ones(api,
     assert again["already_uploaded"] and again["created"] == report["created"]
     assert api.get("/submissions", headers=submitter.headers).json()["total"] == 2
 
+    sent = api.post(f"/submissions/batch/{report['batch_id']}/submit", headers=submitter.headers)
+    assert sent.status_code == 200, sent.text
+    assert [(item["id"], item["state"]) for item in sent.json()] == [
+        (id, "submitted") for id in report["created"]
+    ]
+    none_left = api.post(
+        f"/submissions/batch/{report['batch_id']}/submit", headers=submitter.headers
+    )
+    assert none_left.status_code == 404
+
 
 def test_an_xlsx_batch(api, submitter):
     workbook = Workbook()

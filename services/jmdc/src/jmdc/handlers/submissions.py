@@ -37,6 +37,7 @@ api = APIRouter(
 pages = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 SubmissionId = Annotated[int, Path(ge=1, le=models.MAX_ID)]
+BatchId = Annotated[str, Path(max_length=64, pattern="^[0-9a-f]+$")]
 CsrfHeader = Annotated[
     str | None,
     Header(alias="X-CSRF-Token", description="The session's CSRF secret, with the session cookie"),
@@ -135,6 +136,15 @@ def upload_batch(
 ) -> models.BatchReportOut:
     """Good rows become drafts of one batch; each bad row is reported with its column."""
     return models.BatchReportOut(**_upload(runtime, workflow, user, file).__dict__)
+
+
+@api.post("/submissions/batch/{batch_id}/submit", summary="Send all drafts of my batch")
+def submit_batch(
+    runtime: RuntimeDep, workflow: WorkflowDep, user: SubmitterWrite, batch_id: BatchId
+) -> list[models.SubmissionOut]:
+    with runtime.database.session() as session:
+        sent = submissions.submit_batch(session, workflow, user, batch_id)
+        return [models.SubmissionOut(**submissions.describe(item, user.username)) for item in sent]
 
 
 @api.get("/submissions/{submission_id}", summary="One submission and its audit trail")
@@ -277,6 +287,20 @@ def batch_form(
     check_csrf(found, csrf_token)
     report = _upload(runtime, workflow, found.user, file)
     return render(request, "submit_batch.html", report=report, csrf_token=_csrf(found))
+
+
+@pages.post("/submit/batch/{batch_id}/submit", response_class=HTMLResponse)
+def submit_batch_form(
+    runtime: RuntimeDep,
+    workflow: WorkflowDep,
+    found: Submitter,
+    batch_id: BatchId,
+    csrf_token: CsrfField = "",
+) -> Response:
+    check_csrf(found, csrf_token)
+    with runtime.database.session() as session:
+        submissions.submit_batch(session, workflow, found.user, batch_id)
+    return RedirectResponse(f"{workflow.prefix}/submissions", status_code=303)
 
 
 @pages.get("/submissions", response_class=HTMLResponse)

@@ -224,6 +224,20 @@ def submit(session: Session, workflow: Workflow, user: User, submission_id: int)
     return submission
 
 
+def submit_batch(
+    session: Session, workflow: Workflow, user: User, batch_id: str
+) -> list[Submission]:
+    """Send every draft of one's batch to the moderators, all or none."""
+    drafts = [
+        submission
+        for submission in storage.batch(session, user.id, batch_id)
+        if submission.state == "draft"
+    ]
+    if not drafts:
+        raise NotFound(f"no draft in a batch {batch_id!r} of yours")
+    return [submit(session, workflow, user, draft.id) for draft in drafts]
+
+
 def listing(session: Session, user: User, paging: Paging) -> Page:
     """``user``'s own submissions, most recently changed first."""
     rows, total = storage.listing(session, paging, submitter_id=user.id)
