@@ -15,7 +15,15 @@ from ..dependencies import CallerDep, RuntimeDep
 from ..models import collections as models
 from ..services import collections
 
-router = APIRouter(prefix="/api/collections", tags=["collections"], route_class=JsonRoute)
+# Any route answers 401 to credentials that are not valid.
+router = APIRouter(
+    prefix="/api/collections",
+    tags=["collections"],
+    route_class=JsonRoute,
+    responses=JsonRoute.errors(401),
+)
+#: What a change may answer besides success: no right.
+CHANGE_ERRORS = JsonRoute.errors(403)
 
 CollectionPath = Annotated[str, Path(max_length=64, description="Collection id")]
 
@@ -33,7 +41,12 @@ def get_collection(
     return collections.get_collection(runtime.database, caller, collection_id)
 
 
-@router.post("", response_model=models.CollectionOut, status_code=201)
+@router.post(
+    "",
+    response_model=models.CollectionOut,
+    status_code=201,
+    responses=CHANGE_ERRORS | JsonRoute.errors(409),
+)
 def create_collection(
     runtime: RuntimeDep, _: CurrentUser, caller: CallerDep, new: models.NewCollection
 ) -> dict[str, Any]:
@@ -41,7 +54,7 @@ def create_collection(
     return collections.create_collection(runtime.database, caller, new)
 
 
-@router.patch("/{collection_id}", response_model=models.CollectionOut)
+@router.patch("/{collection_id}", response_model=models.CollectionOut, responses=CHANGE_ERRORS)
 def update_collection(
     runtime: RuntimeDep,
     _: CurrentUser,
@@ -54,7 +67,7 @@ def update_collection(
     return collections.update_collection(runtime.database, caller, collection_id, changes)
 
 
-@router.put("/{collection_id}/groups", response_model=models.CollectionOut)
+@router.put("/{collection_id}/groups", response_model=models.CollectionOut, responses=CHANGE_ERRORS)
 def set_groups(
     runtime: RuntimeDep,
     _: CurrentUser,
