@@ -337,6 +337,14 @@ def test_a_release_is_browsed_and_exported_as_it_was(jmdc_server, database, cura
     assert [row["id"] for row in found["items"]] == [kept]
     assert csv.status_code == 200 and csv.text.count("HD 424242") == 1
     assert "attachment" in csv.headers["content-disposition"]
+    for format, media_type in (("xlsx", "spreadsheetml"), ("pdf", "pdf"), ("votable", "votable")):
+        export = httpx.get(f"{jmdc_server.service_url}/releases/{number}/export.{format}",
+                           params={"name": "HD 424242"}, timeout=60)  # fmt: skip
+        assert export.status_code == 200 and media_type in export.headers["content-type"]
+        assert f"jmdc-release-{number}." in export.headers["content-disposition"]
+    votable = httpx.get(f"{jmdc_server.service_url}/releases/{number}/export.votable",
+                        params={"name": "HD 424242"}).text  # fmt: skip
+    assert "<TD>HD 424242</TD>" in votable
     catalogue = httpx.get(f"{jmdc_server.service_url}/api/measurements",
                           params={"name": "HD 424242"}).json()  # fmt: skip
     assert catalogue["total"] == 0  # withdrawn from the catalogue, still in the release
