@@ -22,6 +22,7 @@ from jmmc_core.accounts import User
 from jmmc_core.errors import Conflict, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
+from ..models.catalogue import measurement_columns
 from ..schema import Submission
 from ..storage import submissions as storage
 from . import notifications
@@ -32,18 +33,14 @@ from .validation import FIELDS, Problem, check, errors_of, parse_fields
 EDITABLE = ("draft", "changes_requested")
 #: Rows of one batch file at most (each name may cost a resolver call).
 MAX_BATCH_ROWS = 1000
-#: Column names a batch file may use for each field, besides the field's own name: the
-#: catalogue's VizieR labels and the 2017 FITS names.
-COLUMN_ALIASES = {
-    "ud_diameter": ("uddiam", "ud_meas", "ud_diam", "ud"),
-    "e_ud_diameter": ("e_uddiam", "e_ud_meas", "e_ud_diam", "e_ud"),
-    "ld_diameter": ("lddiam", "ld_meas", "ld_diam", "ld"),
-    "e_ld_diameter": ("e_lddiam", "e_ld_meas", "e_ld_diam", "e_ld"),
-    "band_code": ("bandcode",),
-    "mu_lambda": ("mu-lambda",),
-}
-COLUMNS = {name: name for name in FIELDS} | {
-    alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases
+#: The 2017 catalogue's FITS names of the diameters (the CSV exports say ``*_DIAM``).
+FITS_2017_NAMES = {"ud_meas": "ud_diameter", "ld_meas": "ld_diameter", "e_ld_meas": "e_ld_diameter"}
+#: Column names a batch file may use (lower case): each field's name, its header in the
+#: catalogue's CSV and xlsx exports, its VizieR label, and the 2017 FITS names.
+COLUMNS = FITS_2017_NAMES | {
+    alias.lower(): column.name
+    for column in measurement_columns
+    for alias in (column.name, column.header, column.label)
 }
 
 
