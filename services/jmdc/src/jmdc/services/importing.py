@@ -21,6 +21,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,13 +271,14 @@ _STORED = ("id1", "id2", "ud_diameter", "e_ud_diameter", "ld_diameter", "e_ld_di
            "dec", "simbad_id", "origin")  # fmt: skip
 
 
-def _copy(session: Session, measurements: list[dict[str, Any]]) -> None:
-    """Bulk insert in the session's transaction with COPY (the bench's 100,000 rows)."""
+@contextmanager
+def _copy(session: Session) -> Iterator[Callable[[Mapping[str, Any]], None]]:
+    """A writer of measurements into a COPY in the session's transaction: rows stream to
+    PostgreSQL as they are read, in constant memory (the bench's 100,000)."""
     cursor = session.connection().connection.driver_connection.cursor()
     statement = f"COPY jmdc.measurements ({', '.join(_STORED)}) FROM STDIN"
     with cursor.copy(statement) as copy:
-        for measurement in measurements:
-            copy.write_row(tuple(measurement.get(name) for name in _STORED))
+        yield lambda measurement: copy.write_row(tuple(measurement.get(name) for name in _STORED))
 
 
 def import_rows(
@@ -291,22 +293,21 @@ def import_rows(
     held = _catalogue_identities(session)
     seen: Counter = Counter()
     report = ImportReport(0, origin, format)
-    new: list[dict[str, Any]] = []
-    for row in rows:
-        report.read += 1
-        try:
-            measurement = parse(row.values)
-        except RowRejected as reason:
-            report.rejects.append({"row": row.number, "reason": str(reason)})
-            continue
-        key = identity(measurement)
-        seen[key] += 1
-        if seen[key] <= held[key]:
-            report.skipped += 1
-            continue
-        new.append(measurement | {"origin": origin, "sinpe": bool(measurement.get("sinpe"))})
-    _copy(session, new)
-    report.imported = len(new)
+    with _copy(session) as write:
+        for row in rows:
+            report.read += 1
+            try:
+                measurement = parse(row.values)
+            except RowRejected as reason:
+                report.rejects.append({"row": row.number, "reason": str(reason)})
+                continue
+            key = identity(measurement)
+            seen[key] += 1
+            if seen[key] <= held[key]:
+                report.skipped += 1
+                continue
+            write(measurement | {"origin": origin, "sinpe": bool(measurement.get("sinpe"))})
+            report.imported += 1
     run = {
         "origin": origin,
         "format": format,
@@ -359,9 +360,7 @@ def _note(rng: random.Random) -> str | None:
     if rng.random() < 0.39:
         return None
     length = min(224, max(20, int(rng.lognormvariate(math.log(84), 0.6))))
-    words: list[str] = []
-    while sum(len(word) + 1 for word in words) < length:
-        words.append(rng.choice(_NOTE_WORDS))
+    words = rng.choices(_NOTE_WORDS, k=length // 4 + 1)  # words average 6 characters
     return " ".join(words)[:length].strip()
 
 
@@ -371,13 +370,12 @@ def generated_measurements(count: int, seed: int = 2017) -> Iterator[dict[str, A
     methods (73 % interferometry, 23 % occultation, 4 % intensity), note lengths; about
     four measurements per star, stars spread over the sky."""
     rng = random.Random(seed)
-    stars = max(1, count // 4)
+    positions = [(rng.uniform(0, 360), math.degrees(math.asin(rng.uniform(-1, 1))))
+                 for _ in range(max(1, count // 4))]  # fmt: skip
     bands, band_weights = _BANDS, [weight for *_, weight in _BANDS]
     for _ in range(count):
-        star = rng.randrange(stars)
-        star_rng = random.Random(seed * 1_000_003 + star)
-        ra = star_rng.uniform(0, 360)
-        dec = math.degrees(math.asin(star_rng.uniform(-1, 1)))
+        star = rng.randrange(len(positions))
+        ra, dec = positions[star]
         ud = round(rng.lognormvariate(1.13, 1.1), 4)
         # 7 % of the measurements have no UD diameter, 2 % no LD diameter; none has neither.
         has_ud = rng.random() > 0.07
