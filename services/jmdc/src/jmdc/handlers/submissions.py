@@ -24,7 +24,7 @@ from ..schema.catalogue import BAND_CODES, METHODS
 from ..services import moderation, notifications, submissions
 from ..services.resolver import Resolver
 from ..services.submissions import Workflow
-from ..services.validation import FIELDS, by_field, check, errors_of, parse_fields
+from ..services.validation import FIELDS, by_field, errors_of
 
 add_template_folder(FilePath(__file__).resolve().parents[1] / "templates")
 
@@ -66,12 +66,12 @@ def _with_role(role: str) -> Any:
     return Depends(user_with_role)
 
 
-def _writer(role: str | None) -> Any:
-    """The signed-in user (holding ``role``) of an API write, its CSRF secret checked."""
+def _writer(role: str) -> Any:
+    """The signed-in user holding ``role`` of an API write, its CSRF secret checked."""
 
     def writer(found: Authenticated, csrf: CsrfHeader = None) -> User:
         check_csrf(found, csrf)
-        if role and not found.user.has_role(role):
+        if not found.user.has_role(role):
             raise Forbidden(f"this needs the {role} role")
         return found.user
 
@@ -82,7 +82,6 @@ Submitter = Annotated[Authentication, _with_role("submitter")]
 Moderator = Annotated[Authentication, _with_role("moderator")]
 SubmitterWrite = Annotated[User, _writer("submitter")]
 ModeratorWrite = Annotated[User, _writer("moderator")]
-UserWrite = Annotated[User, _writer(None)]
 
 
 # JSON API ---------------------------------------------------------------------------------
@@ -105,9 +104,9 @@ def create_submission(
 def validate_submission(
     runtime: RuntimeDep, workflow: WorkflowDep, user: SubmitterWrite, body: models.NewSubmission
 ) -> models.Validation:
-    values, problems = parse_fields(body.model_dump())
+    fields = body.model_dump(exclude={"draft", "replaces_id"})
     with runtime.database.session() as session:
-        problems += check(session, workflow.resolver, values, workflow.prefix, body.replaces_id)
+        problems = submissions.problems_of(session, workflow, fields, body.replaces_id)
     return models.Validation(
         valid=not errors_of(problems), problems=[problem.as_dict() for problem in problems]
     )

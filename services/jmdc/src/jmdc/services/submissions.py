@@ -66,7 +66,7 @@ def values_of(submission: Submission) -> dict[str, Any]:
     return {name: getattr(submission, name) for name in FIELDS}
 
 
-def _checked(
+def _checked_values(
     session: Session, workflow: Workflow, raw: Mapping[str, Any], replaces_id: int | None
 ) -> tuple[dict[str, Any], list[Problem]]:
     values, unreadable = parse_fields(raw)
@@ -83,6 +83,13 @@ def _checked(
                 Problem("replaces_id", f"no current catalogue measurement {replaces_id}")
             )
     return values, problems
+
+
+def problems_of(
+    session: Session, workflow: Workflow, raw: Mapping[str, Any], replaces_id: int | None = None
+) -> list[Problem]:
+    """What validation says of proposed values, nothing saved."""
+    return _checked_values(session, workflow, raw, replaces_id)[1]
 
 
 def record_event(
@@ -122,7 +129,7 @@ def propose(
     batch_id: str | None = None,
 ) -> tuple[Submission | None, list[Problem]]:
     """A new submission from ``raw`` values, or None and the problems when there are errors."""
-    values, problems = _checked(session, workflow, raw, replaces_id)
+    values, problems = _checked_values(session, workflow, raw, replaces_id)
     if errors_of(problems):
         return None, problems
     submission = Submission(
@@ -189,7 +196,7 @@ def edit(
             f"submission {submission_id} is {submission.state}; only drafts and submissions"
             " asked for changes can be edited"
         )
-    values, problems = _checked(session, workflow, raw, submission.replaces_id)
+    values, problems = _checked_values(session, workflow, raw, submission.replaces_id)
     if errors_of(problems):
         return submission, problems
     old = values_of(submission)
@@ -301,7 +308,7 @@ def upload_batch(
     report.created = [submission.id for submission in existing]
     for number, raw in rows:
         if existing:
-            _, problems = _checked(session, workflow, raw, None)
+            problems = problems_of(session, workflow, raw)
             errors = errors_of(problems)
         else:
             submission, problems = propose(
