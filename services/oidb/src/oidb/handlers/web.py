@@ -28,6 +28,8 @@ PACKAGE = FilePath(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
 templates.env.filters.update(FILTERS)
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+#: The home page serves browsers and scripts: its errors follow the client's Accept header.
+home = APIRouter(include_in_schema=False)
 
 CollectionId = Annotated[str, Path(max_length=64)]
 FormText = Annotated[str, Form(max_length=200)]
@@ -54,7 +56,7 @@ def _urls(runtime: RuntimeDep) -> Urls:
     return Urls(runtime.settings.public_prefix)
 
 
-@router.get("/")
+@home.get("/")
 def search_page(
     request: Request,
     runtime: RuntimeDep,
@@ -72,7 +74,7 @@ def search_page(
             }
         )
     wanted = search.parse_search(parameters)
-    result = search.search(runtime.database, caller, wanted)
+    found = search.search_page(runtime.database, caller, wanted)
     exported = {
         name: value
         for name, value in parameters.model_dump(exclude_none=True).items()
@@ -82,11 +84,10 @@ def search_page(
         request,
         "oidb/search.html",
         form=parameters.model_dump(),
-        choices=search.form_choices(runtime.database, caller),
-        collections=search.collections(runtime.database, caller),
+        found=found,
         bands=search.BANDS,
         export=urlencode(exported),
-        **_results(request, result),
+        **(_results(request, found.result) if found else {}),
     )
 
 
@@ -168,6 +169,9 @@ def upload(
     return _upload_form(request, runtime, caller, found, outcome=outcome, chosen=collection)
 
 
-@router.get("/static/oidb.css")
+@home.get("/static/oidb.css")
 def stylesheet() -> FileResponse:
     return FileResponse(PACKAGE / "static" / "oidb.css", media_type="text/css")
+
+
+router.include_router(home)

@@ -7,6 +7,7 @@ parameter (a 400 in the format of the route) before any SQL runs.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -16,7 +17,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jmmc_core.database import Database
-from jmmc_core.errors import Forbidden, InvalidParameter, NotFound, Unauthorized
+from jmmc_core.errors import (
+    DATABASE_UNAVAILABLE,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    Unauthorized,
+)
 from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE
 
 from ..models.search import SearchParameters
@@ -27,6 +34,8 @@ from .access import Caller, can_download, reading
 from .datalink import downloadable_file
 from .embargo import EMBARGO
 from .previews import PREVIEW_KINDS, preview_kinds_of
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PERPAGE = 25
 DEFAULT_ORDER = "-t_min"
@@ -279,13 +288,33 @@ def search(database: Database, caller: Caller, wanted: Search) -> SearchResult:
     return SearchResult(wanted, rows, total)
 
 
-def form_choices(database: Database, caller: Caller) -> dict[str, list[str]]:
-    """Instruments, facilities and collections to offer in the search form."""
-    with reading(database, caller) as session:
-        return {
-            "instruments": storage.distinct_values(session, "instrument_name"),
-            "facilities": storage.distinct_values(session, "facility_name"),
-        }
+@dataclass(frozen=True)
+class SearchPage:
+    """The search page's content: the results and the form's choices."""
+
+    result: SearchResult
+    instruments: list[str]
+    facilities: list[str]
+    collections: list[dict[str, Any]]
+
+
+def search_page(database: Database, caller: Caller, wanted: Search) -> SearchPage | None:
+    """Results and form choices in one reading, or None while the database does not answer
+    (the page then shows its form and says so)."""
+    try:
+        with reading(database, caller) as session:
+            rows, total = storage.search_page(
+                session, wanted.criteria, wanted.ordering, wanted.perpage, wanted.offset
+            )
+            return SearchPage(
+                SearchResult(wanted, rows, total),
+                instruments=storage.distinct_values(session, "instrument_name"),
+                facilities=storage.distinct_values(session, "facility_name"),
+                collections=storage.collections(session),
+            )
+    except DATABASE_UNAVAILABLE:
+        logger.warning("search page without results: the database does not answer")
+        return None
 
 
 def granule_json(database: Database, caller: Caller, granule_id: int) -> dict[str, Any]:
