@@ -157,8 +157,17 @@ def test_obsportal_down_fails_readably_and_the_next_run_resumes(platform, oidb_e
     )
     assert status == "failed" and down in error
 
-    resumed, summary = sync(oidb_environment_for)
-    assert resumed.returncode == 0, resumed.stderr
+    # /health carries the failure (degraded: the catalogue is still served), not its text.
+    with running_service("oidb", oidb_environment_for) as server:
+        health = httpx.get(f"{server.service_url}/health")
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        assert health.json()["checks"]["ingestion"]["status"] == "fail"
+        assert down not in health.text
+
+        resumed, summary = sync(oidb_environment_for)
+        assert resumed.returncode == 0, resumed.stderr
+        health = httpx.get(f"{server.service_url}/health")
+        assert health.json()["checks"]["ingestion"]["status"] == "ok"
     [(updated_from,)] = query(
         url, "SELECT updated_from FROM oidb.obsportal_harvests WHERE id = %s", summary["run_id"]
     )

@@ -30,3 +30,8 @@ class Settings(ServiceSettings):
     obsportal_timeout_seconds: float = Field(
         120.0, gt=0, title="Seconds to wait for one ObsPortal answer"
     )
+    obsportal_import_max_age_hours: float = Field(
+        48.0,
+        gt=0,
+        title="Hours after the last ObsPortal import before /health reports it stale",
+    )

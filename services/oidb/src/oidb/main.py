@@ -11,6 +11,7 @@ from .config import Settings
 from .dependencies import OidbRuntime
 from .handlers import router
 from .handlers.ingest import MULTIPART_ALLOWANCE_BYTES, too_large_message
+from .services.obsportal_sync import import_check
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         routers=[router],
         own_home=True,  # the search page
+        checks={"ingestion": import_check(database, settings.obsportal_import_max_age_hours)},
     )
     app.state.oidb = OidbRuntime(settings, database)
     # Uploads (API and page) are refused while they arrive once over the file size limit.

@@ -25,6 +25,8 @@ from astropy.io.votable import parse as parse_votable
 from sqlalchemy import func, select
 
 from jmmc_core.database import Database
+from jmmc_core.errors import DATABASE_UNAVAILABLE
+from jmmc_core.health import CheckResult, HealthCheck
 
 from ..config import Settings
 from ..schema import ObsportalHarvest
@@ -314,3 +316,39 @@ def _reason(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.ConnectError):
         return "connection refused or host unknown"
     return type(error).__name__
+
+
+def import_check(database: Database, max_age_hours: float) -> HealthCheck:
+    """``/health``'s ``ingestion`` check: the last import's outcome and age. A failed or stale
+    import degrades the service (the catalogue is still served); before the first run, ok."""
+    max_age = timedelta(hours=max_age_hours)
+
+    def check() -> CheckResult:
+        try:
+            with database.session() as session:
+                harvest = harvest_storage.last_finished(session)
+        except DATABASE_UNAVAILABLE:  # the database check reports it, and logs why
+            return CheckResult(False, {"error": "database unreachable"})
+        if harvest is None or harvest.finished is None:
+            return CheckResult(True, {"last_run_status": None, "message": "no run yet"})
+        age = datetime.now(UTC) - harvest.finished
+        details = {
+            "last_run_id": harvest.id,
+            "last_run_status": harvest.status,
+            "last_run_finished_at": harvest.finished.isoformat(),
+            "age_seconds": round(age.total_seconds()),
+            "max_age_seconds": round(max_age.total_seconds()),
+            "read": harvest.read_count,
+            "inserted": harvest.inserted_count,
+            "updated": harvest.updated_count,
+            "rejected": harvest.rejected_count,
+        }
+        if harvest.status == "failed":  # why is in the run's record; /health is public
+            message = "last ObsPortal import failed"
+            return CheckResult(False, {**details, "message": message}, critical=False)
+        if age > max_age:
+            message = "last ObsPortal import is too old"
+            return CheckResult(False, {**details, "message": message}, critical=False)
+        return CheckResult(True, details)
+
+    return check

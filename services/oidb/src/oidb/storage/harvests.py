@@ -14,6 +14,11 @@ def last_succeeded(session: Session) -> ObsportalHarvest | None:
     return session.scalars(query.order_by(ObsportalHarvest.id.desc()).limit(1)).first()
 
 
+def last_finished(session: Session) -> ObsportalHarvest | None:
+    query = select(ObsportalHarvest).where(ObsportalHarvest.status != "running")
+    return session.scalars(query.order_by(ObsportalHarvest.id.desc()).limit(1)).first()
+
+
 def start(session: Session, updated_from: datetime | None) -> ObsportalHarvest:
     harvest = ObsportalHarvest(status="running", updated_from=updated_from)
     session.add(harvest)
