@@ -17,7 +17,7 @@ from jmmc_core.errors import HtmlRoute
 from jmmc_core.web import add_template_folder, render, templates
 
 from .. import __version__
-from ..dependencies import CallerDep, RuntimeDep
+from ..dependencies import CallerDep, OidbRuntime, RuntimeDep
 from ..models.search import SearchParameters
 from ..services import search, uploads
 from ..services.datalink import Urls
@@ -51,7 +51,7 @@ def _results(request: Request, result: search.SearchResult) -> dict[str, Any]:
     }
 
 
-def _urls(runtime: RuntimeDep) -> Urls:
+def _urls(runtime: OidbRuntime) -> Urls:
     """Links relative to this host, so pages work behind any front end."""
     return Urls(runtime.settings.public_prefix)
 

@@ -43,7 +43,6 @@ DEFAULT_ORDER = "-t_min"
 MAX_RADIUS_DEGREES = 90.0
 RADIUS_UNITS = {"deg": 1.0, "arcmin": 1 / 60, "arcsec": 1 / 3600}
 EQUINOXES = ("J2000", "ICRS")
-CALIB_LEVELS = (0, 1, 2, 3)
 CATEGORIES = ("SCIENCE", "CALIB")
 #: Photometric bands: centre and full width in micrometres (JMMC's band table).
 BANDS: dict[str, tuple[float, float]] = {
