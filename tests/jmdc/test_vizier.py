@@ -3,6 +3,7 @@ VizieR II/345's own ReadMe reads data laid out as it describes."""
 
 import math
 import warnings
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -90,6 +91,14 @@ def test_readme_follows_ii_345_conventions():
     assert {len(line) for line in data_lines} == {record_length}
     assert f"jmdc.dat      {record_length:>6}        4" in files.readme
     assert "A250" in files.readme and "F10.5" in files.readme
+
+
+def test_long_titles_keep_the_readme_80_characters_wide():
+    title = "A release with a long title, " * 7
+    about = replace(ABOUT, title=title, history=[vizier.HistoryEntry(date(2026, 1, 1), 9, title)])
+    readme = vizier.write(ROWS, about).readme
+    assert max(len(line) for line in readme.splitlines()) <= 80
+    assert "  * 01-Jan-2026: A release with a long title," in readme
 
 
 def test_null_numbers_are_dashes_and_flags_are_digits():

@@ -313,8 +313,15 @@ def _readme(
         "",
         "History:",
         *(
-            f"  * {entry.released:%d-%b-%Y}: {ascii_text(entry.title)}, {entry.count} measurements"
+            line
             for entry in about.history
+            for line in textwrap.wrap(
+                f"* {entry.released:%d-%b-%Y}: {ascii_text(entry.title)},"
+                f" {entry.count} measurements",
+                README_WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
         ),
         "",
         _rule("="),
