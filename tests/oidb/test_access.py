@@ -1,6 +1,8 @@
 """Rights enforced by the database: sessions for a caller see only what the caller may see,
 whatever SQL runs in them; downloads and writes are checked against the collection's groups."""
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 import sqlalchemy
@@ -11,9 +13,11 @@ from jmmc_core.errors import Forbidden, NotFound, Unauthorized
 from oidb.schema.catalogue import Collection, CollectionGroup, Granule, OifitsFile
 from oidb.services.access import ANONYMOUS, Caller, caller_of, downloadable, reading, require_write
 from oidb.services.access import writing as writing_session
+from oidb.services.embargo import datetime_to_mjd
 
 from .oifits_factory import make_oifits
-from .test_rights_matrix import _mjd_days_ago
+
+THREE_DAYS_AGO = datetime_to_mjd(datetime.now(UTC) - timedelta(days=3))
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def setting(oidb_accounts, oidb_collection, oidb_ingest):
     embargoed = oidb_collection("pionier", groups=(group_id,))
     private_file = oidb_ingest(private, "p.fits", make_oifits(targets=("ACCESS P",), seed=41))
     embargoed_file = oidb_ingest(
-        embargoed, "e.fits", make_oifits(targets=("ACCESS E",), first_mjd=_mjd_days_ago(3), seed=42)
+        embargoed, "e.fits", make_oifits(targets=("ACCESS E",), first_mjd=THREE_DAYS_AGO, seed=42)
     )
     return {
         "group": group,

@@ -12,6 +12,7 @@ from oidb.schema.catalogue import Granule
 from oidb.services.embargo import (
     MJD_EPOCH,
     data_rights_for,
+    datetime_to_mjd,
     granule_rights,
     is_released,
     mjd_to_datetime,
@@ -27,6 +28,7 @@ END_OF_JANUARY_2020 = 58879.0
 def test_mjd_reads_as_utc():
     assert mjd_to_datetime(END_OF_JANUARY_2020) == datetime(2020, 1, 31, tzinfo=UTC)
     assert mjd_to_datetime(0.5) == MJD_EPOCH + timedelta(hours=12)
+    assert datetime_to_mjd(datetime(2020, 1, 31, 12, tzinfo=UTC)) == END_OF_JANUARY_2020 + 0.5
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_granule_rights_of_a_collection():
 
 
 def _mjd_days_ago(days: float) -> float:
-    return (datetime.now(UTC) - MJD_EPOCH).total_seconds() / 86400 - days
+    return datetime_to_mjd(datetime.now(UTC) - timedelta(days=days))
 
 
 def _releases(database, granule_ids) -> dict[int, tuple]:

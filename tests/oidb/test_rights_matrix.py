@@ -22,7 +22,7 @@ from astropy.io.votable import parse as parse_votable
 from sqlalchemy import update
 
 from oidb.schema.catalogue import Granule
-from oidb.services.embargo import MJD_EPOCH
+from oidb.services.embargo import datetime_to_mjd
 
 from .oifits_factory import make_oifits
 
@@ -53,7 +53,7 @@ class Matrix:
 
 
 def _mjd_days_ago(days: float) -> float:
-    return (datetime.now(UTC) - MJD_EPOCH).total_seconds() / 86400 - days
+    return datetime_to_mjd(datetime.now(UTC) - timedelta(days=days))
 
 
 @pytest.fixture(scope="module")

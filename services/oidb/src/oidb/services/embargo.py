@@ -48,6 +48,10 @@ def mjd_to_datetime(mjd: float) -> datetime:
     return MJD_EPOCH + timedelta(days=mjd)
 
 
+def datetime_to_mjd(moment: datetime) -> float:
+    return (moment - MJD_EPOCH) / timedelta(days=1)
+
+
 def embargo_of(coltype: str) -> relativedelta | None:
     return EMBARGO.get(coltype.lower())
 
