@@ -19,8 +19,11 @@ from ..models.search import GranuleList, SearchParameters
 from ..services import search
 from ..services.search_votable import votable_document
 
-api = APIRouter(prefix="/api", tags=["search"], route_class=JsonRoute)
-documents = APIRouter(tags=["search"], route_class=VOTableRoute)
+# A bad token is refused (401) even where anonymous callers are served.
+api = APIRouter(
+    prefix="/api", tags=["search"], route_class=JsonRoute, responses=JsonRoute.errors(401)
+)
+documents = APIRouter(tags=["search"], route_class=VOTableRoute, responses=VOTableRoute.errors(401))
 
 #: Granule ids are PostgreSQL bigints: a larger number can only be unknown.
 GranuleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
