@@ -84,7 +84,11 @@ async def add_file(
     return JSONResponse(answer.model_dump(mode="json"), status_code=status)
 
 
-@router.get("/api/files/{file_id}", summary="A submitted file: state, report, granules")
+@router.get(
+    "/api/files/{file_id}",
+    summary="A submitted file: state, report, granules",
+    responses=JsonRoute.errors(401),
+)
 def get_file(
     runtime: RuntimeDep, caller: CallerDep, file_id: Annotated[int, Path(ge=1, lt=2**63)]
 ) -> FileAnswer:
