@@ -11,7 +11,9 @@ import httpx
 import pytest
 from astropy.io.votable import parse as parse_votable
 
+from jmmc_core.tap_publishing import disagreements
 from oidb.schema.catalogue import Granule
+from oidb.schema.published import TABLES
 
 DATALINK_FORMAT = "application/x-votable+xml;content=datalink"
 TAPLINT_STAGES = "TMV TME TMS TMC CPV OBS"
@@ -67,6 +69,11 @@ def ids_of(tap, collection: str, headers=None) -> set[int]:
 def group_and_member(oidb_accounts):
     group, group_id = oidb_accounts.group()
     return group_id, oidb_accounts.new(groups=(group,))
+
+
+def test_the_database_holds_what_is_declared(oidb_service_database):
+    with oidb_service_database.engine.connect() as connection:
+        assert disagreements(connection, TABLES) == []
 
 
 def test_tap_schema_describes_obscore(oidb_tap):
