@@ -22,6 +22,7 @@ CATALOGUE_2017 = SHARED_JMDC / "JMDC_final_lddUpdated.fits"
 NAMES = [column.name for column in measurement_columns]
 
 ABOUT = vizier.ReleaseDescription(
+    designation="JMDC/3",
     title="JMMC Measured stellar Diameters Catalogue, release 3",
     authors=["G. Duvert", "JMMC"],
     abstract="Stellar angular diameters measured by direct techniques.",
@@ -79,6 +80,8 @@ def test_readme_follows_ii_345_conventions():
     assert all(len(line) <= 80 for line in lines)
     assert files.readme.isascii() and files.data.isascii()
     assert "Byte-by-byte Description of file: jmdc.dat" in lines
+    assert lines[0].startswith("JMDC/3         JMDC : JMMC Measured Stellar Diameters Catalogue")
+    assert lines[0].endswith("(Duvert, 2026)") and len(lines[0]) == 80
     assert lines[-1].startswith("(End) G. Duvert, JMMC")
     assert "  * 02-Jan-2025: release 1, 2 measurements" in lines
     # Nullable numbers are ``?=-`` and written as dashes; coded columns have their limits.

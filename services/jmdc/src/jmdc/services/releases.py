@@ -137,8 +137,8 @@ def release_files(session: Session, number: int) -> vizier.VizierFiles:
     """The ReadMe and ``jmdc.dat`` of a release, as VizieR publishes them."""
     release = get_release(session, number)
     about = vizier.ReleaseDescription(
-        title=f"JMMC Measured stellar Diameters Catalogue, release {release.number}:"
-        f" {release.title}",
+        designation=f"JMDC/{release.number}",
+        title=f"Release {release.number} of the catalogue: {release.title}",
         authors=AUTHORS,
         abstract=ABSTRACT,
         description="\n\n".join(part for part in (DESCRIPTION, release.note) if part),

@@ -32,6 +32,7 @@ from ..schema.catalogue import BAND_CODES, METHODS
 #: The data file's name, as in II/345.
 DATA_FILE = "jmdc.dat"
 README_FILE = "ReadMe"
+CATALOGUE_NAME = "JMDC : JMMC Measured Stellar Diameters Catalogue"
 #: CDS ReadMe files are 80 characters wide.
 README_WIDTH = 80
 
@@ -126,6 +127,8 @@ class ReleaseDescription:
     description: str
     released: date
     history: Sequence[HistoryEntry] = field(default_factory=tuple)
+    #: Short name heading the ReadMe, where VizieR writes ``II/345``.
+    designation: str = "JMDC"
     keywords: str = "stars: fundamental parameters - techniques: interferometric - catalogs"
 
 
@@ -215,7 +218,7 @@ def _paragraph(text: str, indent: int = 4) -> list[str]:
             lines.append("")
         lines += textwrap.wrap(
             ascii_text(paragraph), README_WIDTH, initial_indent=" " * indent,
-            subsequent_indent=" " * indent,
+            subsequent_indent=" " * indent, break_on_hyphens=False,
         )  # fmt: skip
     return lines
 
@@ -274,7 +277,7 @@ def _readme(
 ) -> str:
     year = about.released.year
     first_author = about.authors[0].split()[-1] if about.authors else "JMMC"
-    heading = f"JMDC {ascii_text(about.title)}"
+    heading = f"{ascii_text(about.designation):<14} {CATALOGUE_NAME}"
     citation = f"({first_author}, {year})"
     lines = [
         heading.ljust(README_WIDTH - len(citation) - 1)[: README_WIDTH - len(citation) - 1]
