@@ -8,13 +8,16 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from jmmc_core.errors import InvalidParameter
 from jmmc_devtools.registry import service_names
+from oidb.storage.files import file_path, md5_of
 
 from ..service_fixture import migrate_platform, running_service
 from .oifits_factory import make_oifits
@@ -315,3 +318,53 @@ def test_the_demo_loads_public_embargoed_and_private_data_once(demo_environment)
         " WHERE c.collection_id = 'demo-private'",
     )
     assert groups == [("oidb-demo",)]
+
+
+# ----------------------------------------------------------------------------------------
+# One file, in process
+
+
+def test_versions_submitted_at_once_end_with_one_accepted_and_stored_whole(
+    oidb_collection, oidb_ingest, oidb_settings, oidb_environment
+):
+    collection = oidb_collection()
+    versions = [make_oifits(targets=(f"HD {100 + seed}",), seed=seed) for seed in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda data: oidb_ingest(collection, "v.fits", data), versions))
+    assert {result.state for result in results} == {"accepted"}
+
+    states = query(
+        oidb_environment["OIDB_DATABASE_URL"],
+        "SELECT state, md5 FROM oidb.oifits_files WHERE collection_id = %s ORDER BY id",
+        collection,
+    )
+    assert [state for state, _ in states] == ["replaced"] * 3 + ["accepted"]
+    granules = query(
+        oidb_environment["OIDB_DATABASE_URL"],
+        "SELECT count(*) FROM oidb.granules WHERE obs_collection = %s",
+        collection,
+    )
+    assert granules == [(1,)]
+    for content in versions:
+        stored = file_path(oidb_settings, md5_of(content))
+        assert stored.read_bytes() == content
+        assert not list(stored.parent.glob("*.part"))
+
+
+def test_a_refused_new_version_leaves_the_accepted_one(oidb_collection, oidb_ingest):
+    collection = oidb_collection()
+    accepted = oidb_ingest(collection, "kept.fits", make_oifits(seed=11))
+    refused = oidb_ingest(collection, "kept.fits", b"not FITS at all")
+    assert refused.state == "rejected" and refused.reject_reason
+    again = oidb_ingest(collection, "kept.fits", b"not FITS at all")
+    assert (again.state, again.file_id) == ("rejected", refused.file_id)
+    same = oidb_ingest(collection, "kept.fits", make_oifits(seed=11))
+    assert (same.state, same.granule_ids) == ("unchanged", accepted.granule_ids)
+
+
+def test_a_bad_file_name_is_refused_before_anything_is_written(oidb_collection, oidb_ingest):
+    collection = oidb_collection()
+    for name, problem in (("", "required"), ("a\nb.fits", "control"), ("x" * 300, "255")):
+        with pytest.raises(InvalidParameter) as refused:
+            oidb_ingest(collection, name, make_oifits())
+        assert refused.value.parameter == "filename" and problem in str(refused.value)
