@@ -4,8 +4,9 @@ Drawn with matplotlib (Agg, 800x600) from the points the OIFITS reader gives for
 and cached on disk under ``settings.previews_dir``, keyed by the file's MD5, the granule's
 identity in the file and the kind: the same bytes always give the same picture, so a cached
 preview is served without opening the FITS file, and a new version of a file (new MD5) never
-reuses an old picture. A preview is written under a temporary name and renamed, so readers
-never see half a PNG and two renderers of the same preview end with one file.
+reuses an old picture. A miss draws all the granule's quick-looks from one read of the file.
+A preview is written under a temporary name and renamed, so readers never see half a PNG and
+two renderers of the same preview end with one file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import os
 import tempfile
 import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,12 +36,13 @@ PREVIEW_KINDS = {
     "uv": "UV coverage (PNG quick-look)",
 }
 #: Bumped when the drawing changes, so cached pictures of the old look are not served.
-STYLE_VERSION = 2
+STYLE_VERSION = 3
 WIDTH, HEIGHT, DPI = 8, 6, 100  # 800x600 pixels
 MEGA = 1e6
 
-# matplotlib's state (fonts, caches) is not thread-safe; web workers render one at a time.
-_drawing = threading.Lock()
+# matplotlib's state (fonts, caches) is not thread-safe: web workers draw one at a time, and a
+# granule's quick-looks are drawn once however many requests miss them together.
+_rendering = threading.Lock()
 
 
 class GranuleLike(Protocol):
@@ -91,19 +94,29 @@ def cache_path(settings: Settings, file_md5: str, granule: GranuleLike, kind: st
 
 def render_preview(settings: Settings, granule: GranuleLike, file_path: Path, kind: str) -> bytes:
     """The PNG of ``kind`` for ``granule`` of the OIFITS file at ``file_path``, from the cache
-    when it was drawn before."""
+    when it was drawn before.
+
+    A miss draws every quick-look of the granule from one read of the file: pages and DataLink
+    clients ask for them together, and the file is read once instead of once per kind.
+    """
     check_kind(granule, kind)
     file_md5 = (
         granule.access_md5 or hashlib.md5(file_path.read_bytes(), usedforsecurity=False).hexdigest()
     )
-    cached = cache_path(settings, file_md5, granule, kind)
-    try:
-        return cached.read_bytes()
-    except FileNotFoundError:
-        pass
-    png = draw(kind, granule, granule_rows(file_path, granule))
-    _write_atomically(cached, png)
-    return png
+    paths = {
+        other: cache_path(settings, file_md5, granule, other) for other in preview_kinds_of(granule)
+    }
+    with suppress(FileNotFoundError):
+        return paths[kind].read_bytes()
+    with _rendering:
+        # Another request may have drawn them while this one waited.
+        with suppress(FileNotFoundError):
+            return paths[kind].read_bytes()
+        data = granule_rows(file_path, granule)
+        pictures = {other: _draw(other, granule, data) for other in paths}
+        for other, png in pictures.items():
+            _write_atomically(paths[other], png)
+    return pictures[kind]
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -156,7 +169,7 @@ def _against_frequency(
     axes.errorbar(frequency, values, yerr=np.abs(errors), fmt="none", ecolor="0.55",
                   elinewidth=0.8, zorder=1)  # fmt: skip
     points = axes.scatter(frequency, values, c=wavelengths, s=10, cmap="viridis", zorder=2)
-    axes.figure.colorbar(points, ax=axes, label="Wavelength (µm)")
+    axes.figure.colorbar(points, ax=axes, label="Wavelength (µm)", pad=0.02, fraction=0.05)
     axes.set_xlabel("Spatial frequency B/λ (10⁶ rad⁻¹)")
     axes.set_xlim(left=0)
 
@@ -180,26 +193,28 @@ def _uv(axes, u: Any, v: Any) -> None:
     axes.legend(loc="upper right")
 
 
-def draw(kind: str, granule: GranuleLike, data: Any) -> bytes:
-    """The PNG of one kind of quick-look of ``data`` (the reader's points of ``granule``)."""
-    with _drawing:
-        figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        if kind == "vis2":
-            _against_frequency(axes, data.vis2_frequency, data.vis2, data.vis2_err,
-                               data.vis2_wavelength, "VIS2 points")  # fmt: skip
-            axes.set_ylabel("Squared visibility V²")
-            axes.set_title(f"{_title(granule)}: VIS2")
-        elif kind == "t3phi":
-            _against_frequency(axes, data.t3_frequency, data.t3phi, data.t3phi_err,
-                               data.t3_wavelength, "T3PHI points")  # fmt: skip
-            axes.set_ylabel("Closure phase T3PHI (deg)")
-            axes.set_title(f"{_title(granule)}: T3PHI")
-        else:
-            _uv(axes, data.u, data.v)
-            axes.set_title(f"{_title(granule)}: UV coverage")
-        axes.grid(True, color="0.92")
-        output = io.BytesIO()
-        figure.savefig(output, format="png")
-        return output.getvalue()
+def _draw(kind: str, granule: GranuleLike, data: Any) -> bytes:
+    """The PNG of one kind of quick-look of ``data`` (the reader's points of ``granule``);
+    the caller holds ``_rendering``."""
+    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    FigureCanvasAgg(figure)
+    # Fixed margins: a layout engine would draw the figure twice more.
+    figure.subplots_adjust(left=0.1, right=0.97 if kind == "uv" else 0.9, bottom=0.1, top=0.93)
+    axes = figure.add_subplot()
+    if kind == "vis2":
+        _against_frequency(axes, data.vis2_frequency, data.vis2, data.vis2_err,
+                           data.vis2_wavelength, "VIS2 points")  # fmt: skip
+        axes.set_ylabel("Squared visibility V²")
+        axes.set_title(f"{_title(granule)}: VIS2")
+    elif kind == "t3phi":
+        _against_frequency(axes, data.t3_frequency, data.t3phi, data.t3phi_err,
+                           data.t3_wavelength, "T3PHI points")  # fmt: skip
+        axes.set_ylabel("Closure phase T3PHI (deg)")
+        axes.set_title(f"{_title(granule)}: T3PHI")
+    else:
+        _uv(axes, data.u, data.v)
+        axes.set_title(f"{_title(granule)}: UV coverage")
+    axes.grid(True, color="0.92")
+    output = io.BytesIO()
+    figure.savefig(output, format="png")
+    return output.getvalue()
