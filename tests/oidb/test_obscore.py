@@ -188,3 +188,42 @@ def test_taplint_finds_no_other_error_in_obscore(oidb_tap, oidb_service_database
     assert totals is not None, f"taplint did not finish:\n{result.stdout}\n{result.stderr}"
     problems = {line for line in result.stdout.splitlines() if line[:2] in ("E-", "F-")}
     assert problems - KNOWN_REPORTS == set(), f"taplint:\n{problems}\n{totals.group(0)}"
+
+
+#: What TAP runs for ``CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 150, 2, 0.1)) = 1``.
+CONE = (
+    "SELECT id FROM ivoa.obscore WHERE spoint(radians(s_ra), radians(s_dec))"
+    " <@ scircle(spoint(radians(150.0), radians(2.0)), radians(0.1))"
+)
+#: The functions of that condition, which the view's barrier lets through only if leakproof.
+CONE_FUNCTIONS = (
+    "spoint_contained_by_circle(spoint, scircle)",
+    "spoint(float8, float8)",
+    "radians(float8)",
+)
+
+
+def _cone_plan(connection, leakproof: bool) -> str:
+    """The plan of the cone as TAP's reader, in a transaction rolled back (the functions stay
+    as they were for every other test)."""
+    transaction = connection.begin()
+    try:
+        if leakproof:
+            for function in CONE_FUNCTIONS:
+                connection.exec_driver_sql(f"ALTER FUNCTION {function} LEAKPROOF")
+        connection.exec_driver_sql("SET LOCAL ROLE tap_reader")
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        return "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {CONE}"))
+    finally:
+        transaction.rollback()
+
+
+def test_the_cone_uses_the_position_index_once_its_functions_are_leakproof(
+    oidb_service_database,
+):
+    """The security barrier keeps pg_sphere's functions (not declared leakproof) above the rule:
+    the cone reads every granule. Declared leakproof where the cluster is set up, the condition
+    reaches the granules and ``ix_granules_position`` serves it."""
+    with oidb_service_database.engine.connect() as connection:
+        assert "ix_granules_position" not in _cone_plan(connection, leakproof=False)
+        assert "ix_granules_position" in _cone_plan(connection, leakproof=True)
