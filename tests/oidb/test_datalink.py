@@ -158,6 +158,7 @@ def test_a_private_granule_is_unknown_outside_its_groups(
         assert row["access_url"] == ""
     this = _by(_links(oidb_server, granule, account=member), "#this")[0]
     assert this.error_message == "" and this.access_url
+    assert (this["link_auth"], this["link_authorized"]) == ("true", True)
 
 
 def test_an_embargoed_file_is_refused_in_the_links_and_at_the_download(

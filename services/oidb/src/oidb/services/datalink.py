@@ -26,7 +26,7 @@ A quick-look shows one granule's data and follows that granule's rights.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +50,7 @@ from jmmc_core.errors import (
 from jmmc_core.votable import Field, VOTableWriter
 
 from ..config import Settings
-from ..schema.catalogue import Granule, OifitsFile
+from ..schema.catalogue import Collection, Granule, OifitsFile
 from ..storage.files import file_path
 from .access import ANONYMOUS, Caller, downloadable, reading
 from .previews import PREVIEW_KINDS, check_kind, preview_kinds_of, render_preview
@@ -194,7 +194,11 @@ def downloadable_file(session: Session, caller: Caller, granule_id: int) -> Oifi
     return file
 
 
-def _refusal(session: Session, caller: Caller, check, granule_id: int) -> str | None:
+#: A rights check of :mod:`.access`'s kind: returns when allowed, raises the refusal otherwise.
+Check = Callable[[Session, Caller, int], object]
+
+
+def _refusal(session: Session, caller: Caller, check: Check, granule_id: int) -> str | None:
     """``check(session, caller, granule_id)``'s refusal as a DataLink fault, None if allowed."""
     try:
         check(session, caller, granule_id)
@@ -203,11 +207,16 @@ def _refusal(session: Session, caller: Caller, check, granule_id: int) -> str | 
     return None
 
 
-def _rights(session: Session, caller: Caller, check, granule_id: int) -> tuple[str | None, str]:
+def _rights(
+    session: Session, caller: Caller, check: Check, granule: Granule
+) -> tuple[str | None, str]:
     """The caller's refusal (None if allowed) and DataLink's ``link_auth``: ``true`` while
-    only some callers may follow the link."""
-    refusal = _refusal(session, caller, check, granule_id)
-    anonymous = refusal if caller == ANONYMOUS else _refusal(session, ANONYMOUS, check, granule_id)
+    only some callers may follow the link (a private collection, an embargo)."""
+    refusal = _refusal(session, caller, check, granule.id)
+    collection = session.get(Collection, granule.obs_collection)
+    if collection is None or collection.private:
+        return refusal, "true"
+    anonymous = refusal if caller == ANONYMOUS else _refusal(session, ANONYMOUS, check, granule.id)
     return refusal, "false" if anonymous is None else "true"
 
 
@@ -244,7 +253,7 @@ def _file_links(
     file = session.get(OifitsFile, granule.file_id)
     if file is None:
         return
-    file_refusal, file_auth = _rights(session, caller, downloadable_file, granule.id)
+    file_refusal, file_auth = _rights(session, caller, downloadable_file, granule)
     yield Link(
         identifier,
         None if file_refusal else urls.download(granule.id, file.filename),
@@ -259,7 +268,7 @@ def _file_links(
         file_auth,
         file_refusal is None,
     )
-    preview_refusal, preview_auth = _rights(session, caller, downloadable, granule.id)
+    preview_refusal, preview_auth = _rights(session, caller, downloadable, granule)
     for kind in preview_kinds_of(granule):
         yield Link(
             identifier,
