@@ -121,12 +121,12 @@ def ingest_file(
         reason = size_limit_reason(settings)
         report = {"oifits_version": None, "messages": [_file_error(reason)]}
         return _reject(database, caller, collection_id, filename, content, md5, reason, report)
-    reading = read_oifits(content, filename=filename)
-    report = reading.report.as_json()
-    if reading.rejected:
-        reason = reading.reject_reason or "the file is not a usable OIFITS file"
+    parsed = read_oifits(content, filename=filename)
+    report = parsed.report.as_json()
+    if parsed.rejected:
+        reason = parsed.reject_reason or "the file is not a usable OIFITS file"
         return _reject(database, caller, collection_id, filename, content, md5, reason, report,
-                       reading.header)  # fmt: skip
+                       parsed.header)  # fmt: skip
     with writing(database, caller) as session:
         collection = require_write(session, caller, collection_id)
         file_storage.lock_file_name(session, collection_id, filename)
@@ -146,10 +146,10 @@ def ingest_file(
             size_bytes=len(content),
             state="accepted",
             report=report,
-            header=reading.header,
+            header=parsed.header,
             submitted_by=caller.user_id,
         )
-        granules = [granule.as_row() for granule in reading.granules]
+        granules = [granule.as_row() for granule in parsed.granules]
         ids = granule_storage.reserve_granule_ids(session, len(granules))
         rows = [
             _file_granule(settings, collection, row.id, md5, len(content), granule_id, values)
