@@ -7,9 +7,11 @@ their groups. A change of type or release date recomputes the release date of ev
 granule of the collection in the same transaction.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from jmmc_core.database import Database
@@ -148,7 +150,11 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _described(database: Database, rows, rights: dict[str, dict[int, bool]]) -> list[dict]:
+def _described(
+    database: Database,
+    rows: Sequence[Row[tuple[Collection, int]]],
+    rights: dict[str, dict[int, bool]],
+) -> list[dict[str, Any]]:
     """The API's view of collections, with user and group names (read from the accounts,
     which the reader role cannot read)."""
     group_ids = {group for held in rights.values() for group in held}
