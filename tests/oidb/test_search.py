@@ -47,6 +47,11 @@ def test_every_public_granule_without_criteria(oidb_server, search_catalogue):
         ({"progid": "0100.C-0002(A)"}, ["beta"]),
         ({"progid": "~0100.C"}, ["alpha", "alpha-raw", "beta"]),
         ({"datapi": "~smith"}, ["alpha", "alpha-raw"]),
+        ({"obs_id": "{tag}-beta"}, ["beta"]),
+        (
+            {"obs_id": "!{tag}-beta", "collection": "{public}"},
+            ["alpha", "alpha-raw", "delta", "gamma"],
+        ),
         ({"caliblevel": "0"}, ["alpha-raw"]),
         ({"caliblevel": "2,3"}, ["alpha", "beta", "epsilon", "gamma"]),
         ({"category": "CALIB"}, ["beta"]),

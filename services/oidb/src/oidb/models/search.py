@@ -36,6 +36,8 @@ class SearchParameters(BaseModel):
     collection: Text = _text("Collection id; '~' for a part of it, '!' excludes")
     progid: Text = _text("Programme id, e.g. 0102.C-0519(A); '~' for a part of it, '!' excludes")
     datapi: Text = _text("Data PI; '~' for a part of the name, '!' excludes")
+    proposal_subid: Text = _text("Proposal sub-identifier; '~' for a part of it, '!' excludes")
+    obs_id: Text = _text("Observation identifier (ESO ARCFILE, ObsPortal exposure); '~', '!'")
     caliblevel: Text = _text("Calibration levels, comma-separated, among 0, 1, 2, 3")
     category: Text = _text("SCIENCE, CALIB or both, comma-separated")
     conesearch: Text = _text(

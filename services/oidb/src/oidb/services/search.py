@@ -243,6 +243,8 @@ def parse_search(parameters: SearchParameters) -> Search:
         ("collection", "exact"),
         ("progid", "exact"),
         ("datapi", "exact"),
+        ("proposal_subid", "exact"),
+        ("obs_id", "exact"),
     ):
         if name in given:
             criteria[name] = _text_match(name, given[name], default)

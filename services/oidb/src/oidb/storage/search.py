@@ -61,6 +61,8 @@ class SearchCriteria:
     collection: TextMatch | None = None
     progid: TextMatch | None = None
     datapi: TextMatch | None = None
+    proposal_subid: TextMatch | None = None
+    obs_id: TextMatch | None = None
     calib_levels: tuple[int, ...] = ()
     categories: tuple[str, ...] = ()
     cone: Cone | None = None
@@ -179,6 +181,8 @@ def conditions(criteria: SearchCriteria) -> list[ColumnElement[bool]]:
         ("collection", Granule.obs_collection),
         ("progid", Granule.progid),
         ("datapi", Granule.datapi),
+        ("proposal_subid", Granule.proposal_subid),
+        ("obs_id", Granule.obs_id),
     ):
         if (match := getattr(criteria, name)) is not None:
             found.append(_text_condition(column, match))
