@@ -1,6 +1,7 @@
 """The submission and moderation pages over HTTP: sign-in redirects, 403 and 404 pages, CSRF,
 problems shown next to their fields, the batch report."""
 
+import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,3 +180,31 @@ def test_the_moderation_pages(service_url, jmdc_accounts, submitter):
         page = client.get(f"/moderation/{created['id']}").text
         assert 'class="state-changes_requested"' in page and "Which band?" in page
         assert 'id="moderation-form"' not in page  # nothing left to decide
+
+
+def test_a_correction_starts_from_the_catalogue_values(service_url, jmdc_accounts, submitter):
+    moderator = jmdc_accounts.new(roles=("moderator",))
+    with httpx.Client(base_url=f"{service_url}/api") as api:
+        created = submit(api, submitter)
+        accepted = api.post(
+            f"/moderation/{created['id']}", json={"action": "accept"}, headers=moderator.headers
+        ).json()
+    measurement_id = accepted["measurement_id"]
+    with signed_in(service_url, submitter) as client:
+        form = client.get("/submit", params={"replaces_id": measurement_id})
+        assert f"Correct catalogue measurement {measurement_id}" in form.text
+        assert 'value="21.05"' in form.text
+        assert f'value="{html.escape(created["bibcode"])}"' in form.text
+        fields = {**text_fields(bibcode=created["bibcode"]), "ld_diameter": "21.2"}
+        sent = client.post(
+            "/submit",
+            data={
+                **fields,
+                "replaces_id": str(measurement_id),
+                "csrf_token": hidden(form.text, "csrf_token"),
+            },
+        )
+        assert sent.status_code == 303
+        page = client.get(str(sent.url.join(sent.headers["location"]))).text
+        assert f"<th>Corrects measurement</th><td>{measurement_id}</td>" in page
+        assert client.get("/submit", params={"replaces_id": 2_000_000_000}).status_code == 404

@@ -244,8 +244,25 @@ FormValues = Annotated[dict[str, str], Depends(_form_values)]
 
 
 @pages.get("/submit", response_class=HTMLResponse)
-def submit_page(request: Request, found: Submitter) -> HTMLResponse:
-    return render(request, "submit.html", values={}, problems={}, **_form_context(found))
+def submit_page(
+    request: Request,
+    runtime: RuntimeDep,
+    found: Submitter,
+    replaces_id: Annotated[int | None, Query(ge=1, le=models.MAX_ID)] = None,
+) -> HTMLResponse:
+    """The form, empty or (``replaces_id``) holding a catalogue measurement to correct."""
+    values: dict[str, Any] = {}
+    if replaces_id is not None:
+        with runtime.database.session() as session:
+            values = submissions.correction_of(session, replaces_id)
+    return render(
+        request,
+        "submit.html",
+        values=values,
+        problems={},
+        replaces_id=replaces_id,
+        **_form_context(found),
+    )
 
 
 @pages.post("/submit", response_class=HTMLResponse)
@@ -257,15 +274,16 @@ def submit_form(
     values: FormValues,
     csrf_token: CsrfField = "",
     draft: Annotated[str, Form(max_length=10)] = "",
+    replaces_id: Annotated[int | None, Form(ge=1, le=models.MAX_ID)] = None,
 ) -> Response:
     check_csrf(found, csrf_token)
     with runtime.database.session() as session:
         submission, problems = submissions.propose(
-            session, workflow, found.user, values, draft=bool(draft)
+            session, workflow, found.user, values, draft=bool(draft), replaces_id=replaces_id
         )
     if submission is None:
         context = _form_context(found) | {"values": values, "problems": by_field(problems)}
-        return render(request, "submit.html", status=400, **context)
+        return render(request, "submit.html", status=400, replaces_id=replaces_id, **context)
     return RedirectResponse(f"{workflow.prefix}/submissions/{submission.id}", status_code=303)
 
 

@@ -168,6 +168,14 @@ def create(
     return submission
 
 
+def correction_of(session: Session, measurement_id: int) -> dict[str, Any]:
+    """The values of a current catalogue measurement, to start its correction from."""
+    measurement = storage.measurement(session, measurement_id)
+    if measurement is None or measurement.withdrawn is not None:
+        raise NotFound(f"no current catalogue measurement {measurement_id}")
+    return {name: getattr(measurement, name) for name in FIELDS}
+
+
 def visible(session: Session, user: User, submission_id: int, lock: bool = False) -> Submission:
     """A submission its submitter, or a moderator, may see; others learn nothing of it."""
     submission = storage.get(session, submission_id, lock=lock)
