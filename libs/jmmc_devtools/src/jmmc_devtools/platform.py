@@ -157,6 +157,13 @@ def service_environment(layout: Layout, service: Service) -> dict[str, str]:
         environment["TAP_RESULTS_DIR"] = str(layout.run_dir / "tap-results")
         if layout.tap_query_url is not None:
             environment["TAP_QUERY_DATABASE_URL"] = layout.tap_query_url
+    if service.name == "oidb":
+        # Stored OIFITS files and quick-looks live in the run folder; links and the ObsPortal
+        # import go through HAProxy, wherever it listens.
+        environment["OIDB_FILES_DIR"] = str(layout.run_dir / "oidb-files")
+        environment["OIDB_PREVIEWS_DIR"] = str(layout.run_dir / "oidb-previews")
+        environment["OIDB_PUBLIC_URL"] = f"{layout.public_url}/oidb"
+        environment["OIDB_OBSPORTAL_URL"] = f"{layout.public_url}/obsportal"
     return environment
 
 
