@@ -7,6 +7,8 @@ A declaration and the database must agree (tables, columns, types, every TAP_SCH
 import dataclasses
 import threading
 import time
+from importlib import import_module
+from importlib.util import find_spec
 
 import psycopg
 import pytest
@@ -38,6 +40,13 @@ from obsportal.schema.published import TABLES
 from .test_migrations import cli
 
 SERVICES = service_names()
+#: What every service of the registry publishes (its ``<service>.schema.published``).
+EVERY_SERVICE_TABLES = [
+    table
+    for service in SERVICES
+    if find_spec(f"{service}.schema.published")
+    for table in import_module(f"{service}.schema.published").TABLES
+]
 
 PUBLISHED_SCHEMAS = ["obsportal", TAP_SCHEMA]
 
@@ -84,7 +93,9 @@ def test_database_and_tap_schema_agree_with_the_declarations(engine):
     assert ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables") in keys
 
 
-@pytest.mark.parametrize("table", [*TABLES, *TAP_SCHEMA_TABLES], ids=lambda t: t.qualified_name)
+@pytest.mark.parametrize(
+    "table", [*EVERY_SERVICE_TABLES, *TAP_SCHEMA_TABLES], ids=lambda t: t.qualified_name
+)
 def test_ucds_and_units_are_the_ivoa_vocabularies(table):
     """What TOPCAT and taplint check: UCD1+ words in their places, units in VOUnit syntax."""
     for column in table.columns:
@@ -137,8 +148,9 @@ def test_tap_reader_reads_exactly_the_published_tables(migrated):
         tables = [
             f"{schema}.{name}"
             for schema, name in connection.execute(
-                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
-                [[*SERVICES, "tap_schema"]],
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%(s)s)"
+                " UNION SELECT schemaname, viewname FROM pg_views WHERE schemaname = ANY(%(s)s)",
+                {"s": [*SERVICES, "tap_schema", *{t.schema.name for t in EVERY_SERVICE_TABLES}]},
             )
         ]
         connection.execute(f"SET ROLE {TAP_READER_ROLE}")
@@ -151,7 +163,10 @@ def test_tap_reader_reads_exactly_the_published_tables(migrated):
                 pass
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             connection.execute("DELETE FROM tap_schema.columns")
-    published = {table.database_name.replace('"', "") for table in [*TABLES, *TAP_SCHEMA_TABLES]}
+    published = {
+        table.database_name.replace('"', "")
+        for table in [*EVERY_SERVICE_TABLES, *TAP_SCHEMA_TABLES]
+    }
     assert "obsportal.ingestion_runs" in tables and "tap.alembic_version" in tables
     assert readable == published, sorted(readable ^ published)
 

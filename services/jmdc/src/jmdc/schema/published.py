@@ -56,7 +56,7 @@ MEASUREMENTS = TableDeclaration(
 RELEASES = TableDeclaration(
     Release.__table__,
     {
-        "number": vo("Release number", ucd="meta.id;meta.main;meta.version", principal=True),
+        "number": vo("Release number", ucd="meta.version;meta.main", principal=True),
         "released": vo("When the release was made", ucd="time.release", principal=True),
         "title": vo("Title of the release", ucd="meta.title", principal=True),
         "note": vo("What changed in the release", ucd="meta.note"),
@@ -68,7 +68,7 @@ RELEASES = TableDeclaration(
 RELEASE_ENTRIES = TableDeclaration(
     ReleaseEntry.__table__,
     {
-        "release_number": vo("Release holding the measurement", ucd="meta.id;meta.version",
+        "release_number": vo("Release holding the measurement", ucd="meta.version",
                              principal=True),
         "measurement_id": vo("Measurement identifier (jmdc.measurements.id)", ucd="meta.id",
                              principal=True),
