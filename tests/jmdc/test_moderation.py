@@ -193,6 +193,7 @@ def test_a_correction_updates_the_measurement_and_keeps_the_old_values(
     }
     created = api.post("/submissions", json=correction, headers=submitter.headers).json()
     assert created["replaces_id"] == measurement_id
+    assert created["replaced"]["ld_diameter"] == 21.05
     accepted = act(api, moderator, created["id"], "accept").json()
     assert accepted["measurement_id"] == measurement_id
     assert accepted["events"][-1]["changes"] == {

@@ -207,4 +207,6 @@ def test_a_correction_starts_from_the_catalogue_values(service_url, jmdc_account
         assert sent.status_code == 303
         page = client.get(str(sent.url.join(sent.headers["location"]))).text
         assert f"<th>Corrects measurement</th><td>{measurement_id}</td>" in page
+        assert '<td id="value-ld_diameter">21.2</td>' in page
+        assert '<td class="changed" id="current-ld_diameter">21.05</td>' in page
         assert client.get("/submit", params={"replaces_id": 2_000_000_000}).status_code == 404

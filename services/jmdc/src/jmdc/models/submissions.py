@@ -83,6 +83,9 @@ class EventOut(BaseModel):
 
 class SubmissionDetail(SubmissionOut):
     events: list[EventOut]
+    replaced: dict[str, Any] | None = Field(
+        None, description="The values of the measurement it corrects, as the catalogue has them"
+    )
 
 
 class SubmissionPage(BaseModel):

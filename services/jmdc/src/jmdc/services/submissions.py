@@ -23,7 +23,7 @@ from jmmc_core.errors import Conflict, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..models.catalogue import measurement_columns
-from ..schema import Submission
+from ..schema import Measurement, Submission
 from ..storage import submissions as storage
 from . import notifications
 from .resolver import Resolver
@@ -62,8 +62,8 @@ class Workflow:
     prefix: str
 
 
-def values_of(submission: Submission) -> dict[str, Any]:
-    return {name: getattr(submission, name) for name in FIELDS}
+def values_of(record: Submission | Measurement) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in FIELDS}
 
 
 def _checked_values(
@@ -173,7 +173,7 @@ def correction_of(session: Session, measurement_id: int) -> dict[str, Any]:
     measurement = storage.measurement(session, measurement_id)
     if measurement is None or measurement.withdrawn is not None:
         raise NotFound(f"no current catalogue measurement {measurement_id}")
-    return {name: getattr(measurement, name) for name in FIELDS}
+    return values_of(measurement)
 
 
 def visible(session: Session, user: User, submission_id: int, lock: bool = False) -> Submission:
@@ -277,9 +277,13 @@ def describe(submission: Submission, submitter: str | None = None) -> dict[str, 
 def detail(session: Session, user: User, submission_id: int) -> dict[str, Any]:
     """A visible submission with its audit trail."""
     submission = visible(session, user, submission_id)
+    replaced = (
+        storage.measurement(session, submission.replaces_id) if submission.replaces_id else None
+    )
     return {
         **describe(submission, storage.username(session, submission.submitter_id)),
         "events": storage.events(session, submission_id),
+        "replaced": values_of(replaced) if replaced else None,
     }
 
 
