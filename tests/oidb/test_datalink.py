@@ -16,11 +16,14 @@ import pytest
 import requests
 from astropy.io.votable import parse
 from PIL import Image
+from pyvo.dal import TAPService
 from pyvo.dal.adhoc import DatalinkQuery, DatalinkResults
 
 from oidb.schema.catalogue import Granule
 from oidb.services.embargo import MJD_EPOCH
+from oidb.services.ingestion import ingest_file
 
+from .conftest import PLATFORM
 from .oifits_factory import make_oifits
 
 DATALINK_TYPE = "application/x-votable+xml;content=datalink"
@@ -249,3 +252,22 @@ def test_capabilities_and_availability_parse(oidb_server):
     root = ElementTree.fromstring(availability.content)
     available = next(element for element in root.iter() if element.tag.endswith("available"))
     assert available.text == "true"
+
+
+def test_an_obscore_row_found_through_tap_leads_pyvo_to_its_links(
+    oidb_server, oidb_tap, oidb_settings, oidb_service_database, oidb_collection
+):
+    # Ingested under the served URL, so ObsCore's access_url points at this test server.
+    settings = oidb_settings.model_copy(update={"public_url": oidb_server.service_url})
+    content = make_oifits(targets=("HD 6",), seed=6)
+    (granule,) = ingest_file(oidb_service_database, settings, PLATFORM,
+                             collection_id=oidb_collection(), filename="tap.fits",
+                             content=content).granule_ids  # fmt: skip
+    rows = TAPService(oidb_tap.tap_url).run_sync(
+        "SELECT access_url, access_format FROM ivoa.obscore"
+        f" WHERE obs_publisher_did = '{_did(granule)}'"
+    )
+    assert rows[0]["access_format"] == DATALINK_TYPE
+    (links,) = list(rows.iter_datalinks())
+    this = _by(links, "#this")[0]
+    assert this.getdataset(timeout=30).read() == content
