@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from astropy.io.votable import parse
+from sqlalchemy.dialects import postgresql
 
 from oidb.services.search_votable import aspro_params, eso_period
+from oidb.storage import search as storage_search
+from oidb.storage.search import Cone, SearchCriteria
 
 LEAKS = ("sqlalchemy", "psycopg", "traceback", "select ", "postgres")
 
@@ -303,3 +306,29 @@ def test_aspro_params_name_the_instrument_family_and_its_configurations():
     assert aspro_params([]) == ()
     assert eso_period(datetime(2018, 4, 1, tzinfo=UTC)) == 101
     assert eso_period(datetime(2018, 3, 31, tzinfo=UTC)) == 100
+
+
+def test_the_search_cone_uses_the_position_index_once_its_functions_are_leakproof(
+    oidb_service_database,
+):
+    """The search's cone is written as ``ix_granules_position`` indexes the position: once
+    pg_sphere's functions are declared leakproof (where the cluster is set up), the index
+    serves it under the row rules of the reader."""
+    query = storage_search.summary_query(SearchCriteria(cone=Cone(150.0, 2.0, 0.1))).limit(25)
+    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    with oidb_service_database.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            for function in (
+                "spoint_contained_by_circle(spoint, scircle)",
+                "spoint(float8, float8)",
+                "radians(float8)",
+            ):
+                connection.exec_driver_sql(f"ALTER FUNCTION {function} LEAKPROOF")
+            connection.exec_driver_sql("SET LOCAL search_path = oidb, public")
+            connection.exec_driver_sql("SET LOCAL ROLE oidb_reader")
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+        finally:
+            transaction.rollback()
+    assert "Index Scan using ix_granules_position on granules" in plan

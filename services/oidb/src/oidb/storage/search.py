@@ -226,7 +226,8 @@ def _ordered(query: Select, ordering: Ordering) -> Select:
     return query.order_by(*clauses, Granule.id)
 
 
-def _summaries(criteria: SearchCriteria) -> Select:
+def summary_query(criteria: SearchCriteria) -> Select:
+    """The SELECT of :data:`SUMMARY_COLUMNS` of matching granules, unordered."""
     return (
         select(*SUMMARY_COLUMNS)
         .join(Collection, Collection.id == Granule.obs_collection)
@@ -239,7 +240,7 @@ def search_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of matching granules (as dicts of :data:`SUMMARY_COLUMNS`) and their total."""
     total = session.scalar(select(func.count()).select_from(Granule).where(*conditions(criteria)))
-    rows = session.execute(_ordered(_summaries(criteria), ordering).limit(limit).offset(offset))
+    rows = session.execute(_ordered(summary_query(criteria), ordering).limit(limit).offset(offset))
     return [_values(row) for row in rows], total or 0
 
 
