@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 import httpx
 from astropy.io.votable import parse as parse_votable
+from psycopg.errors import UndefinedTable
 from sqlalchemy import func, select
+from sqlalchemy.exc import ProgrammingError
 
 from jmmc_core.database import Database
 from jmmc_core.errors import DATABASE_UNAVAILABLE
@@ -328,7 +330,11 @@ def import_check(database: Database, max_age_hours: float) -> HealthCheck:
             with database.session() as session:
                 harvest = harvest_storage.last_finished(session)
         except DATABASE_UNAVAILABLE:  # the database check reports it, and logs why
-            return CheckResult(False, {"error": "database unreachable"})
+            return CheckResult(False, {"error": "database unreachable"}, critical=False)
+        except ProgrammingError as error:
+            if not isinstance(error.orig, UndefinedTable):
+                raise
+            harvest = None  # a schema not migrated yet has seen no run
         if harvest is None or harvest.finished is None:
             return CheckResult(True, {"last_run_status": None, "message": "no run yet"})
         age = datetime.now(UTC) - harvest.finished
