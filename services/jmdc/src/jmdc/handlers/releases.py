@@ -115,7 +115,6 @@ def _releases_page(
     runtime: RuntimeDep,
     found: Authentication | None,
     withdrawn: int | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     with runtime.database.session() as session:
         listed = releases.list_releases(session)
@@ -123,7 +122,6 @@ def _releases_page(
     return render(
         request,
         "releases.html",
-        status=status,
         releases=listed,
         curator=CURATOR in roles,
         withdrawer=any(role in roles for role in WITHDRAWERS),
