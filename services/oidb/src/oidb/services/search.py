@@ -280,13 +280,17 @@ def parse_search(parameters: SearchParameters) -> Search:
     )
 
 
+def _result(session: Session, wanted: Search) -> SearchResult:
+    rows, total = storage.search_page(
+        session, wanted.criteria, wanted.ordering, wanted.perpage, wanted.offset
+    )
+    return SearchResult(wanted, rows, total)
+
+
 def search(database: Database, caller: Caller, wanted: Search) -> SearchResult:
     """One page of the granules ``caller`` may see that meet the search."""
     with reading(database, caller) as session:
-        rows, total = storage.search_page(
-            session, wanted.criteria, wanted.ordering, wanted.perpage, wanted.offset
-        )
-    return SearchResult(wanted, rows, total)
+        return _result(session, wanted)
 
 
 @dataclass(frozen=True)
@@ -304,11 +308,8 @@ def search_page(database: Database, caller: Caller, wanted: Search) -> SearchPag
     (the page then shows its form and says so)."""
     try:
         with reading(database, caller) as session:
-            rows, total = storage.search_page(
-                session, wanted.criteria, wanted.ordering, wanted.perpage, wanted.offset
-            )
             return SearchPage(
-                SearchResult(wanted, rows, total),
+                _result(session, wanted),
                 instruments=storage.distinct_values(session, "instrument_name"),
                 facilities=storage.distinct_values(session, "facility_name"),
                 collections=storage.collections(session),
