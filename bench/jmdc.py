@@ -8,9 +8,9 @@ methods, note lengths; ``jmdc.services.importing.generated_measurements``). Meas
 in a process of its own so that its peak memory (RSS above the process's RSS before it) is its
 own:
 
-* import: a generated catalogue into the empty table (identity checks, COPY, one
-  transaction), then the same again (every row recognised, nothing written); reference: the
-  same rows COPYed into a bare table, no checks;
+* import: a generated catalogue (made beforehand) into the empty table (checks, identities,
+  COPY, one transaction), then the same again (every row recognised, nothing written);
+  reference: the same rows COPYed into a bare table, no checks;
 * search: a page of 50 by star name, by a 10" cone and by band (with the total count), the
   median of ``--runs`` calls of the service layer each;
 * export of the whole catalogue as CSV, xlsx, PDF and VOTable, read from the database as the
@@ -76,10 +76,14 @@ def database(url: str) -> Database:
 
 
 def operation_import(url: str, rows: int) -> dict:
+    """The generated rows (made beforehand) through the import: checks, identities, COPY."""
     db = database(url)
+    source = list(importing.generated_rows(rows, SEED))
     started = time.perf_counter()
     with db.session() as session:
-        report = importing.import_generated(session, rows, SEED)
+        report = importing.import_rows(
+            session, source, importing.checked, f"import:generated-{rows}-{SEED}", "generated"
+        )
     return {"seconds": time.perf_counter() - started, "imported": report.imported,
             "skipped": report.skipped}  # fmt: skip
 
@@ -89,6 +93,7 @@ def operation_copy_reference(url: str, rows: int) -> dict:
     db = database(url)
     columns = ("id1", "id2", "ud_diameter", "ld_diameter", "e_ld_diameter", "band", "band_code",
                "mu_lambda", "method", "notes", "bibcode", "sinpe", "ra", "dec")  # fmt: skip
+    source = list(importing.generated_measurements(rows, SEED))
     started = time.perf_counter()
     with db.session() as session:
         cursor = session.connection().connection.driver_connection.cursor()
@@ -98,7 +103,7 @@ def operation_copy_reference(url: str, rows: int) -> dict:
         )
         statement = f"COPY copy_reference ({', '.join(columns)}) FROM STDIN"
         with cursor.copy(statement) as copy:
-            for values in importing.generated_measurements(rows, SEED):
+            for values in source:
                 copy.write_row(tuple(values[name] for name in columns))
     return {"seconds": time.perf_counter() - started}
 

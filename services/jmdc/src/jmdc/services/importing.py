@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -372,7 +373,8 @@ def generated_measurements(count: int, seed: int = 2017) -> Iterator[dict[str, A
     rng = random.Random(seed)
     positions = [(rng.uniform(0, 360), math.degrees(math.asin(rng.uniform(-1, 1))))
                  for _ in range(max(1, count // 4))]  # fmt: skip
-    bands, band_weights = _BANDS, [weight for *_, weight in _BANDS]
+    bands, band_weights = _BANDS, list(accumulate(weight for *_, weight in _BANDS))
+    methods, method_weights = (1, 2, 3), list(accumulate((902, 288, 49)))
     for _ in range(count):
         star = rng.randrange(len(positions))
         ra, dec = positions[star]
@@ -380,7 +382,7 @@ def generated_measurements(count: int, seed: int = 2017) -> Iterator[dict[str, A
         # 7 % of the measurements have no UD diameter, 2 % no LD diameter; none has neither.
         has_ud = rng.random() > 0.07
         ld = round(ud * rng.uniform(1.01, 1.13), 4) if not has_ud or rng.random() > 0.02 else None
-        band, code, _ = rng.choices(bands, band_weights)[0]
+        band, code, _ = rng.choices(bands, cum_weights=band_weights)[0]
         yield {
             "id1": f"HD {100000 + star}",
             "id2": None if rng.random() < 0.29 else f"GJ {star % 9000 + 1}",
@@ -390,7 +392,7 @@ def generated_measurements(count: int, seed: int = 2017) -> Iterator[dict[str, A
             "band": band,
             "band_code": code,
             "mu_lambda": round(rng.uniform(0.24, 1.1), 3) if rng.random() < 0.17 else None,
-            "method": rng.choices((1, 2, 3), (902, 288, 49))[0],
+            "method": rng.choices(methods, cum_weights=method_weights)[0],
             "notes": _note(rng),
             "bibcode": _bibcode(rng),
             "sinpe": rng.random() < 0.01,
@@ -399,9 +401,13 @@ def generated_measurements(count: int, seed: int = 2017) -> Iterator[dict[str, A
         }
 
 
+def generated_rows(count: int, seed: int = 2017) -> Iterator[SourceRow]:
+    for number, values in enumerate(generated_measurements(count, seed), start=1):
+        yield SourceRow(number, values)
+
+
 def import_generated(session: Session, count: int, seed: int = 2017) -> ImportReport:
-    rows = (SourceRow(number, values) for number, values in
-            enumerate(generated_measurements(count, seed), start=1))  # fmt: skip
+    rows = generated_rows(count, seed)
     return import_rows(session, rows, checked, f"import:generated-{count}-{seed}", "generated")
 
 
