@@ -204,6 +204,10 @@ def test_post_and_parameter_names_in_any_case(oidb_server, catalogue):
     response = httpx.get(f"{oidb_server.service_url}/datalink", params={"id": granule})
     assert response.status_code == 200
     assert response.headers["content-type"] == DATALINK_TYPE
+    both = [granule, str(catalogue.level0)]
+    posted = httpx.post(f"{oidb_server.service_url}/datalink", data={"Id": both})
+    table = parse(io.BytesIO(posted.content)).get_first_table().to_table()
+    assert list(dict.fromkeys(table["ID"])) == both
 
 
 @pytest.mark.parametrize(
