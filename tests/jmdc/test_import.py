@@ -2,7 +2,10 @@
 importing nothing twice; the 2017 FITS, a VizieR release and a generated catalogue."""
 
 import json
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -165,3 +168,36 @@ def test_a_generated_catalogue(new_database):
     (counts,) = query(url, "SELECT count(*), count(DISTINCT method), min(ud_diameter) > 0,"
                       " count(ra) FROM jmdc.measurements")  # fmt: skip
     assert counts == (500, 3, True, 500)
+
+
+def demo(url: str, shared: Path) -> dict:
+    """``jmdc import --demo`` with the shared data folder at ``shared``."""
+    environment = {
+        "JMDC_DATABASE_URL": url,
+        "JMMC_SHARED_DIR": str(shared),
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from jmdc.cli import main; main()",
+        "import",
+        "--demo",
+        "--json",
+    ]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_demo_is_the_2017_catalogue_when_shared_data_is_there(new_database):
+    url = migrate_platform(new_database("jmdc_demo_shared"), "jmdc")
+    report = demo(url, CATALOGUE_2017.parents[2])
+    assert (report["origin"], report["imported"]) == ("import:JMDC_final_lddUpdated.fits", 1239)
+
+
+def test_the_demo_is_generated_without_shared_data(new_database, tmp_path):
+    url = migrate_platform(new_database("jmdc_demo_alone"), "jmdc")
+    report = demo(url, tmp_path)
+    assert (report["format"], report["imported"], report["rejected"]) == ("generated", 2000, 0)
+    assert demo(url, tmp_path)["imported"] == 0
