@@ -90,9 +90,14 @@ def catalogue_page(
     prefix = runtime.settings.public_prefix
     if "text/html" not in request.headers.get("accept", ""):
         return JSONResponse(
-            {"service": "jmdc", "version": __version__, "health": f"{prefix}/health",
-             "docs": f"{prefix}/docs", "catalogue": f"{prefix}/api/measurements"}
-        )  # fmt: skip
+            {
+                "service": runtime.settings.service_name,
+                "version": __version__,
+                "health": f"{prefix}/health",
+                "docs": f"{prefix}/docs",
+                "catalogue": f"{prefix}/api/measurements",
+            }
+        )
     criteria = _criteria(parameters)
     paging = Paging(page, PAGE_SIZE, sort or catalogue.DEFAULT_SORT)
     with runtime.database.session() as session:
