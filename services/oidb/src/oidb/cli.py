@@ -117,6 +117,15 @@ def ingest(
         raise click.ClickException("no file could be ingested")
 
 
+def _utc(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        message = f"{text!r} is not an ISO 8601 date, e.g. 2024-01-31T12:00:00"
+        raise click.BadParameter(message) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _harvest_summary(summary: HarvestSummary) -> str:
     rows = [("read", summary.read), ("inserted", summary.inserted),
             ("updated", summary.updated), ("rejected", summary.rejected)]  # fmt: skip
@@ -148,9 +157,9 @@ def _harvest_json(summary: HarvestSummary) -> str:
     help="Import the exposures ObsPortal added or changed as level-0 granules "
     "(collection eso_vlti_import).",
 )
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
-              "%Y-%m-%d %H:%M:%S"]), help="Exposures updated since (UTC; default: where the "
-              "last successful run stopped).")  # fmt: skip
+@click.option("--since", callback=lambda _, __, value: value and _utc(value),
+              help="Exposures updated since this ISO 8601 date (UTC unless it says otherwise; "
+              "default: where the last successful run stopped).")  # fmt: skip
 @click.option("--url", help="ObsPortal's base URL (default: OIDB_OBSPORTAL_URL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON line.")
 @one_line_errors
@@ -158,9 +167,7 @@ def sync_obsportal_command(since: datetime | None, url: str | None, as_json: boo
     settings = Settings()
     database = Database(settings)
     try:
-        summary = sync_obsportal(
-            database, settings, since=since and since.replace(tzinfo=UTC), url=url
-        )
+        summary = sync_obsportal(database, settings, since=since, url=url)
     finally:
         database.dispose()
     click.echo(_harvest_json(summary) if as_json else _harvest_summary(summary))
