@@ -30,6 +30,9 @@ def test_a_submission_goes_through_moderation_into_a_release(
     page.goto(f"{service_url}/releases")
     expect(page.locator("#new-release")).to_have_count(0)
     sign_in(page, service_url, curator)
+    # The session cookie alone (what another site could make a browser send) freezes nothing.
+    forged = page.request.post(f"{service_url}/api/releases", data={"title": "forged"})
+    assert forged.status == 403 and "did not come from this site" in forged.json()["detail"]
     page.goto(f"{service_url}/releases")
     page.fill("#title", "with delta Cephei")
     page.fill("#note", "one accepted submission")
