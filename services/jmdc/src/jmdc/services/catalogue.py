@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jmmc_core.errors import InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
-from ..models.catalogue import measurement_columns, position_columns
+from ..models.catalogue import MAX_TEXT, measurement_columns, position_columns
 from ..schema.catalogue import BAND_CODES, METHODS
 from ..storage import catalogue as storage
 from ..storage.catalogue import SORTABLE, Cone
@@ -33,13 +33,10 @@ __all__ = [
     "star",
 ]
 
-#: Parameters of a catalogue search, as the pages, the API and the exports take them.
-PARAMETERS = ("name", "ra", "dec", "radius", "band", "method", "bibcode")
 #: Default cone radius (arcsec) when only a position is given.
 DEFAULT_RADIUS_ARCSEC = 10.0
 #: pg_sphere's largest circle is a hemisphere.
 MAX_RADIUS_ARCSEC = 90.0 * 3600.0
-MAX_TEXT = 200
 #: Method names a search accepts, besides the codes 1, 2, 3.
 METHOD_CODES = {name: code for code, name in METHODS.items()} | {
     "oi": 1,
