@@ -57,6 +57,11 @@ TAP_SCHEMA = "TAP_SCHEMA"
 #: before the user's SQL runs; row rules read it through :data:`CALLER_GROUPS_FUNCTION`.
 CALLER_GROUPS_SETTING = "jmmc.caller_groups"
 
+#: Transaction-local settings stated next to the groups, for row rules that also let an owner
+#: (the caller's account id) or an admin (``true``) read a row.
+CALLER_USER_SETTING = "jmmc.caller_user"
+CALLER_ADMIN_SETTING = "jmmc.caller_admin"
+
 #: ``int[]`` of the caller's group ids, empty when the setting is unset (anonymous, or any
 #: connection but a TAP query's). STABLE (constant within a statement), so an index on a
 #: table's owning-group column can serve a rule.
@@ -719,6 +724,8 @@ _STORAGE = {
 _STORAGE_BY_XTYPE = {
     "point": {"spoint"},
     "circle": {"scircle"},
+    # An ADQL region leaves the TAP service as STC-S text, written from the pg_sphere value.
+    "adql:REGION": {"scircle", "spoint"},
     "timestamp": {"timestamp with time zone", "timestamp without time zone", "date"},
 }
 

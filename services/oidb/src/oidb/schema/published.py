@@ -86,7 +86,9 @@ COLUMNS = {
     "s_region": _std(
         "Sky region covered: a circle of diameter s_fov around the target (a point when the"
         " field is unknown)", "Char.SpatialAxis.Coverage.Support.Area",
-        ucd="pos.outline;obs.field"),
+        ucd="pos.outline;obs.field",
+        # ObsCore 1.1 types it an ADQL region: TAP writes the pg_sphere circle as STC-S.
+        datatype="char", arraysize="*", xtype="adql:REGION"),
     "s_resolution": _std("Angular resolution", "Char.SpatialAxis.Resolution.Refval.value",
                          unit="arcsec", ucd="pos.angResolution"),
     "s_xel1": _std("Number of elements along the first spatial axis (none: not an image)",
@@ -143,7 +145,7 @@ COLUMNS = {
     "progid": vo("Observing programme", ucd="meta.id;obs.proposal"),
     "proposal_subid": vo("Sub-identifier within the programme", ucd="meta.id;obs.proposal"),
     "dataproduct_category": vo("SCIENCE or CALIB (calibrator)", ucd="meta.code.class"),
-    "procsoft": vo("Software that produced the data", ucd="meta.software"),
+    "procsoft": vo("Software that produced the data", ucd="meta.id;meta.software"),
     "datapi": vo("Principal investigator of the data", ucd="meta.id.PI"),
     "note": vo("Note", ucd="meta.note"),
     "access_md5": vo("MD5 checksum of the file", ucd="meta.checksum"),

@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session
 from jmmc_core.accounts.rights import group_ids_of
 from jmmc_core.accounts.schema import UserRow
 from jmmc_core.accounts.services import User
-from jmmc_core.tap_publishing import CALLER_GROUPS_SETTING
+from jmmc_core.tap_publishing import (
+    CALLER_ADMIN_SETTING,
+    CALLER_GROUPS_SETTING,
+    CALLER_USER_SETTING,
+)
 
 from ..schema.catalogue import Collection, CollectionGroup
 
 #: The role a request's reads run as; the policies are written for it.
 READER_ROLE = "oidb_reader"
 
-#: Transaction-local settings: the caller's account id (an owner reads their collection) and
-#: whether the caller is an admin (reads every collection).
-CALLER_USER_SETTING = "jmmc.caller_user"
-CALLER_ADMIN_SETTING = "jmmc.caller_admin"
 
 
 def group_ids(session: Session, user: User) -> list[int]:

@@ -29,7 +29,7 @@ from jmmc_core.votable import Field, Info
 from ..config import Settings
 from .adql import AdqlError, Translation, translate
 from .formats import OutputFormat, output_format
-from .results import binary_query, register_loaders, result_fields
+from .results import binary_query, region_columns, register_loaders, result_fields
 from .rights import Caller, apply_caller
 from .uploads import UploadSource, UploadSpec, load_uploads, parse_upload_parameter
 
@@ -237,11 +237,13 @@ def _declare(
     try:
         cursor.execute(sql)
         fields = result_fields(translation.columns, cursor.description, driver.adapters)
-        binary_sql = binary_query(sql, cursor.description, driver.adapters)
-        if binary_sql != sql:
+        read_sql, binary = binary_query(
+            sql, cursor.description, driver.adapters, region_columns(translation.columns)
+        )
+        if read_sql != sql or not binary:
             cursor.close()
-            cursor = driver.cursor(name=CURSOR_NAME, binary=binary_sql is not None)
-            cursor.execute(binary_sql or sql)
+            cursor = driver.cursor(name=CURSOR_NAME, binary=binary)
+            cursor.execute(read_sql)
     except psycopg.Error as error:
         cursor.close()
         raise _translating(error, hint) from None

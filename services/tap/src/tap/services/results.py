@@ -155,23 +155,62 @@ _AS_BINARY = {
 }
 
 
-def binary_query(sql: str, description: Sequence[CursorColumn], adapters) -> str | None:
-    """``sql`` with every column of a type read in binary (itself when all are already), or
-    ``None`` when a column has no binary form (a polygon): then it is read as text."""
+#: Columns declared as ADQL regions (TAP_SCHEMA xtype ``adql:REGION``, as ObsCore's
+#: ``s_region``) leave as STC-S strings, which PostgreSQL writes from the pg_sphere value.
+_DEGREES_TEXT = "round(degrees({0})::numeric, 12)::float8::text"
+_AS_STC_S = {
+    "scircle": "'CIRCLE ICRS ' || {ra} || ' ' || {dec} || ' ' || {radius}".format(
+        ra=_DEGREES_TEXT.format("long(center({0}))"),
+        dec=_DEGREES_TEXT.format("lat(center({0}))"),
+        radius=_DEGREES_TEXT.format("radius({0})"),
+    ),
+    "spoint": "'POSITION ICRS ' || {ra} || ' ' || {dec}".format(
+        ra=_DEGREES_TEXT.format("long({0})"), dec=_DEGREES_TEXT.format("lat({0})")
+    ),
+}
+_REGION_XTYPES = frozenset({"adql:region", "region"})
+
+
+def region_columns(columns: Sequence[OutputColumn]) -> frozenset[int]:
+    """Positions of the output columns that select a column published as an ADQL region."""
+    return frozenset(
+        index
+        for index, column in enumerate(columns)
+        if column.source is not None and (column.source.xtype or "").lower() in _REGION_XTYPES
+    )
+
+
+def binary_query(
+    sql: str,
+    description: Sequence[CursorColumn],
+    adapters,
+    regions: frozenset[int] = frozenset(),
+) -> tuple[str, bool]:
+    """``sql`` as it must be read, and whether in binary.
+
+    Columns of ``regions`` become STC-S text. Every other column of a type with a binary form
+    is converted to one; when one has none (a polygon), the result is read as text.
+    """
     names = [_type_name(adapters.types, column.type_code) for column in description]
-    if all(name in _BINARY_TYPES for name in names):
-        return sql
-    if not all(name in _BINARY_TYPES or name in _AS_BINARY for name in names):
-        return None
+    as_text = {index: _AS_STC_S[names[index]] for index in regions if names[index] in _AS_STC_S}
+    others = [name for index, name in enumerate(names) if index not in as_text]
+    if not as_text and all(name in _BINARY_TYPES for name in others):
+        return sql, True
+    binary = all(name in _BINARY_TYPES or name in _AS_BINARY for name in others)
     # Columns renamed by position: the query's own names may repeat or need quoting.
     columns = [f"c{index}" for index in range(len(names))]
+
+    def converted(index: int, column: str, name: str | None) -> str:
+        expression = as_text.get(index) or (binary and _AS_BINARY.get(name or ""))
+        if not expression:
+            return column
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE {expression.format(column)} END"
+
     selected = ", ".join(
-        column
-        if name in _BINARY_TYPES
-        else f"CASE WHEN {column} IS NULL THEN NULL ELSE {_AS_BINARY[name].format(column)} END"
-        for column, name in zip(columns, names, strict=True)
+        converted(index, column, name)
+        for index, (column, name) in enumerate(zip(columns, names, strict=True))
     )
-    return f"SELECT {selected} FROM ({sql}) AS result({', '.join(columns)})"
+    return f"SELECT {selected} FROM ({sql}) AS result({', '.join(columns)})", binary
 
 
 def _type_name(connection_types, oid: int) -> str | None:
