@@ -13,10 +13,16 @@ import pytest
 import yaml
 from sqlalchemy import create_engine
 
-from jmmc_core.tap_publishing import PublishedColumn, PublishedSchema, PublishedTable, publish
+from jmmc_core.tap_publishing import (
+    CONE_FUNCTIONS,
+    PublishedColumn,
+    PublishedSchema,
+    PublishedTable,
+    publish,
+)
 from jmmc_devtools.pgcluster import PostgresCluster
 
-from .conftest import Run
+from .conftest import REPO, Run
 
 DATABASE = "deploytest_platform"
 READER = "deploytest_reader"
@@ -26,6 +32,8 @@ SECOND_PUBLISHER = "deploytest_archive"
 TAP = "deploytest_tap"
 QUERY = "deploytest_query"
 ACCOUNTS_GROUP = "deploytest_accounts"
+PUBLISHER_READER = "deploytest_catalogue_reader"
+EXTRA_SCHEMA = "deploytest_ivoa"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +42,8 @@ def provision(run: Run, pg_cluster: PostgresCluster):
         "--set", f"database={DATABASE}", "--set", f"tapReaderRole={READER}",
         "--set", f"tapPublisherRole={PUBLISHERS_GROUP}", "--set", f"accountsRole={ACCOUNTS_GROUP}",
         "--set", f"roles[0].name={PUBLISHER}", "--set", "roles[0].tapReadable=true",
+        "--set", f"roles[0].readerRoles[0]={PUBLISHER_READER}",
+        "--set", f"roles[0].schemas[0]={EXTRA_SCHEMA}",
         "--set", f"roles[1].name={TAP}", "--set", f"roles[1].memberOf[0]={READER}",
         "--set", f"roles[2].name={SECOND_PUBLISHER}", "--set", "roles[2].tapReadable=true",
         "--set", f"queryRoles[0].name={QUERY}", "--set", "queryRoles[0].passwordSecret.name=q",
@@ -93,10 +103,25 @@ def test_provisioning_creates_extension_roles_and_schemas_and_is_idempotent(
             connection.execute(
                 "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
                 " WHERE nspname = ANY(%s)",
-                [[PUBLISHER, TAP, QUERY, "tap_schema"]],
+                [[PUBLISHER, TAP, QUERY, "tap_schema", EXTRA_SCHEMA]],
             ).fetchall()
         )
-        assert owners == {PUBLISHER: PUBLISHER, TAP: TAP, "tap_schema": PUBLISHERS_GROUP}
+        assert owners == {
+            PUBLISHER: PUBLISHER, TAP: TAP, "tap_schema": PUBLISHERS_GROUP,
+            EXTRA_SCHEMA: PUBLISHER,
+        }  # fmt: skip
+        # A service's request reader exists and its login role may SET ROLE to it.
+        assert connection.execute(
+            "SELECT rolcanlogin, pg_has_role(%s, rolname, 'MEMBER') FROM pg_roles"
+            " WHERE rolname = %s",
+            [PUBLISHER, PUBLISHER_READER],
+        ).fetchone() == (False, True)
+        # Cones under row rules reach the position indexes.
+        leakproof = connection.execute(
+            "SELECT bool_and(proleakproof) FROM pg_proc WHERE oid = ANY(%s::regprocedure[])",
+            [list(CONE_FUNCTIONS)],
+        ).fetchone()
+        assert leakproof == (True,)
         # Every service checks sign-ins: each login role reads the accounts through the group.
         members = connection.execute(
             "SELECT pg_get_userbyid(member) FROM pg_auth_members"
@@ -212,3 +237,8 @@ def test_backup_job_dumps_the_database_and_prunes_only_expired_dumps(
     assert listing.returncode == 0 and "backup_marker" in listing.stdout
     assert not expired.exists() and recent.exists()
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_the_chart_declares_the_cone_functions_the_platform_needs_leakproof():
+    values = yaml.safe_load((REPO / "charts" / "postgres" / "values.yaml").read_text())
+    assert tuple(values["leakproofFunctions"]) == CONE_FUNCTIONS

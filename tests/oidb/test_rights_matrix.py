@@ -29,6 +29,7 @@ from .oifits_factory import make_oifits
 CALLERS = ("anonymous", "member", "other", "admin")
 DATA = ("public", "embargoed", "released", "private")
 
+
 def visible(caller: str, data: str) -> bool:
     return data != "private" or caller in ("member", "admin")
 

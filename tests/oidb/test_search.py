@@ -10,6 +10,7 @@ import pytest
 from astropy.io.votable import parse
 from sqlalchemy.dialects import postgresql
 
+from jmmc_core.tap_publishing import CONE_FUNCTIONS
 from oidb.services.search_votable import aspro_params, eso_period
 from oidb.storage import search as storage_search
 from oidb.storage.search import Cone, SearchCriteria
@@ -319,11 +320,7 @@ def test_the_search_cone_uses_the_position_index_once_its_functions_are_leakproo
     with oidb_service_database.engine.connect() as connection:
         transaction = connection.begin()
         try:
-            for function in (
-                "spoint_contained_by_circle(spoint, scircle)",
-                "spoint(float8, float8)",
-                "radians(float8)",
-            ):
+            for function in CONE_FUNCTIONS:
                 connection.exec_driver_sql(f"ALTER FUNCTION {function} LEAKPROOF")
             connection.exec_driver_sql("SET LOCAL search_path = oidb, public")
             connection.exec_driver_sql("SET LOCAL ROLE oidb_reader")

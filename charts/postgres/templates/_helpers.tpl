@@ -100,6 +100,9 @@ SELECT format('CREATE ROLE %I NOLOGIN', :'publisher')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'publisher') \gexec
 CREATE SCHEMA IF NOT EXISTS tap_schema AUTHORIZATION :"publisher";
 ALTER SCHEMA tap_schema OWNER TO :"publisher";
+{{- range .Values.leakproofFunctions }}
+ALTER FUNCTION {{ . }} LEAKPROOF;
+{{- end }}
 SQL
 {{- range .Values.roles }}
 run_psql -v role={{ .name | quote }} -v password="${{ include "postgres.passwordVariable" .name }}" \
@@ -116,6 +119,14 @@ GRANT :"publisher" TO :"role";
 {{- end }}
 {{- range .memberOf }}
 GRANT {{ . | quote }} TO :"role";
+{{- end }}
+{{- range .readerRoles }}
+SELECT format('CREATE ROLE %I NOLOGIN', {{ . | squote }})
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {{ . | squote }}) \gexec
+GRANT {{ . | quote }} TO :"role";
+{{- end }}
+{{- range .schemas }}
+CREATE SCHEMA IF NOT EXISTS {{ . | quote }} AUTHORIZATION :"role";
 {{- end }}
 SQL
 {{- end }}

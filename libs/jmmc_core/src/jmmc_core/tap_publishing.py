@@ -67,6 +67,17 @@ CALLER_ADMIN_SETTING = "jmmc.caller_admin"
 #: table's owning-group column can serve a rule.
 CALLER_GROUPS_FUNCTION = "tap_schema.caller_groups"
 
+#: The functions of a cone on an indexed position (``spoint(radians(ra), radians(dec)) <@
+#: scircle(...)``). Under a row rule or a security-barrier view, PostgreSQL lets a condition
+#: reach the index only when its functions are LEAKPROOF; pg_sphere does not declare them so, and
+#: only a superuser may, where the cluster is set up (``make up``, the postgres chart).
+#: ``radians`` can still fail on a subnormal input: a contrived signal, accepted for the index.
+CONE_FUNCTIONS = (
+    "spoint_contained_by_circle(spoint, scircle)",
+    "spoint(float8, float8)",
+    "radians(float8)",
+)
+
 #: The one policy :func:`publish` keeps on a table declared with ``rows_visible``.
 ROW_POLICY = "tap_reader_rows"
 

@@ -21,6 +21,8 @@ import httpx
 import jinja2
 import yaml
 
+from jmmc_core.tap_publishing import CONE_FUNCTIONS
+
 from .pgcluster import ClusterError, PostgresCluster, port_in_use
 from .processes import NotHealthy, wait_until_healthy
 from .registry import registered_services
@@ -180,6 +182,13 @@ def ensure_tap_query_role(cluster: PostgresCluster, database: str) -> None:
         connection.execute(
             f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{TAP_QUERY_ROLE}"'
         )
+
+
+def declare_cone_functions_leakproof(cluster: PostgresCluster, database: str) -> None:
+    """As the postgres chart does: row rules then let cones use the position indexes."""
+    with cluster.connect(database) as connection:
+        for function in CONE_FUNCTIONS:
+            connection.execute(f"ALTER FUNCTION {function} LEAKPROOF")
 
 
 def run_job(layout: Layout, service: Service, *args: str) -> None:
@@ -381,6 +390,8 @@ def up(layout: Layout) -> None:
         run_job(layout, service, "migrate")
         for job in DEMO_COMMANDS.get(service.name, []):
             run_job(layout, service, *job)
+    if layout.external_database is None:
+        declare_cone_functions_leakproof(layout.cluster, DATABASE_NAME)
     if layout.tap_query_url is not None:
         ensure_tap_query_role(layout.cluster, DATABASE_NAME)
         report(TAP_QUERY_ROLE, f"login role, member of {TAP_READER_ROLE} only")
