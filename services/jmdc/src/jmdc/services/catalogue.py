@@ -197,8 +197,8 @@ def search(session: Session, criteria: CatalogueCriteria, page: Paging) -> Page:
 
 def rows(
     session: Session, criteria: CatalogueCriteria, sort: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Every measurement meeting ``criteria``, streamed (the exports)."""
+) -> Iterator[Mapping[str, Any]]:
+    """Every measurement meeting ``criteria``, streamed (the exports): read-only mappings."""
     keys = Paging(sort=sort or DEFAULT_SORT).sort_keys(SORTABLE)
     return storage.search_rows(session, _filters(criteria), keys)
 

@@ -5,7 +5,7 @@ One query builder serves both: a release entry has the same value columns as a m
 the same WHERE clause over ``release_entries`` restricted to ``release_number = n``.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,14 +107,14 @@ def search_page(
 
 def search_rows(
     session: Session, filters: Filters, sort: Sequence[tuple[str, bool]], batch: int = 2000
-) -> Iterator[dict[str, Any]]:
-    """Every matching row, read from a server-side cursor in batches (constant memory)."""
+) -> Iterator[Mapping[str, Any]]:
+    """Every matching row (a read-only mapping by column name), read from a server-side cursor
+    in batches: constant memory, no copy per row."""
     statement, columns = _select(filters)
     result = session.execute(
         _ordered(statement, columns, sort), execution_options={"yield_per": batch}
     )
-    for row in result:
-        yield row._asdict()
+    return (row._mapping for row in result)
 
 
 def star_names(session: Session, key: str) -> list[str]:
