@@ -15,6 +15,8 @@ FIGURES = (
     "files/s",
     "size check",
     "drawn (cache empty)",
+    "ms per granule",
+    "TAP TOP 1 without a cone",
     "from the cache",
     "TAP /tap/sync on ivoa.obscore",
     "TAP / SQL (p50)",
