@@ -27,6 +27,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
 
 router = APIRouter()
+#: The home page: errors follow the client's Accept header (scripts read it as JSON).
+home = APIRouter(include_in_schema=False, dependencies=[Depends(optional_user)])
 pages = APIRouter(
     route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
 )
@@ -74,11 +76,10 @@ def results_context(
         "link": link,
         "sort": paging.sort,
         "downloads": urlencode(criteria.parameters()),
-        "methods": catalogue.METHODS,
     }
 
 
-@pages.get("/", response_class=HTMLResponse)
+@home.get("/", response_class=HTMLResponse)
 def catalogue_page(
     request: Request,
     runtime: RuntimeDep,
@@ -100,15 +101,16 @@ def catalogue_page(
         )
     criteria = _criteria(parameters)
     paging = Paging(page, PAGE_SIZE, sort or catalogue.DEFAULT_SORT)
-    with runtime.database.session() as session:
-        found = catalogue.search(session, criteria, paging)
+    found = catalogue.search_if_reachable(runtime.database, criteria, paging)
     return render(
         request,
         "catalogue.html",
         form=parameters.model_dump(),
         described=criteria.describe(),
         export_base=f"{prefix}/export",
-        **results_context(request, found, paging, criteria),
+        methods=catalogue.METHODS,
+        unavailable=found is None,
+        **(results_context(request, found, paging, criteria) if found is not None else {}),
     )
 
 
@@ -188,5 +190,5 @@ _file_route("xlsx", files, "A search as an Excel workbook")
 _file_route("pdf", files, "A search as a PDF table")
 _file_route("votable", votables, "A search as a VOTable with units and UCDs")
 
-for module_router in (pages, api, files, votables):
+for module_router in (home, pages, api, files, votables):
     router.include_router(module_router)

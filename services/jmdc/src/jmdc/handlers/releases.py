@@ -197,6 +197,7 @@ def release_page(
         form=parameters.model_dump(),
         described=criteria.describe(),
         export_base=f"{prefix}/releases/{number}/export",
+        methods=catalogue.METHODS,
         **results_context(request, found, paging, criteria),
     )
 

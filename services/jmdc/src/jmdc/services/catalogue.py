@@ -5,19 +5,23 @@ Every parameter is checked here, so bad input becomes one :class:`InvalidParamet
 ``hd1234``), against both identifiers (the normalised one and the publication's).
 """
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jmmc_core.errors import InvalidParameter, NotFound
+from jmmc_core.database import Database
+from jmmc_core.errors import DATABASE_UNAVAILABLE, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..models.catalogue import MAX_TEXT, measurement_columns, position_columns
 from ..schema.catalogue import BAND_CODES, METHODS
 from ..storage import catalogue as storage
 from ..storage.catalogue import SORTABLE, Cone
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_SORT",
@@ -193,6 +197,18 @@ def search(session: Session, criteria: CatalogueCriteria, page: Paging) -> Page:
         session, _filters(criteria), sort, page.offset, page.page_size
     )
     return Page(found, total)
+
+
+def search_if_reachable(
+    database: Database, criteria: CatalogueCriteria, page: Paging
+) -> Page | None:
+    """A page of results, or None while the database does not answer (the page says so)."""
+    try:
+        with database.session() as session:
+            return search(session, criteria, page)
+    except DATABASE_UNAVAILABLE:
+        logger.warning("catalogue page without results: the database does not answer")
+        return None
 
 
 def rows(
