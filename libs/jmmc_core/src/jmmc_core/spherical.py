@@ -6,8 +6,9 @@ Bulk loaders build positions in SQL with ``spoint(radians(ra), radians(dec))`` i
 """
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import Text, cast, func, literal, type_coerce
+from sqlalchemy import ColumnElement, Text, cast, func, literal, type_coerce
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
@@ -67,4 +68,28 @@ class SCircle(UserDefinedType):
 ischema_names["spoint"] = SPoint
 ischema_names["scircle"] = SCircle
 
-__all__ = ["SCircle", "SPoint"]
+
+def position(ra: ColumnElement, dec: ColumnElement) -> ColumnElement:
+    """``spoint(radians(ra), radians(dec))`` of two columns in degrees: the expression the
+    services' GiST indexes are built on, so a cone written with it is served by them."""
+    return func.spoint(func.radians(ra), func.radians(dec))
+
+
+@dataclass(frozen=True)
+class Cone:
+    """A circle on the sky, all in degrees."""
+
+    ra: float
+    dec: float
+    radius: float
+
+    def contains(self, point: ColumnElement) -> ColumnElement[bool]:
+        """``point <@ scircle(...)``: pg_sphere's containment, which a GiST index on ``point``
+        (a column or :func:`position`) serves."""
+        circle = func.scircle(
+            position(literal(self.ra), literal(self.dec)), func.radians(literal(self.radius))
+        )
+        return point.op("<@")(circle)
+
+
+__all__ = ["Cone", "SCircle", "SPoint", "position"]

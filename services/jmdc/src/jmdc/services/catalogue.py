@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from jmmc_core.database import Database
 from jmmc_core.errors import DATABASE_UNAVAILABLE, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
+from jmmc_core.spherical import Cone
 
 from ..models.catalogue import MAX_TEXT, measurement_columns, position_columns
 from ..schema.catalogue import BAND_CODES, METHODS
 from ..storage import catalogue as storage
-from ..storage.catalogue import SORTABLE, Cone
+from ..storage.catalogue import SORTABLE
 
 logger = logging.getLogger(__name__)
 

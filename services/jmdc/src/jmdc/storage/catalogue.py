@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from jmmc_core.spherical import Cone, position
+
 from ..schema import Measurement, ReleaseEntry
 from ..schema.catalogue import name_key
 
@@ -22,15 +24,6 @@ VALUE_COLUMNS = (
 )  # fmt: skip
 #: What listings may sort on.
 SORTABLE = ("id1", "ud_diameter", "ld_diameter", "band", "method", "band_code", "bibcode", "id")
-
-
-@dataclass(frozen=True)
-class Cone:
-    """A circle on the sky, all in degrees."""
-
-    ra: float
-    dec: float
-    radius: float
 
 
 @dataclass(frozen=True)
@@ -60,12 +53,7 @@ def _conditions(table: Any, filters: Filters) -> list[ColumnElement]:
             or_(name_key(table.id1) == filters.name_key, name_key(table.id2) == filters.name_key)
         )
     if filters.cone is not None:
-        position = func.spoint(func.radians(table.ra), func.radians(table.dec))
-        circle = func.scircle(
-            func.spoint(func.radians(filters.cone.ra), func.radians(filters.cone.dec)),
-            func.radians(filters.cone.radius),
-        )
-        conditions.append(position.op("<@")(circle))
+        conditions.append(filters.cone.contains(position(table.ra, table.dec)))
     if filters.band_code is not None:
         conditions.append(table.band_code == filters.band_code)
     if filters.band is not None:

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from jmmc_core.errors import InvalidParameter
+from jmmc_core.spherical import Cone
 
-from ..storage.search import Cone, SearchCriteria
+from ..storage.search import SearchCriteria
 
 #: ASPRO2's cone: 30 arcseconds around its target.
 DEFAULT_RADIUS_ARCSEC = 30.0

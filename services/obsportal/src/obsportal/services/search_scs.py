@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from jmmc_core.errors import InvalidParameter
+from jmmc_core.spherical import Cone
 from jmmc_core.votable import Field
 
-from ..storage.search import Cone, SearchCriteria
+from ..storage.search import SearchCriteria
 from .search import parse_float, parse_int
 from .search_votable import ALL_COLUMNS, Column, columns_for
 

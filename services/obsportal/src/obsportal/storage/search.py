@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from jmmc_core.spherical import Cone
+
 #: pg_sphere's contains operator against a circle; the GiST index on ``position`` serves it.
 CONE_CONDITION = (
     "e.position <@ scircle(spoint(radians(%(ra)s), radians(%(dec)s)), radians(%(radius)s))"
@@ -70,15 +72,6 @@ _FROM = (
 )
 
 _cursor_names = count()
-
-
-@dataclass(frozen=True)
-class Cone:
-    """A circle on the sky, all in degrees."""
-
-    ra: float
-    dec: float
-    radius: float
 
 
 @dataclass(frozen=True)

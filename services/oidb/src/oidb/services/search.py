@@ -25,11 +25,12 @@ from jmmc_core.errors import (
     Unauthorized,
 )
 from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE
+from jmmc_core.spherical import Cone
 
 from ..models.search import SearchParameters
 from ..schema.catalogue import Collection, Granule
 from ..storage import search as storage
-from ..storage.search import SORTABLE, Cone, Ordering, SearchCriteria, TextMatch
+from ..storage.search import SORTABLE, Ordering, SearchCriteria, TextMatch
 from .access import Caller, can_download, reading
 from .datalink import downloadable_file
 from .embargo import EMBARGO

@@ -27,7 +27,6 @@ from ..schema.catalogue import Collection, CollectionGroup
 READER_ROLE = "oidb_reader"
 
 
-
 def group_ids(session: Session, user: User) -> list[int]:
     """The ids of the groups holding ``user`` now; none once the account is deactivated."""
     still_active = exists().where(UserRow.id == user.id, UserRow.active)

@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     false,
     func,
-    literal,
     not_,
     or_,
     select,
@@ -25,11 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from jmmc_core.accounts.schema import UserRow
+from jmmc_core.spherical import Cone, position
 
 from ..schema.catalogue import Collection, CollectionGroup, Granule, OifitsFile
 
 #: pg_sphere points from degrees, as the GiST index ``ix_granules_position`` is built.
-_POSITION = func.spoint(func.radians(Granule.s_ra), func.radians(Granule.s_dec))
+_POSITION = position(Granule.s_ra, Granule.s_dec)
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,6 @@ class TextMatch:
     value: str
     how: str = "exact"
     negated: bool = False
-
-
-@dataclass(frozen=True)
-class Cone:
-    """A circle on the sky, in degrees."""
-
-    ra: float
-    dec: float
-    radius: float
 
 
 @dataclass(frozen=True)
@@ -192,12 +183,8 @@ def conditions(criteria: SearchCriteria) -> list[ColumnElement[bool]]:
         # An empty category counts as SCIENCE, as for the embargo.
         category = func.coalesce(func.upper(Granule.dataproduct_category), "SCIENCE")
         found.append(category.in_(criteria.categories))
-    if (cone := criteria.cone) is not None:
-        circle = func.scircle(
-            func.spoint(func.radians(literal(cone.ra)), func.radians(literal(cone.dec))),
-            func.radians(literal(cone.radius)),
-        )
-        found.append(_POSITION.op("<@")(circle))
+    if criteria.cone is not None:
+        found.append(criteria.cone.contains(_POSITION))
     if criteria.mjd_from is not None:
         found.append(Granule.t_max >= criteria.mjd_from)
     if criteria.mjd_to is not None:
