@@ -26,7 +26,6 @@ from sqlalchemy import text
 
 from jmmc_core.errors import InvalidParameter
 from jmmc_devtools.pgcluster import free_port
-from tap.handlers.request_size import RequestSizeLimit
 from tap.main import create_app
 from tap.services.uploads import (
     UploadSpec,
@@ -685,7 +684,6 @@ def small_upload_server(tap_settings) -> Iterator[str]:
     """The TAP app with a 10 kB upload limit behind its request bound, served by uvicorn."""
     settings = tap_settings.model_copy(update={"upload_limit_bytes": 10_000})
     app = create_app(settings)
-    app.add_middleware(RequestSizeLimit, upload_limit_bytes=settings.upload_limit_bytes)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     )

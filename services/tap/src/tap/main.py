@@ -6,12 +6,12 @@ from fastapi import FastAPI
 
 from jmmc_core.app import create_service_app
 from jmmc_core.database import Database
+from jmmc_core.request_size import BodySizeLimit
 
 from . import __version__
 from .config import Settings
 from .dependencies import TapRuntime
 from .handlers import router
-from .handlers.request_size import RequestSizeLimit
 from .services.catalog import CatalogCache
 from .storage.query_engine import create_query_engine
 
@@ -30,7 +30,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         own_home=True,  # the page with the tables, examples and query form
     )
     # Inline uploads arrive in request bodies: bounded before the multipart parser spools them.
-    app.add_middleware(RequestSizeLimit, upload_limit_bytes=settings.upload_limit_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        # Room for the query parameters and the multipart framing around the uploaded tables.
+        max_bytes=settings.upload_limit_bytes + 1024 * 1024,
+        message="UPLOAD: the request is larger than this service accepts: uploaded tables may"
+        f" total {settings.upload_limit_bytes} bytes",
+    )
     app.state.tap = TapRuntime(settings, database, query_engine, CatalogCache(query_engine))
     # The objects built so far live as long as the process: keeping them out of the collector's
     # scans makes each ADQL translation (allocation-heavy) measurably cheaper (~15%).
