@@ -70,6 +70,22 @@ def test_up_prints_the_urls_and_every_service_is_healthy_through_haproxy(platfor
     assert httpx.get(f"{public}/nowhere", timeout=10).status_code == 404
 
 
+def test_every_service_shows_its_demo_data(platform):
+    env, _ = platform
+    public = f"http://127.0.0.1:{env['JMMC_HAPROXY_PORT']}"
+    assert httpx.get(f"{public}/jmdc/api/measurements", timeout=10).json()["total"] > 0
+    assert len(httpx.get(f"{public}/jmdc/api/releases", timeout=10).json()) >= 1
+    assert httpx.get(f"{public}/oidb/api/granules", timeout=10).json()["total"] > 0
+    for table in ("ivoa.obscore", "obsportal.exposures", "jmdc.measurements"):
+        answer = httpx.get(
+            f"{public}/tap/sync",
+            params={"LANG": "ADQL", "FORMAT": "csv", "QUERY": f"SELECT COUNT(*) FROM {table}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert int(answer.text.splitlines()[1]) > 0, table
+
+
 def test_haproxy_checks_every_backend(platform):
     env, _ = platform
     stats = httpx.get(f"http://127.0.0.1:{env['JMMC_HAPROXY_STATS_PORT']}/stats;csv", timeout=10)
