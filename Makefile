@@ -28,3 +28,5 @@ bench: venv
 	$(VENV)/bin/python bench/votable_export.py
 	$(VENV)/bin/python bench/serve.py
 	$(VENV)/bin/python bench/tap.py
+	$(VENV)/bin/python bench/oidb.py
+	$(VENV)/bin/python bench/jmdc.py
