@@ -51,7 +51,7 @@ from harness import MB, REPOSITORY, log
 from sqlalchemy import select
 
 from jmmc_devtools.pgcluster import PostgresCluster, free_port
-from jmmc_devtools.platform import ensure_tap_query_role
+from jmmc_devtools.platform import declare_cone_functions_leakproof, ensure_tap_query_role
 from jmmc_devtools.processes import serving
 from jmmc_devtools.registry import service_names
 from tests.oidb.oifits_factory import make_oifits, size_for
@@ -121,7 +121,8 @@ def run_cli(command: list[str], environment: dict[str, str]) -> None:
 
 
 def prepare_database(cluster: PostgresCluster) -> str:
-    """Accounts and every service migrated by its own CLI, the TAP query role."""
+    """Accounts and every service migrated by its own CLI, the TAP query role, the cone
+    functions declared leakproof: the cluster as `make up` and the postgres chart set it up."""
     cluster.ensure_database(DATABASE, OWNER)
     url = cluster.url(DATABASE, OWNER)
     run_cli([str(BIN / "jmmc-accounts"), "migrate"], {**os.environ, "ACCOUNTS_DATABASE_URL": url})
@@ -130,6 +131,7 @@ def prepare_database(cluster: PostgresCluster) -> str:
         environment = {**os.environ, f"{prefix}_DATABASE_URL": url, f"{prefix}_ENVIRONMENT": "test"}
         run_cli([str(BIN / service), "migrate"], environment)
     ensure_tap_query_role(cluster, DATABASE)
+    declare_cone_functions_leakproof(cluster, DATABASE)
     return url
 
 
