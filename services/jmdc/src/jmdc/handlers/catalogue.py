@@ -28,7 +28,7 @@ add_template_folder(PACKAGE / "templates")
 
 router = APIRouter()
 #: The home page: errors follow the client's Accept header (scripts read it as JSON).
-home = APIRouter(include_in_schema=False, dependencies=[Depends(optional_user)])
+home = APIRouter(include_in_schema=False)
 pages = APIRouter(
     route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
 )
