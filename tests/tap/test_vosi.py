@@ -73,8 +73,8 @@ def test_capabilities_declare_the_service(tap_server, tap_settings):
     assert tap.executionduration.default == tap_settings.async_timeout_seconds
     assert tap.executionduration.hard == tap_settings.async_max_timeout_seconds
     assert tap.uploadlimit.hard.content == tap_settings.upload_limit_bytes
-    # No ivoa.obscore table is published here: no ObsCore data model declared.
-    assert not tap.datamodels
+    # OiDB publishes ivoa.obscore: the ObsCore data model is declared.
+    assert [model.ivo_id for model in tap.datamodels] == ["ivo://ivoa.net/std/ObsCore#core-1.1"]
 
     endpoints = {cap.standardid: cap.interfaces[0] for cap in capabilities}
     for standard_id, path in [

@@ -229,7 +229,7 @@ def start_service(layout: Layout, service: Service) -> str:
         start_new_session=True,
     )
     pidfile.write_text(f"{process.pid}\n")
-    wait_for(f"http://127.0.0.1:{service.port}/health", 30, service.name)
+    wait_for(f"http://127.0.0.1:{service.port}/health", 60, service.name)
     return "started"
 
 

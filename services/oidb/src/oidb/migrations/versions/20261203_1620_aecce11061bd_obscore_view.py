@@ -31,7 +31,7 @@ SELECT
     g.calib_level,
     g.obs_collection,
     coalesce(g.obs_id, 'oidb-' || g.id) AS obs_id,
-    g.obs_publisher_did,
+    coalesce(g.obs_publisher_did, 'ivo://jmmc.fr/oidb?' || g.id) AS obs_publisher_did,
     g.obs_creator_name,
     g.obs_release_date,
     g.bib_reference,
