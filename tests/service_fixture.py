@@ -1,7 +1,8 @@
 """What the tests of a service need: its database migrated by the real CLIs, the service
 serving on a free port, and accounts (with roles, groups and an API token) to call it as.
 
-Each service's ``conftest.py`` builds its fixtures from these.
+Each service's ``conftest.py`` builds its fixtures from these: ``service_fixtures`` defines
+the four every service test needs, named after the service.
 """
 
 import itertools
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from jmmc_core.accounts import User
 from jmmc_core.accounts import services as accounts
 from jmmc_core.accounts import storage as accounts_storage
@@ -21,6 +24,7 @@ from jmmc_core.database import Database
 from jmmc_core.migrations import upgrade_to_head
 from jmmc_devtools.pgcluster import free_port
 from jmmc_devtools.processes import serving
+from jmmc_devtools.registry import service_names
 
 from .core.test_migrations import cli
 
@@ -36,6 +40,53 @@ def migrate_platform(url: str, *services: str) -> str:
         result = cli(service, url, "migrate")
         assert result.returncode == 0, result.stderr
     return url
+
+
+def service_fixtures(name: str, settings_class: type, folders: tuple[str, ...] = ()) -> tuple:
+    """The session fixtures ``<name>_database`` (accounts and every service migrated, so
+    TAP_SCHEMA holds every publication), ``<name>_environment`` (the ``<NAME>_*`` variables of a
+    test deployment, each of ``folders`` a temporary folder: ``files`` → ``<NAME>_FILES_DIR``),
+    ``<name>_settings``, ``<name>_server`` (a real ``<name> serve``) and ``<name>_accounts``.
+
+    A conftest binds them to those names: ``oidb_database, … = service_fixtures("oidb", …)``.
+    """
+    prefix = f"{name.upper()}_"
+
+    @pytest.fixture(scope="session")
+    def database(new_database) -> str:
+        return migrate_platform(new_database(name), *service_names())
+
+    @pytest.fixture(scope="session")
+    def environment(request, tmp_path_factory) -> dict[str, str]:
+        variables = {
+            f"{prefix}DATABASE_URL": request.getfixturevalue(f"{name}_database"),
+            f"{prefix}ENVIRONMENT": "test",
+            f"{prefix}LOG_LEVEL": "WARNING",
+        }
+        for folder in folders:
+            path = tmp_path_factory.mktemp(f"{name}-{folder}")
+            variables[f"{prefix}{folder.upper()}_DIR"] = str(path)
+        return variables
+
+    @pytest.fixture(scope="session")
+    def settings(request):
+        variables = request.getfixturevalue(f"{name}_environment")
+        return settings_class(
+            **{key.removeprefix(prefix).lower(): value for key, value in variables.items()}
+        )
+
+    @pytest.fixture(scope="session")
+    def server(request) -> Iterator["Server"]:
+        with running_service(name, request.getfixturevalue(f"{name}_environment")) as running:
+            yield running
+
+    @pytest.fixture(scope="session")
+    def service_accounts(request) -> Iterator["Accounts"]:
+        accounts = Accounts(request.getfixturevalue(f"{name}_database"))
+        yield accounts
+        accounts.close()
+
+    return database, environment, settings, server, service_accounts
 
 
 @dataclass(frozen=True)

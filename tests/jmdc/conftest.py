@@ -11,46 +11,15 @@ import pytest
 from jmdc.config import Settings
 from jmmc_devtools.registry import service_names
 
-from ..service_fixture import Accounts, Server, migrate_platform, running_service
+from ..service_fixture import Server, migrate_platform, running_service, service_fixtures
 
 #: The 2017 catalogue and the VizieR ReadMe, when the shared data folder is beside the project.
 SHARED_JMDC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jmdc_jsdc"
 
 
-@pytest.fixture(scope="session")
-def jmdc_database(new_database) -> str:
-    return migrate_platform(new_database("jmdc"), *service_names())
-
-
-@pytest.fixture(scope="session")
-def jmdc_environment(jmdc_database) -> dict[str, str]:
-    """The ``JMDC_*`` variables of a test deployment; the name resolver works offline."""
-    return {
-        "JMDC_DATABASE_URL": jmdc_database,
-        "JMDC_ENVIRONMENT": "test",
-        "JMDC_LOG_LEVEL": "WARNING",
-    }
-
-
-@pytest.fixture(scope="session")
-def jmdc_settings(jmdc_environment) -> Settings:
-    return Settings(
-        **{key.removeprefix("JMDC_").lower(): value for key, value in jmdc_environment.items()}
-    )
-
-
-@pytest.fixture(scope="session")
-def jmdc_server(jmdc_environment) -> Iterator[Server]:
-    """A real JMDC web process; ``.service_url`` is its base (``.../jmdc``)."""
-    with running_service("jmdc", jmdc_environment) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def jmdc_accounts(jmdc_database) -> Iterator[Accounts]:
-    accounts = Accounts(jmdc_database)
-    yield accounts
-    accounts.close()
+jmdc_database, jmdc_environment, jmdc_settings, jmdc_server, jmdc_accounts = service_fixtures(
+    "jmdc", Settings
+)
 
 
 #: Recorded SIMBAD (Sesame) answers the name resolver replays offline.

@@ -1,6 +1,7 @@
 """Fixtures of the OiDB tests: one platform database (accounts, every service migrated, so
-TAP_SCHEMA holds ``ivoa.obscore``), a real ``oidb serve`` with its own files folders, and
-accounts to call it as. Tests share the database: each makes its own collections and users.
+TAP_SCHEMA holds ``ivoa.obscore``), a real ``oidb serve`` with its own files and previews
+folders, and accounts to call it as (``service_fixtures``). Tests share the database: each
+makes its own collections and users.
 """
 
 from collections.abc import Iterator
@@ -10,13 +11,12 @@ import pytest
 from sqlalchemy import make_url
 
 from jmmc_core.database import Database
-from jmmc_devtools.registry import service_names
 from oidb.config import Settings
 from oidb.schema.catalogue import Collection, CollectionGroup
 from oidb.services.access import Caller
 from oidb.services.ingestion import IngestResult, ingest_file
 
-from ..service_fixture import Accounts, Server, migrate_platform, running_service
+from ..service_fixture import service_fixtures
 from ..tap.conftest import QUERY_ROLE, ensure_query_role, running_tap
 from ..tap.conftest import Server as TapServer
 from .search_catalogue import SearchCatalogue
@@ -26,42 +26,9 @@ from .search_catalogue import build as build_search_catalogue
 SHARED_OIFITS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oifits"
 
 
-@pytest.fixture(scope="session")
-def oidb_database(new_database) -> str:
-    return migrate_platform(new_database("oidb"), *service_names())
-
-
-@pytest.fixture(scope="session")
-def oidb_environment(oidb_database, tmp_path_factory) -> dict[str, str]:
-    """The ``OIDB_*`` variables of a test deployment (its own files and previews folders)."""
-    return {
-        "OIDB_DATABASE_URL": oidb_database,
-        "OIDB_ENVIRONMENT": "test",
-        "OIDB_LOG_LEVEL": "WARNING",
-        "OIDB_FILES_DIR": str(tmp_path_factory.mktemp("oidb-files")),
-        "OIDB_PREVIEWS_DIR": str(tmp_path_factory.mktemp("oidb-previews")),
-    }
-
-
-@pytest.fixture(scope="session")
-def oidb_settings(oidb_environment) -> Settings:
-    return Settings(
-        **{key.removeprefix("OIDB_").lower(): value for key, value in oidb_environment.items()}
-    )
-
-
-@pytest.fixture(scope="session")
-def oidb_server(oidb_environment) -> Iterator[Server]:
-    """A real OiDB web process; ``.service_url`` is its base (``.../oidb``)."""
-    with running_service("oidb", oidb_environment) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def oidb_accounts(oidb_database) -> Iterator[Accounts]:
-    accounts = Accounts(oidb_database)
-    yield accounts
-    accounts.close()
+oidb_database, oidb_environment, oidb_settings, oidb_server, oidb_accounts = service_fixtures(
+    "oidb", Settings, folders=("files", "previews")
+)
 
 
 #: The platform ingesting: an admin caller (no account needed).
