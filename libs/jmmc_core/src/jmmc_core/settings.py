@@ -1,5 +1,6 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+import os
 from enum import StrEnum
 from typing import Self
 
@@ -8,6 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The value every secret has until an operator sets it. Refused outside development.
 DEVELOPMENT_SECRET = "insecure-development-secret"
+
+#: Folder of secret files named like the variables (``OBSPORTAL_DATABASE_PASSWORD``), as the
+#: charts mount a Secret: a value read from a file never shows in the process environment.
+SECRETS_DIR_VARIABLE = "JMMC_SECRETS_DIR"
 
 
 class Environment(StrEnum):
@@ -39,7 +44,9 @@ DEFAULT_PLATFORM_LINKS = [
 class ServiceSettings(BaseSettings):
     """Common settings. Subclasses set ``model_config`` with their own ``env_prefix``."""
 
-    model_config = SettingsConfigDict(env_prefix="JMMC_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="JMMC_", extra="ignore", secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE)
+    )
 
     service_name: str = Field("service", title="Service name, also its PostgreSQL schema")
     environment: Environment = Field(Environment.development, title="Deployment environment")
