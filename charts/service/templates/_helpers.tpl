@@ -43,14 +43,22 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end }}
 {{- end }}
 
-{{/* The image of the service; fails naming the value when no tag is given. */}}
+{{/* The image of the service, pinned: a commit SHA tag or a `sha256:` digest (the schema
+   refuses anything else, such as `latest`); fails naming the value when none is given. */}}
 {{- define "service.image" -}}
 {{- $name := include "service.name" . -}}
-{{- $tag := .Values.image.tag | default (index (.Values.global.imageTags | default dict) $name) -}}
-{{- if not $tag -}}
-{{- fail (printf "image.tag (or global.imageTags.%s) is required: the commit SHA of the image to run" $name) -}}
+{{- $reference := .Values.image.tag | default (index (.Values.global.imageTags | default dict) $name) -}}
+{{- if not $reference -}}
+{{- fail (printf "image.tag (or global.imageTags.%s) is required: the commit SHA or digest of the image to run" $name) -}}
 {{- end -}}
-{{- printf "%s/%s:%s" (.Values.image.repository | default .Values.global.imageRepository) $name $tag -}}
+{{- $repository := printf "%s/%s" (.Values.image.repository | default .Values.global.imageRepository) $name -}}
+{{- if hasPrefix "sha256:" $reference -}}
+{{- printf "%s@%s" $repository $reference -}}
+{{- else if regexMatch "^[0-9a-f]{7,40}$" $reference -}}
+{{- printf "%s:%s" $repository $reference -}}
+{{- else -}}
+{{- fail (printf "global.imageTags.%s=%q is not immutable: give a commit SHA or a sha256: digest" $name $reference) -}}
+{{- end -}}
 {{- end }}
 
 {{- define "service.secretName" -}}
@@ -72,7 +80,7 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end -}}
 {{- end }}
 
-{{/* Every setting as `<PREFIX>_<UPPER_SNAKE>: "value"`; the ConfigMap's data. */}}
+{{/* Every setting as `<PREFIX>_<UPPER_SNAKE>` and its value (a dict). */}}
 {{- define "service.settings" -}}
 {{- $prefix := include "service.envPrefix" . -}}
 {{- $name := include "service.name" . -}}
@@ -93,34 +101,50 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- range $key, $value := .Values.extraConfig -}}
 {{- $_ := set $settings $key $value -}}
 {{- end -}}
-{{- range $key := keys $settings | sortAlpha }}
-{{ printf "%s_%s" $prefix ($key | snakecase | upper) }}: {{ index $settings $key | toString | quote }}
-{{- end }}
+{{- $variables := dict -}}
+{{- range $key, $value := $settings -}}
+{{- $_ := set $variables (printf "%s_%s" $prefix ($key | snakecase | upper)) (toString $value) -}}
+{{- end -}}
+{{- toYaml $variables -}}
 {{- end }}
 
-{{/* Environment of every container running the service's command. */}}
+{{/* Where the Secret's values appear as files, read by jmmc_core.settings (JMMC_SECRETS_DIR). */}}
+{{- define "service.secretsDir" -}}/run/secrets/jmmc{{- end }}
+
+{{/* Environment of every container running the service's command: the settings inline (a
+   hook Job runs before any ConfigMap of the release exists), secrets as files. */}}
 {{- define "service.env" -}}
-envFrom:
-  - configMapRef:
-      name: {{ include "service.name" . }}-settings
 env:
-  - name: {{ include "service.envPrefix" . }}_DATABASE_PASSWORD
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "service.secretName" . }}
-        key: {{ .Values.secrets.databasePasswordKey }}
-  - name: {{ include "service.envPrefix" . }}_SECRET_KEY
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "service.secretName" . }}
-        key: {{ .Values.secrets.secretKeyKey }}
-{{- if .Values.database.queryUser }}
-  - name: {{ include "service.envPrefix" . }}_QUERY_DATABASE_PASSWORD
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "service.secretName" . }}
-        key: {{ .Values.secrets.queryDatabasePasswordKey }}
+  {{- range $name, $value := include "service.settings" . | fromYaml }}
+  - name: {{ $name }}
+    value: {{ $value | quote }}
+  {{- end }}
+  - name: JMMC_SECRETS_DIR
+    value: {{ include "service.secretsDir" . }}
 {{- end }}
+
+{{/* The Secret as a volume, each key a file named like its setting: (list $ prefix). */}}
+{{- define "service.secretsVolume" -}}
+{{- $root := index . 0 -}}
+{{- $prefix := index . 1 -}}
+- name: secrets
+  secret:
+    secretName: {{ include "service.secretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: {{ $root.Values.secrets.databasePasswordKey }}
+        path: {{ $prefix }}_DATABASE_PASSWORD
+      - key: {{ $root.Values.secrets.secretKeyKey }}
+        path: {{ $prefix }}_SECRET_KEY
+      {{- if and $root.Values.database.queryUser (eq $prefix (include "service.envPrefix" $root)) }}
+      - key: {{ $root.Values.secrets.queryDatabasePasswordKey }}
+        path: {{ $prefix }}_QUERY_DATABASE_PASSWORD
+      {{- end }}
+{{- end }}
+
+{{/* Pods that log in to PostgreSQL carry it: the database's NetworkPolicy admits only them. */}}
+{{- define "service.databaseClientLabel" -}}
+jmmc.io/database-client: "true"
 {{- end }}
 
 {{/* Restricted pod security: non-root, no privilege escalation, read-only root filesystem. */}}
@@ -152,6 +176,9 @@ capabilities:
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   args: {{ index . 2 | toJson }}
   {{- include "service.env" $root | nindent 2 }}
+  {{- with and (gt (len .) 5) (index . 5) }}
+  {{- toYaml . | nindent 4 }}
+  {{- end }}
   securityContext:
     {{- include "service.containerSecurityContext" $root | nindent 4 }}
   resources:
@@ -159,6 +186,9 @@ capabilities:
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    - name: secrets
+      mountPath: {{ include "service.secretsDir" $root }}
+      readOnly: true
     {{- if $shared }}
     - name: shared
       mountPath: {{ $root.Values.sharedVolume.mountPath }}
@@ -194,13 +224,14 @@ affinity:
 volumes:
   - name: tmp
     emptyDir:
-      sizeLimit: {{ . }}
+      sizeLimit: {{ index . 1 }}
+  {{- include "service.secretsVolume" (list (index . 0) (include "service.envPrefix" (index . 0))) | nindent 2 }}
 {{- end }}
 
-{{/* /tmp of the given size plus the shared volume when enabled: (list $ tmpSizeLimit). */}}
+{{/* /tmp of the given size, the secrets, the shared volume when enabled: (list $ tmpSizeLimit). */}}
 {{- define "service.volumes" -}}
 {{- $root := index . 0 -}}
-{{ include "service.tmpVolume" (index . 1) }}
+{{ include "service.tmpVolume" . }}
 {{- if $root.Values.sharedVolume.enabled }}
   - name: shared
     persistentVolumeClaim:

@@ -1,4 +1,4 @@
-"""``zbxsync``: check, render and apply monitoring/ to a Zabbix server; report ingestion runs."""
+"""``zbxsync``: check, render and apply monitoring/ to a Zabbix server; report a run by hand."""
 
 import argparse
 import os
@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import ingestion
+from jmmc_core.zabbix import Run, ZabbixSettings, host_name, send
+
 from .apply import ZabbixError, apply, connect
 from .render import export_yaml
 from .spec import Definitions, SpecError, check_macros
@@ -59,22 +60,15 @@ def parser() -> argparse.ArgumentParser:
     )
     apply_command.add_argument("--dry-run", action="store_true", help="show, change nothing")
 
-    def with_sender(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--server", default=os.environ.get("ZABBIX_SERVER", "127.0.0.1"))
-        command.add_argument("--port", type=int, default=int(os.environ.get("ZABBIX_PORT", 10051)))
-        command.add_argument("--host", required=True, help="Zabbix host, e.g. jmmc-obsportal")
-        command.add_argument("--job", required=True, help="ingestion job, e.g. obsportal-ingest")
-
-    report = commands.add_parser("report", help="report one ingestion run")
-    with_sender(report)
+    report = commands.add_parser("report", help="report one ingestion run by hand")
+    report.add_argument("--server", default=os.environ.get("ZABBIX_SERVER", "127.0.0.1"))
+    report.add_argument("--port", type=int, default=int(os.environ.get("ZABBIX_PORT", 10051)))
+    report.add_argument("--service", required=True, help="service of the job, e.g. obsportal")
+    report.add_argument("--job", required=True, help="ingestion job, e.g. obsportal-ingest")
     report.add_argument("--status", choices=["succeeded", "failed"], required=True)
     report.add_argument("--accepted", type=int)
     report.add_argument("--rejected", type=int)
     report.add_argument("--duration", type=float)
-
-    run_job = commands.add_parser("run-job", help="run an ingestion job and report it")
-    with_sender(run_job)
-    run_job.add_argument("job_command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     return root
 
 
@@ -112,27 +106,16 @@ def _run(arguments: argparse.Namespace) -> int:
             f"{count} change(s){' planned' if arguments.dry_run else ''}" if count else "no changes"
         )
         return 0
-    if arguments.command == "report":
-        run = ingestion.Run(
-            arguments.status == "succeeded",
-            int(time.time()),
-            arguments.duration,
-            arguments.accepted,
-            arguments.rejected,
-        )
-        print(ingestion.send(arguments.server, arguments.port, arguments.host, arguments.job, run))
-        return 0
-    command = arguments.job_command
-    if command[:1] == ["--"]:
-        command = command[1:]
-    if not command:
-        raise ZabbixError("run-job needs the job's command after --")
-    code, run = ingestion.run_job(command)
+    run = Run(
+        arguments.status == "succeeded",
+        int(time.time()),
+        arguments.duration,
+        arguments.accepted,
+        arguments.rejected,
+    )
+    settings = ZabbixSettings(server=arguments.server, port=arguments.port)
     try:
-        print(
-            ingestion.send(arguments.server, arguments.port, arguments.host, arguments.job, run),
-            file=sys.stderr,
-        )
-    except (OSError, RuntimeError) as exc:
-        print(f"zbxsync run-job: could not report to Zabbix: {exc}", file=sys.stderr)
-    return code
+        print(send(settings, host_name(arguments.service), arguments.job, run))
+    except RuntimeError as exc:
+        raise ZabbixError(str(exc)) from exc
+    return 0

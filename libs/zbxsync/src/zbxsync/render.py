@@ -3,8 +3,8 @@
 Per service: a web scenario per public endpoint (status + content) with "down" and "slow"
 triggers; an HTTP agent item on ``/health`` with JSONPath-dependent items (overall status,
 database latency, ingestion state when present); per ingestion job, trapper items fed by
-``zbxsync run-job`` with "failed", "stale" and "rejected ratio" triggers. Every threshold is a
-macro. Element uuids derive from their names, so a re-import changes nothing.
+the job itself (jmmc_core.zabbix) with "failed", "stale" and "rejected ratio" triggers. Every
+threshold is a macro. Element uuids derive from their names, so a re-import changes nothing.
 """
 
 import hashlib
@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 
 import yaml
+
+from jmmc_core.zabbix import ingestion_keys
 
 from .spec import MACRO, Definitions, ServiceTemplate, SpecError, macro_name
 
@@ -35,17 +37,6 @@ def endpoint_down_trigger(template: ServiceTemplate, endpoint_name: str) -> str:
 
 def ingestion_trigger(template: ServiceTemplate, job: str, condition: str) -> str:
     return f"{template.title}: ingestion {job} {condition}"
-
-
-def ingestion_keys(job: str) -> dict[str, str]:
-    """Trapper item keys of one job (also the keys ``zbxsync run-job`` sends)."""
-    return {
-        "result": f"jmmc.ingestion.result[{job}]",
-        "success": f"jmmc.ingestion.last_success[{job}]",
-        "accepted": f"jmmc.ingestion.accepted[{job}]",
-        "rejected": f"jmmc.ingestion.rejected[{job}]",
-        "duration": f"jmmc.ingestion.duration[{job}]",
-    }
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ import click
 
 from jmmc_core.cli import one_line_errors, service_cli
 from jmmc_core.migrations import Migrations
+from jmmc_core.zabbix import job_report
 
 from .config import Settings
 from .schema import Base
@@ -20,6 +21,8 @@ from .services.ingestion.sources import DirectorySource, Source
 from .services.ingestion.synthetic import SyntheticSource
 from .storage.ingestion import RunRecord
 
+#: The ingestion job as Zabbix knows it (monitoring/templates/obsportal.yaml).
+INGESTION_JOB = "obsportal-ingest"
 MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
 
 main = service_cli(
@@ -67,7 +70,7 @@ def summary_table(run: RunRecord) -> str:
 
 
 def summary_json(run: RunRecord) -> str:
-    """One line a monitoring hook can read (``zbxsync run-job`` takes the last line)."""
+    """The run's summary as one JSON line, for scripts."""
     return json.dumps(
         {
             "run_id": run.id,
@@ -139,17 +142,19 @@ def ingest(
 
         sources = [eso_source(settings, instruments or settings.eso_instruments, since)]
     failed = False
-    for source in sources:
-        progress = Progress(source.description)
-        run = run_ingestion(
-            settings,
-            source,
-            workers=settings.ingestion_workers if workers is None else workers,
-            batch_size=settings.ingestion_batch_size,
-            progress=progress,
-        )
-        progress.done()
-        click.echo(summary_json(run) if as_json else summary_table(run))
-        failed = failed or run.status != "succeeded"
-    if failed:
-        raise click.ClickException("ingestion failed")
+    with job_report("obsportal", INGESTION_JOB) as report:
+        for source in sources:
+            progress = Progress(source.description)
+            run = run_ingestion(
+                settings,
+                source,
+                workers=settings.ingestion_workers if workers is None else workers,
+                batch_size=settings.ingestion_batch_size,
+                progress=progress,
+            )
+            progress.done()
+            report.count(run.accepted_count, run.rejected_count)
+            click.echo(summary_json(run) if as_json else summary_table(run))
+            failed = failed or run.status != "succeeded"
+        if failed:
+            raise click.ClickException("ingestion failed")

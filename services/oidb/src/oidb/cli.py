@@ -10,6 +10,7 @@ from jmmc_core.cli import one_line_errors, service_cli
 from jmmc_core.database import Database
 from jmmc_core.errors import ServiceError
 from jmmc_core.migrations import Migrations
+from jmmc_core.zabbix import job_report
 
 from .config import Settings
 from .schema import Base
@@ -25,6 +26,8 @@ from .services.ingestion import (
 )
 from .services.obsportal_sync import HarvestSummary, sync_obsportal
 
+#: The ObsPortal import as Zabbix knows it (monitoring/templates/oidb.yaml).
+SYNC_OBSPORTAL_JOB = "oidb-sync-obsportal"
 MIGRATIONS = Migrations(Base.metadata, Path(__file__).parent / "migrations" / "versions")
 
 main = service_cli(
@@ -52,7 +55,7 @@ def _ingest_summary(collection_id: str, run: IngestRun) -> str:
 
 
 def _ingest_json(collection_id: str, run: IngestRun) -> str:
-    """One line a monitoring hook can read (``zbxsync run-job`` takes the last line)."""
+    """The run's summary as one JSON line, for scripts."""
     return json.dumps(
         {
             "collection": collection_id,
@@ -165,11 +168,13 @@ def _harvest_json(summary: HarvestSummary) -> str:
 @one_line_errors
 def sync_obsportal_command(since: datetime | None, url: str | None, as_json: bool) -> None:
     settings = Settings()
-    database = Database(settings)
-    try:
-        summary = sync_obsportal(database, settings, since=since, url=url)
-    finally:
-        database.dispose()
-    click.echo(_harvest_json(summary) if as_json else _harvest_summary(summary))
-    if summary.status != "succeeded":
-        raise click.ClickException(f"the ObsPortal import failed: {summary.error}")
+    with job_report("oidb", SYNC_OBSPORTAL_JOB) as report:
+        database = Database(settings)
+        try:
+            summary = sync_obsportal(database, settings, since=since, url=url)
+        finally:
+            database.dispose()
+        report.count(summary.read - summary.rejected, summary.rejected)
+        click.echo(_harvest_json(summary) if as_json else _harvest_summary(summary))
+        if summary.status != "succeeded":
+            raise click.ClickException(f"the ObsPortal import failed: {summary.error}")
