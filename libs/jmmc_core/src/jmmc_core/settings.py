@@ -74,6 +74,11 @@ class ServiceSettings(BaseSettings):
         DEFAULT_PLATFORM_LINKS,
         title='Services linked from every page\'s header, JSON: [{"title": …, "url": …}, …]',
     )
+    samp_hub_url: str = Field(
+        "http://localhost:21012/",
+        title="SAMP Web Profile hub the pages send tables to (the standard one on the user's "
+        "machine, run by TOPCAT or Aladin)",
+    )
 
     @property
     def schema_name(self) -> str:
