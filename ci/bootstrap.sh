@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   postgresql-15 postgresql-15-pgsphere postgresql-contrib
-  haproxy socat stilts
+  haproxy socat stilts systemd openssl
   python3-venv
   chromium chromium-driver wrk curl
   zabbix-server-pgsql zabbix-frontend-php php-pgsql php8.2-cgi php-cli zabbix-agent
