@@ -72,6 +72,7 @@ def parse_header(data: bytes) -> Header:
     else:
         cards = [text[i : i + CARD_LENGTH] for i in range(0, len(text), CARD_LENGTH)]
     values: dict[str, str] = {}
+    previous = ""
     for number, card in enumerate(cards, 1):
         card = card.rstrip("\r")
         if len(card) > CARD_LENGTH:
@@ -86,6 +87,9 @@ def parse_header(data: bytes) -> Header:
             keyword = card[:8].rstrip()
             if keyword == "END":
                 return Header(values)
+            if keyword == "CONTINUE" and previous in values:
+                values[previous] = _continued(values[previous], card[8:], previous)
+                continue
             if card[8:10] != "= ":
                 if keyword not in COMMENTARY and card.strip():
                     _check_commentary(keyword, number)
@@ -96,6 +100,7 @@ def parse_header(data: bytes) -> Header:
         if keyword in values:
             raise HeaderError("duplicate_keyword", f"{keyword!r} appears more than once")
         values[keyword] = value
+        previous = keyword
     raise HeaderError("truncated_header", f"no END card after {len(cards)} cards")
 
 
@@ -104,6 +109,17 @@ def _check_commentary(keyword: str, number: int) -> None:
     # keywords); anything not spelt like a FITS keyword means this is not a header.
     if not all(char.isupper() or char.isdigit() or char in "-_" for char in keyword):
         raise HeaderError("not_a_header", f"card {number} is not a FITS card")
+
+
+def _continued(raw: str, continuation: str, keyword: str) -> str:
+    """A long string (the FITS ``CONTINUE`` convention): ``'abc&'`` then ``CONTINUE 'def'``."""
+    head = _string_value(raw) if raw.lstrip().startswith("'") else ""
+    if not head.endswith("&"):
+        return raw  # not a long string: a stray CONTINUE card is commentary
+    if not continuation.lstrip().startswith("'") or not _string_is_closed(continuation):
+        raise HeaderError("truncated_card", f"unterminated CONTINUE string after {keyword!r}")
+    whole = head[:-1] + _string_value(continuation)
+    return "'" + whole.replace("'", "''") + "'"
 
 
 def _string_is_closed(value: str) -> bool:

@@ -44,6 +44,8 @@ class RawHeader:
     source_name: str
     data: bytes
     archive: dict[str, Any] | None = None
+    #: Why the file could not be read (damaged archive, no permission); the header is empty.
+    read_error: str | None = None
 
 
 Outcome = Accepted | Excluded | Rejected
@@ -52,6 +54,8 @@ Outcome = Accepted | Excluded | Rejected
 def process(raw: RawHeader) -> Outcome:
     """Parse, classify, extract and validate one header. Never raises for bad input."""
     header_id = None
+    if raw.read_error is not None:
+        return Rejected(raw.source_name, None, "unreadable_file", raw.read_error)
     try:
         header = parse_header(raw.data)
         header_id = _header_id(header)

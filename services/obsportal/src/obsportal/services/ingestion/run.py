@@ -32,6 +32,10 @@ def process_chunk(chunk: Chunk) -> list[Outcome]:
     return [process(raw) for raw in chunk.headers()]
 
 
+class NothingRead(Exception):
+    """The source had input but yielded no header: a silent loss, so the run fails."""
+
+
 @dataclass
 class Batch:
     accepted: list[Accepted]
@@ -126,6 +130,8 @@ def ingest(
             read += _store(connection, run_id, batch)
             if progress:
                 progress(read, time.monotonic() - started)
+            if read == 0 and getattr(source, "has_input", False):
+                raise NothingRead(f"0 headers read from {source.description}, which is not empty")
         except Exception as error:  # any failure ends the run as failed, with the reason
             storage.finish_run(connection, run_id, error=_one_line(error))
         else:

@@ -3,19 +3,34 @@
 A source yields *chunks*. A chunk is small and picklable (a list of paths, a synthetic index
 range, or headers already fetched) and ``chunk.headers()`` produces the raw headers, so the
 costly part (reading files, generating text) runs in the worker processes, not the parent.
+
+Files are recognised by their content, not their name: header dumps (cards on lines), FITS
+files (the primary header is read, data never), and both compressed as the ESO archive
+delivers them: gzip (``.fits.gz``), Unix compress (``.fits.Z``) and fpack (``.fits.fz``, whose
+primary header stays uncompressed). A file that cannot be read becomes a rejection with the
+reason; the run goes on.
 """
 
+import gzip
+import io
 import tarfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
-from .cards import read_fits_primary_header
+import ncompress
+
+from .cards import CARD_LENGTH, read_fits_primary_header
 from .extract import RawHeader
 
-FITS_SUFFIXES = (".fits", ".fit", ".fts")
 FILES_PER_CHUNK = 200
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESS_MAGIC = b"\x1f\x9d"
+#: What a damaged or unreadable file raises while it is read (ncompress raises ValueError).
+READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, tarfile.TarError)
 
 
 class Chunk(Protocol):
@@ -29,12 +44,30 @@ class Source(Protocol):
     def chunks(self) -> Iterator[Chunk]: ...
 
 
+def read_header(stream: BinaryIO) -> bytes:
+    """The header in a file's bytes, decompressed: a dump as is, or a FITS primary header."""
+    start = stream.peek(CARD_LENGTH)[:CARD_LENGTH]
+    if start.startswith(GZIP_MAGIC):
+        return read_header(gzip.GzipFile(fileobj=stream))
+    if start.startswith(COMPRESS_MAGIC):
+        return read_header(io.BufferedReader(io.BytesIO(ncompress.decompress(stream))))
+    if start.startswith(b"SIMPLE  =") and b"\n" not in start:
+        return read_fits_primary_header(stream)
+    return stream.read()
+
+
 def read_header_file(path: Path) -> bytes:
-    """A header dump as is, or the primary header of a FITS file."""
     with path.open("rb") as stream:
-        if path.suffix.lower() in FITS_SUFFIXES:
-            return read_fits_primary_header(stream)
-        return stream.read()
+        return read_header(stream)
+
+
+def read_raw_header(name: str, open_stream) -> RawHeader:
+    """One file's header, or its rejection reason when it cannot be read."""
+    try:
+        with open_stream() as stream:
+            return RawHeader(name, read_header(stream))
+    except READ_ERRORS as error:
+        return RawHeader(name, b"", read_error=f"{type(error).__name__}: {error}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +76,7 @@ class FileChunk:
 
     def headers(self) -> Iterator[RawHeader]:
         for path in self.paths:
-            yield RawHeader(str(path), read_header_file(path))
+            yield read_raw_header(str(path), partial(path.open, "rb"))
 
 
 @dataclass(frozen=True)
@@ -58,10 +91,10 @@ class LoadedChunk:
 
 @dataclass(frozen=True)
 class DirectorySource:
-    """Every regular file under a folder (sorted), or every member of a tar archive.
+    """Every regular file under a folder (sorted), a tar archive's members, or one file.
 
-    Nothing is skipped by name: a file that is not a header is read and rejected with the
-    reason, so a stray file in an export never vanishes silently.
+    Nothing is skipped by name (hidden files and folders included): a file that is not a
+    header is read and rejected with the reason, so a stray file never vanishes silently.
     """
 
     path: Path
@@ -70,17 +103,23 @@ class DirectorySource:
     def description(self) -> str:
         return f"dir:{self.path}"
 
+    @property
+    def has_input(self) -> bool:
+        """Whether there is anything to read: reading 0 headers from it is then a failure."""
+        if self.path.is_dir():
+            return any(self.path.iterdir())
+        return self.path.is_file() and self.path.stat().st_size > 0
+
     def chunks(self) -> Iterator[Chunk]:
-        if self.path.is_file() and tarfile.is_tarfile(self.path):
-            yield from self._tar_chunks()
+        if self.path.is_file():
+            if tarfile.is_tarfile(self.path):
+                yield from self._tar_chunks()
+            else:
+                yield FileChunk((self.path,))
             return
         if not self.path.is_dir():
-            raise FileNotFoundError(f"{self.path} is neither a folder nor a tar archive")
-        files = sorted(
-            path
-            for path in self.path.rglob("*")
-            if path.is_file() and not any(part.startswith(".") for part in path.parts)
-        )
+            raise FileNotFoundError(f"{self.path} is neither a folder nor a file")
+        files = sorted(path for path in self.path.rglob("*") if path.is_file())
         for start in range(0, len(files), FILES_PER_CHUNK):
             yield FileChunk(tuple(files[start : start + FILES_PER_CHUNK]))
 
@@ -90,15 +129,8 @@ class DirectorySource:
             for member in archive:
                 if not member.isfile():
                     continue
-                stream = archive.extractfile(member)
-                assert stream is not None  # regular members always have a stream
                 name = f"{self.path}:{member.name}"
-                data = (
-                    read_fits_primary_header(stream)
-                    if member.name.lower().endswith(FITS_SUFFIXES)
-                    else stream.read()
-                )
-                batch.append(RawHeader(name, data))
+                batch.append(read_raw_header(name, partial(archive.extractfile, member)))
                 if len(batch) == FILES_PER_CHUNK:
                     yield LoadedChunk(tuple(batch))
                     batch = []
