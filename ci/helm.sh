@@ -54,22 +54,25 @@ stage() {
   fi
 }
 
-# Values nobody may commit (secrets) or that only CI knows (image tags), with stand-ins.
+# Values nobody may commit (secrets) or that only CI knows (image references), with stand-ins.
 # The shared `service` chart is rendered as the first registered service.
+STAND_IN_COMMIT=0000000000000000000000000000000000000000
 required_values() {  # required_values CHART MODE
   local chart=$1 mode=$2 service
   case "$chart" in
-    service) echo --set "name=${SERVICES[0]}" --set image.tag=ci
+    service) echo --set "name=${SERVICES[0]}" --set image.tag=$STAND_IN_COMMIT
              [ "$mode" = production ] || echo --set secrets.databasePassword=ci --set secrets.secretKey=ci ;;
-    postgres) [ "$mode" = production ] || echo --set auth.postgresPassword=ci ;;
+    # The simple chart is the development database; in "production" mode it reads the
+    # superuser password from a Secret as an operator would create it.
+    postgres) if [ "$mode" = production ]; then echo --set auth.existingSecret=postgres-auth
+              else echo --set auth.postgresPassword=ci; fi ;;
     platform)
-      [ "$mode" = production ] || echo --set postgres.auth.postgresPassword=ci
       for service in "${SERVICES[@]}"; do
-        echo --set "global.imageTags.$service=ci"
+        echo --set "global.imageTags.$service=$STAND_IN_COMMIT"
         [ "$mode" = production ] \
           || echo --set "$service.service.secrets.databasePassword=ci,$service.service.secrets.secretKey=ci,$service.service.secrets.queryDatabasePassword=ci"
       done ;;
-    *) echo --set service.image.tag=ci
+    *) echo --set service.image.tag=$STAND_IN_COMMIT
        [ "$mode" = production ] || echo --set service.secrets.databasePassword=ci --set service.secrets.secretKey=ci \
                                         --set service.secrets.queryDatabasePassword=ci ;;
   esac

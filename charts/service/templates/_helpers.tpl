@@ -238,3 +238,21 @@ volumes:
       claimName: {{ include "service.name" $root }}-shared
 {{- end }}
 {{- end }}
+
+{{/* Replicas spread over nodes (and zones when the nodes carry one): a node lost takes at
+   most its share. Its argument is the pods' selector labels, rendered. */}}
+{{- define "service.topologySpread" -}}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- . | nindent 8 }}
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- . | nindent 8 }}
+{{- end }}

@@ -67,7 +67,14 @@ def run_env() -> None:
     engine = _migration_engine(settings)
     with engine.connect() as connection:
         # The version table lives in the schema, so the schema must exist before Alembic starts.
-        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        # Only when missing: PostgreSQL checks the right to create schemas even for an existing
+        # one, and a production role owns its schema without holding that right.
+        exists = connection.scalar(
+            text("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = :schema)"),
+            {"schema": schema},
+        )
+        if not exists:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         connection.commit()
         context.configure(
             connection=connection,
