@@ -7,6 +7,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from ..schema.published import VALIDATION_LEVEL_MEANING
+
 Item = TypeVar("Item")
 
 
@@ -38,7 +40,7 @@ class ExposureSummary(BaseModel):
     seeing: float | None = Field(description="arcsec")
     tau0: float | None = Field(description="seconds")
     temperature: float | None = Field(description="degrees Celsius")
-    validation_level: int
+    validation_level: int = Field(description=VALIDATION_LEVEL_MEANING)
     date_updated: datetime
 
 

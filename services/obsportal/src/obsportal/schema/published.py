@@ -15,6 +15,12 @@ SCHEMA = PublishedSchema(
     " archive's raw headers, grouped into observations of one target with one setup.",
 )
 
+#: What ``validation_level`` means, as the original portal wrote it (TAP, API docs, VOTables).
+VALIDATION_LEVEL_MEANING = (
+    "Completeness of the exposure's metadata, as the original portal wrote it: 1 every expected"
+    " header keyword was present and consistent, 0 something was missing or doubtful (the"
+    " validation log says what)"
+)
 _PROGRAM_ID = vo("ESO programme", ucd="meta.id;obs.proposal", principal=True)
 _INSTRUMENT = vo(
     "Instrument: GRAVITY, PIONIER, MATISSE, AMBER or MIDI", ucd="meta.id;instr", principal=True
@@ -107,8 +113,7 @@ EXPOSURES = TableDeclaration(
         "em_max": vo("Longest wavelength observed", unit="m", ucd="em.wl;stat.max",
                      principal=True),
         "em_res_power": vo("Spectral resolving power", ucd="spect.resolution"),
-        "validation_level": vo("Quality of the extracted metadata: 0 clean, higher with"
-                               " warnings or errors", ucd="meta.code.qual"),
+        "validation_level": vo(VALIDATION_LEVEL_MEANING, ucd="meta.code.qual"),
         "date_updated": vo("When the portal last changed the exposure", ucd="time.processing"),
         "date_release": vo("End of the proprietary period of the raw frame",
                            ucd="time.release"),

@@ -10,7 +10,7 @@ newest original declared one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -21,8 +21,8 @@ from jmmc_core.delimited import DelimitedWriter
 from jmmc_core.tap_publishing import TableDeclaration
 from jmmc_core.votable import Field, Param, VOTableWriter
 
-from ..schema.published import EXPOSURES, PROGRAMS
-from ..storage.search import SearchCriteria, last_modification, search_rows
+from ..schema.published import EXPOSURES, PROGRAMS, VALIDATION_LEVEL_MEANING
+from ..storage.search import NAN_IF_NULL, SearchCriteria, last_modification, search_rows
 
 #: Output formats of the exports.
 SERIALIZATIONS = ("tabledata", "binary2")
@@ -37,6 +37,12 @@ class Column:
 
     field: Field
     source: str
+
+    @property
+    def votable_source(self) -> str:
+        """A missing double leaves as ``NaN`` in a VOTable, as the original wrote it; CSV
+        keeps an empty cell."""
+        return f"{self.source}{NAN_IF_NULL}" if self.field.datatype == "double" else self.source
 
 
 def _text(
@@ -68,7 +74,16 @@ _COLUMNS = {
         _double("exp_mjd_start", **_published(EXPOSURES, "mjd_start")),
         _double("exp_mjd_end", **_published(EXPOSURES, "mjd_end")),
         _text("exp_projected_baselines", **_published(EXPOSURES, "projected_baselines_text")),
-        _int("exp_validation_level", **_published(EXPOSURES, "validation_level")),
+        Column(
+            Field(
+                "exp_validation_level",
+                "int",
+                id="exp_validation_level",
+                description=VALIDATION_LEVEL_MEANING,
+                **_published(EXPOSURES, "validation_level"),
+            ),
+            "exp_validation_level",
+        ),
         _text("exp_validation_log"),
         _double("exp_tau0", "time.processing", "s"),
         _double("exp_temperature", "phys.temperature", "deg"),
@@ -199,10 +214,10 @@ def votable_writer(
     )
 
 
-def _rows(engine: Engine, criteria: SearchCriteria, columns: Iterable[Column]) -> Iterator[tuple]:
+def _rows(engine: Engine, criteria: SearchCriteria, sources: list[str]) -> Iterator[tuple]:
     """The rows, with the query already sent: a database failure raises here, before the
     document starts and while the handler can still answer with an error status."""
-    rows = search_rows(engine, [column.source for column in columns], criteria)
+    rows = search_rows(engine, sources, criteria)
     return _resumed(next(rows, None), rows)
 
 
@@ -244,7 +259,7 @@ def votable_document(
     if metadata_only:
         yield from writer.iter_bytes(())
         return
-    rows = _rows(engine, criteria, columns)
+    rows = _rows(engine, criteria, [column.votable_source for column in columns])
     try:
         yield from writer.iter_bytes(rows)
     finally:
@@ -259,7 +274,7 @@ def csv_document(
     writer = DelimitedWriter(
         [column.field.name for column in columns], line_terminator="\n", chunk_size=CHUNK_SIZE
     )
-    rows = _rows(engine, criteria, columns)
+    rows = _rows(engine, criteria, [column.source for column in columns])
     try:
         yield from writer.iter_bytes(rows)
     finally:

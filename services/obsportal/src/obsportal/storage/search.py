@@ -66,6 +66,28 @@ COLUMNS: dict[str, str] = {
     "target_dec": "e.target_dec",
 }
 
+#: Suffix of a double column's variant that reads a null as NaN (the original VOTables' form).
+NAN_IF_NULL = ":nan"
+COLUMNS.update(
+    {
+        f"{name}{NAN_IF_NULL}": f"coalesce({COLUMNS[name]}, 'NaN')"
+        for name in (
+            "exp_mjd_start",
+            "exp_mjd_end",
+            "exp_tau0",
+            "exp_temperature",
+            "exp_seeing",
+            "instrument_em_min",
+            "instrument_em_max",
+            "instrument_em_res_power",
+            "target_ra",
+            "target_dec",
+        )
+    }
+)
+#: Oldest first, as the original answered; the id makes the order total.
+ORDER = " ORDER BY e.mjd_start NULLS LAST, e.exp_id"
+
 _FROM = (
     " FROM exposures e JOIN observations o ON o.id = e.observation_id"
     " LEFT JOIN programs p ON p.id = e.program_id"
@@ -153,13 +175,9 @@ def where_clause(criteria: SearchCriteria) -> Query:
 
 
 def select_exposures(columns: Sequence[str], criteria: SearchCriteria) -> Query:
-    """SELECT ``columns`` (keys of :data:`COLUMNS`) of matching exposures.
-
-    Rows come in storage order: an export then starts at once instead of after sorting the
-    whole table (the JSON API and the pages, which page, sort).
-    """
+    """SELECT ``columns`` (keys of :data:`COLUMNS`) of matching exposures, oldest first."""
     where = where_clause(criteria)
-    sql = f"SELECT {', '.join(COLUMNS[name] for name in columns)}{_FROM}{where.sql}"
+    sql = f"SELECT {', '.join(COLUMNS[name] for name in columns)}{_FROM}{where.sql}{ORDER}"
     return Query(sql, where.parameters)
 
 

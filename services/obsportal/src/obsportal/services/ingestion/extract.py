@@ -4,12 +4,15 @@ Every header read ends as exactly one of :class:`Accepted`, :class:`Excluded` or
 :class:`Rejected`, which is what lets each run's counts add up to the number read.
 Validation follows the original portal: problems that do not prevent publishing an exposure
 (missing weather, 0/0 coordinates, inconsistent times) are written to a human-readable log
-with a level, instead of dropping the exposure.
+instead of dropping the exposure, and the exposure's validation level says whether the log is
+empty: 1 for a complete exposure, 0 for one with missing or doubtful keys (the original's
+``exp_validation_level``).
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from ...storage.ingestion_records import Accepted, Excluded, Rejected
@@ -18,8 +21,8 @@ from .cards import Header, HeaderError, parse_header
 from .modes import DP_ID_PREFIXES, EXPOSURE_TIME, SETUPS
 from .rules import INSTRUMENT_RULES, Category, Decision
 
-#: Validation levels: 0 clean, 1 incomplete metadata, 2 position or times not trustworthy.
-CLEAN, INCOMPLETE, UNTRUSTWORTHY = 0, 1, 2
+#: Validation levels as the original wrote them: 1 complete, 0 something missing or doubtful.
+COMPLETE, INCOMPLETE = 1, 0
 #: ``OBJECT`` values that are template placeholders rather than target names.
 PLACEHOLDER_NAMES = frozenset({"", "STD", "OBJECT", "NAME", "SCI", "CAL", "TARGET", "UNKNOWN"})
 PROGRAM_ID = re.compile(r"\d{2,4}\.[A-Z]-\d{4}\([A-Z]\)|\d{3}\.[0-9A-Z]{4}\.\d{3}")
@@ -28,6 +31,8 @@ MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 #: Earliest plausible VLTI frame (MJD of 2001-01-01) and DATE-OBS/MJD-OBS tolerance.
 FIRST_VLTI_MJD = 51910.0
 TIME_TOLERANCE_S = 60.0
+#: MJD-OBS is written to 8 decimals (1 ms); an end time computed from it keeps that precision.
+MJD_DECIMALS = 8
 #: Science data are proprietary for a year (ESO's default period); calibrators are public.
 PROPRIETARY_PERIOD = timedelta(days=365)
 WEATHER = (
@@ -118,22 +123,26 @@ def _extract(
     ra, dec = _position(header, log)
     setup = SETUPS[instrument](header, category.type, raw_category)
     if setup.mode is None:
-        log.add(INCOMPLETE, "Unknown instrument mode")
+        log.add("Unknown instrument mode")
     stations = _stations(header, log)
     mjd_start = _mjd_start(header, log)
     exposure_time = _exposure_time(header, instrument, log)
-    mjd_end = mjd_start + exposure_time / 86400 if mjd_start and exposure_time else None
+    mjd_end = (
+        round(mjd_start + exposure_time / 86400, MJD_DECIMALS)
+        if mjd_start and exposure_time
+        else None
+    )
     program_id = header.text("OBS PROG ID")
     if program_id is None:
-        log.add(INCOMPLETE, "Missing 'HIERARCH OBS PROG ID'")
+        log.add("Missing 'HIERARCH OBS PROG ID'")
     elif not PROGRAM_ID.fullmatch(program_id):
-        log.add(INCOMPLETE, f"Unrecognised programme id {program_id!r}")
+        log.add(f"Unrecognised programme id {program_id!r}")
     ob_number = header.number("OBS ID")
     ob_id = int(ob_number) if ob_number is not None and 0 < ob_number < 2**31 else None
     weather = {name: _mean(header, start, end, log) for name, start, end in WEATHER}
     temperature = header.number("ISS AMBI TEMP")
     if temperature is None:
-        log.add(INCOMPLETE, "Missing 'HIERARCH ISS AMBI TEMP'")
+        log.add("Missing 'HIERARCH ISS AMBI TEMP'")
     stations_text = " ".join(stations) if stations else None
     obs_type = decision.value
     grouping_key = "|".join(
@@ -186,12 +195,14 @@ def _extract(
 
 @dataclass
 class ValidationLog:
-    level: int = CLEAN
     messages: list[str] = field(default_factory=list)
 
-    def add(self, level: int, message: str) -> None:
-        self.level = max(self.level, level)
+    def add(self, message: str) -> None:
         self.messages.append(message)
+
+    @property
+    def level(self) -> int:
+        return INCOMPLETE if self.messages else COMPLETE
 
 
 def _target_name(header: Header) -> str:
@@ -207,13 +218,13 @@ def _target_name(header: Header) -> str:
 def _position(header: Header, log: ValidationLog) -> tuple[float | None, float | None]:
     ra, dec = header.number("RA"), header.number("DEC")
     if ra is None or dec is None:
-        log.add(UNTRUSTWORTHY, "Missing 'RA'" if ra is None else "Missing 'DEC'")
+        log.add("Missing 'RA'" if ra is None else "Missing 'DEC'")
         return None, None
     if ra == 0 and dec == 0:
-        log.add(UNTRUSTWORTHY, "RA/DEC are 0/0 (no pointing recorded)")
+        log.add("RA/DEC are 0/0 (no pointing recorded)")
         return None, None
     if not (0 <= ra < 360 and -90 <= dec <= 90):
-        log.add(UNTRUSTWORTHY, f"RA/DEC out of range ({ra}, {dec})")
+        log.add(f"RA/DEC out of range ({ra}, {dec})")
         return None, None
     return ra, dec
 
@@ -221,7 +232,7 @@ def _position(header: Header, log: ValidationLog) -> tuple[float | None, float |
 def _stations(header: Header, log: ValidationLog) -> list[str]:
     count = header.number("ISS CONF NTEL")
     if count is None:
-        log.add(INCOMPLETE, "Missing 'HIERARCH ISS CONF NTEL'")
+        log.add("Missing 'HIERARCH ISS CONF NTEL'")
     stations = []
     for index in range(1, int(count or 4) + 1):
         station = header.text(f"ISS CONF STATION{index}")
@@ -229,7 +240,7 @@ def _stations(header: Header, log: ValidationLog) -> list[str]:
             break
         stations.append(station)
     if not stations:
-        log.add(INCOMPLETE, "Missing 'HIERARCH ISS CONF STATION1'")
+        log.add("Missing 'HIERARCH ISS CONF STATION1'")
     return stations
 
 
@@ -252,7 +263,7 @@ def _baselines(header: Header, stations: list[str], log: ValidationLog) -> dict[
         if any(value is not None for part in values.values() for value in part.values()):
             baselines[f"{stations[first - 1]}-{stations[second - 1]}"] = values
     if len(stations) > 1 and not baselines:
-        log.add(INCOMPLETE, "Missing 'HIERARCH ISS PBL12 START'")
+        log.add("Missing 'HIERARCH ISS PBL12 START'")
     return baselines
 
 
@@ -261,27 +272,35 @@ def _mean(header: Header, start: str, end: str, log: ValidationLog) -> float | N
     for keyword in (start, end):
         value = header.number(keyword)
         if value is None:
-            log.add(INCOMPLETE, f"Missing 'HIERARCH {keyword}'")
+            log.add(f"Missing 'HIERARCH {keyword}'")
         elif value <= 0:
-            log.add(INCOMPLETE, f"Invalid 'HIERARCH {keyword}' ({value:g})")
+            log.add(f"Invalid 'HIERARCH {keyword}' ({value:g})")
         else:
             values.append(value)
-    return sum(values) / len(values) if values else None
+    if not values:
+        return None
+    # A mean of two readings has one decimal more than they have, and no more.
+    return round(sum(values) / len(values), max(map(_decimals, values)) + 1)
+
+
+def _decimals(value: float) -> int:
+    """Decimals of a header number as it was written (``0.71`` → 2, ``12`` → 0)."""
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _mjd_start(header: Header, log: ValidationLog) -> float | None:
     mjd = header.number("MJD-OBS")
     date_obs = _iso_to_mjd(header.text("DATE-OBS"))
     if mjd is None:
-        log.add(UNTRUSTWORTHY, "Missing 'MJD-OBS'")
+        log.add("Missing 'MJD-OBS'")
         mjd = date_obs
     elif date_obs is not None and abs(mjd - date_obs) * 86400 > TIME_TOLERANCE_S:
         log.add(
-            UNTRUSTWORTHY,
             f"'MJD-OBS' and 'DATE-OBS' disagree by {abs(mjd - date_obs) * 86400:.0f} s",
         )
     if mjd is not None and mjd < FIRST_VLTI_MJD:
-        log.add(UNTRUSTWORTHY, f"'MJD-OBS' {mjd} is before the first VLTI observation")
+        log.add(f"'MJD-OBS' {mjd} is before the first VLTI observation")
     return mjd
 
 
@@ -301,11 +320,11 @@ def _exposure_time(header: Header, instrument: str, log: ValidationLog) -> float
         if all(value is not None for value in values):
             total = values[0] * values[1] if len(values) == 2 else values[0]
             if total <= 0:
-                log.add(UNTRUSTWORTHY, f"Non-positive exposure time from {' x '.join(keywords)}")
+                log.add(f"Non-positive exposure time from {' x '.join(keywords)}")
                 return None
-            return round(total, 6)
+            # DIT x NDIT: as precise as the DIT, not the float product (0.1 x 3).
+            return round(total, max(map(_decimals, values)))
     log.add(
-        INCOMPLETE,
         "Missing 'EXPTIME'"
         if instrument in ("PIONIER", "MIDI")
         else f"Missing 'HIERARCH {EXPOSURE_TIME[instrument][0][0]}'",

@@ -20,17 +20,17 @@ class Setup:
     res_power: float | None = None
 
 
-MICRON = 1e-6
-#: Band edges in metres.
+#: Band edges in metres, written as decimal literals: ``1.95 * 1e-6`` would store
+#: 1.9499999999999999e-06, which every export would print.
 BANDS = {
-    "J": (1.1 * MICRON, 1.4 * MICRON),
-    "H": (1.5 * MICRON, 1.8 * MICRON),
-    "K": (1.95 * MICRON, 2.45 * MICRON),
-    "JHK": (1.1 * MICRON, 2.45 * MICRON),
-    "L": (2.8 * MICRON, 4.2 * MICRON),
-    "M": (4.5 * MICRON, 5.0 * MICRON),
-    "LM": (2.8 * MICRON, 5.0 * MICRON),
-    "N": (8.0 * MICRON, 13.0 * MICRON),
+    "J": (1.1e-6, 1.4e-6),
+    "H": (1.5e-6, 1.8e-6),
+    "K": (1.95e-6, 2.45e-6),
+    "JHK": (1.1e-6, 2.45e-6),
+    "L": (2.8e-6, 4.2e-6),
+    "M": (4.5e-6, 5.0e-6),
+    "LM": (2.8e-6, 5.0e-6),
+    "N": (8.0e-6, 13.0e-6),
 }
 
 GRAVITY_RESOLUTION = {"LOW": 22.0, "MEDIUM": 500.0, "HIGH": 4000.0}

@@ -14,6 +14,7 @@ Everything derives from ``(seed, index)``, so any slice of a set can be regenera
 """
 
 import functools
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,14 +88,52 @@ SCIENCE_TYPES = {
     "AMBER": ("OBJECT",),
     "MIDI": ("TRACK,OBJECT,DISPERSED",),
 }
-STATIONS = (
+#: VLTI station positions (metres, on the platform's P/Q grid); baselines are their distances.
+STATION_POSITIONS = {
+    "A0": (-32.001, -48.013), "A1": (-32.001, -64.021), "B2": (-23.991, -72.011),
+    "B5": (-23.991, -96.012), "C1": (-16.002, -64.011), "D0": (0.010, -48.012),
+    "E0": (16.011, -48.016), "G0": (32.017, -48.017), "G1": (32.020, -112.010),
+    "G2": (31.995, -24.003), "H0": (64.015, -48.007),
+    "J2": (88.016, -96.005), "J3": (88.016, 7.996), "J6": (88.016, 71.990),
+    "K0": (96.002, -48.006), "U1": (-16.000, -16.000), "U2": (24.000, 24.000),
+    "U3": (64.001, 47.973), "U4": (112.000, 8.000),
+}  # fmt: skip
+#: Configurations offered to each instrument: GRAVITY, PIONIER and MATISSE combine four
+#: telescopes (the AT quadruplets of recent periods, or the UTs), AMBER three, MIDI two.
+QUADRUPLETS = (
     ("A0", "B2", "D0", "C1"),
     ("K0", "G2", "D0", "J3"),
+    ("A0", "G1", "J2", "J3"),
     ("A0", "G1", "J2", "K0"),
+    ("A0", "B5", "J2", "J6"),
     ("U1", "U2", "U3", "U4"),
-    ("A0", "G2", "J2", "J3"),
-    ("D0", "H0", "G1"),
 )
+STATIONS = {
+    "GRAVITY": QUADRUPLETS,
+    "PIONIER": QUADRUPLETS,
+    "MATISSE": QUADRUPLETS,
+    "AMBER": (
+        ("E0", "G0", "H0"),
+        ("D0", "H0", "G1"),
+        ("A0", "K0", "G1"),
+        ("A1", "B2", "C1"),
+        ("U1", "U2", "U4"),
+        ("U1", "U3", "U4"),
+        ("U2", "U3", "U4"),
+    ),
+    "MIDI": (
+        ("E0", "G0"),
+        ("G0", "H0"),
+        ("D0", "G0"),
+        ("E0", "H0"),
+        ("A0", "G1"),
+        ("K0", "G1"),
+        ("U1", "U2"),
+        ("U2", "U3"),
+        ("U3", "U4"),
+        ("U1", "U4"),
+    ),
+}
 DEFECTS = (
     "truncated_card",
     "non_ascii",
@@ -185,7 +224,7 @@ def synthetic_header(seed: int, index: int) -> bytes:
     else:
         catg, dpr_type = block.choice(TECHNICAL_TYPES[instrument])
     name, ra, dec = _target(block.randrange(TARGETS))
-    stations = block.choice(STATIONS[:-1] if instrument != "AMBER" else STATIONS[3:])
+    stations = block.choice(STATIONS[instrument])
     stamp = _timestamp(mjd)
     cards = [
         card("SIMPLE", True, "Standard FITS"),
@@ -305,16 +344,23 @@ def _array_cards(stations: tuple[str, ...], rng: random.Random) -> list[str]:
     cards += [card(f"ISS CONF STATION{i}", name) for i, name in enumerate(stations, 1)]
     for first in range(1, len(stations)):
         for second in range(first + 1, len(stations) + 1):
-            length = round(rng.uniform(10, 130), 3)
+            # Projection shortens the ground baseline (by the target's elevation).
+            ground = _ground_length(stations[first - 1], stations[second - 1])
+            length = round(ground * rng.uniform(0.55, 1.0), 3)
             angle = round(rng.uniform(0, 360), 3)
             pair = f"{first}{second}"
             cards += [
                 card(f"ISS PBL{pair} START", length),
-                card(f"ISS PBL{pair} END", round(length + rng.uniform(-1, 1), 3)),
+                card(f"ISS PBL{pair} END", round(min(ground, length + rng.uniform(-1, 1)), 3)),
                 card(f"ISS PBLA{pair} START", angle),
                 card(f"ISS PBLA{pair} END", round(angle + rng.uniform(-2, 2), 3)),
             ]
     return cards
+
+
+def _ground_length(first: str, second: str) -> float:
+    (p1, q1), (p2, q2) = STATION_POSITIONS[first], STATION_POSITIONS[second]
+    return math.hypot(p2 - p1, q2 - q1)
 
 
 def _weather_cards(rng: random.Random) -> list[str]:
