@@ -12,6 +12,7 @@ from jmdc.config import Settings
 from jmmc_devtools.registry import service_names
 
 from ..service_fixture import Server, migrate_platform, running_service, service_fixtures
+from ..sesame_replay import SIMBAD_RECORDINGS
 
 #: The 2017 catalogue and the VizieR ReadMe, when the shared data folder is beside the project.
 SHARED_JMDC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jmdc_jsdc"
@@ -23,7 +24,7 @@ jmdc_database, jmdc_environment, jmdc_settings, jmdc_server, jmdc_accounts = ser
 
 
 #: Recorded SIMBAD (Sesame) answers the name resolver replays offline.
-RESOLVER_RECORDINGS = Path(__file__).resolve().parent / "recordings"
+RESOLVER_RECORDINGS = SIMBAD_RECORDINGS
 
 
 @pytest.fixture(scope="session")

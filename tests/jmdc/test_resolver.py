@@ -3,63 +3,25 @@ replaying the recordings), the cache, and honest "not checked" answers."""
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import text
 
 from jmdc.config import Settings
-from jmdc.services.resolver import Resolver, recording_name
+from jmdc.services.resolver import Resolver
 from jmmc_core.database import Database
 from jmmc_devtools.pgcluster import free_port
 
-from .conftest import RESOLVER_RECORDINGS
+from ..sesame_replay import SIMBAD_RECORDINGS, SesameReplay, sesame_replay
 
 JMDC_COMMAND = (sys.executable, "-c", "from jmdc.cli import main; main()")
-NOTHING_FOUND = (
-    b"<Sesame><Target><name>x</name><INFO>*** Nothing found ***</INFO></Target></Sesame>"
-)
-
-
-class SesameReplay(BaseHTTPRequestHandler):
-    """Answers ``GET /?<name>`` with the recorded Sesame answer, as CDS would."""
-
-    recordings: Path = RESOLVER_RECORDINGS
-    asked: list[str] = []
-    broken = False
-
-    def do_GET(self) -> None:
-        name = unquote(self.path.partition("?")[2])
-        type(self).asked.append(name)
-        path = self.recordings / recording_name(name)
-        if self.broken:
-            body = b"<html>maintenance"
-        elif path.is_file():
-            body = path.read_bytes()
-        else:  # an unrecorded name: Sesame's answer for nothing found
-            body = NOTHING_FOUND
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def sesame() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SesameReplay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sesame"
-    server.shutdown()
-    server.server_close()
+    with sesame_replay() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +46,7 @@ def resolve(database: Database, settings: Settings, name: str):
 
 def test_offline_from_recordings_then_from_the_cache(database, jmdc_settings):
     forget(database, "HD 18884", "VEGA 2")
-    settings = jmdc_settings.model_copy(update={"resolver_recordings": RESOLVER_RECORDINGS})
+    settings = jmdc_settings.model_copy(update={"resolver_recordings": SIMBAD_RECORDINGS})
     found = resolve(database, settings, "  hd   18884 ")
     assert (found.status, found.name, found.identifier, found.source) == (
         "found",
@@ -112,7 +74,7 @@ def test_offline_from_recordings_then_from_the_cache(database, jmdc_settings):
 
 def test_unknown_names_are_remembered_as_not_found(database, jmdc_settings):
     forget(database, "NOSUCHSTAR 42")
-    settings = jmdc_settings.model_copy(update={"resolver_recordings": RESOLVER_RECORDINGS})
+    settings = jmdc_settings.model_copy(update={"resolver_recordings": SIMBAD_RECORDINGS})
     assert resolve(database, settings, "nosuchstar 42").status == "not_found"
     offline = jmdc_settings.model_copy(update={"resolver_recordings": None})
     again = resolve(database, offline, "NOSUCHSTAR 42")
@@ -164,7 +126,7 @@ def test_the_resolve_command(database, jmdc_database):
         [*JMDC_COMMAND, "resolve", "hd 62509", "NOSUCHSTAR 42", "HD 777777"],
         env={
             "JMDC_DATABASE_URL": jmdc_database,
-            "JMDC_RESOLVER_RECORDINGS": str(RESOLVER_RECORDINGS),
+            "JMDC_RESOLVER_RECORDINGS": str(SIMBAD_RECORDINGS),
             "PATH": "/usr/bin:/bin",
         },
         capture_output=True,

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from jmmc_core.name_resolver import NameResolutionColumns
+
 from . import Base
 
 #: Measurement methods, VizieR II/345's codes.
@@ -214,16 +216,7 @@ class ReleaseEntry(MeasurementValues, Base):
     dec: Mapped[float | None] = mapped_column(Double)
 
 
-class NameResolution(Base):
+class NameResolution(NameResolutionColumns, Base):
     """The name resolver's cache: one answer per normalised name (found or not)."""
 
     __tablename__ = "name_resolutions"
-
-    #: Upper-case, single-spaced name as asked.
-    name: Mapped[str] = mapped_column(Text, primary_key=True)
-    found: Mapped[bool] = mapped_column(Boolean)
-    identifier: Mapped[str | None] = mapped_column(Text)
-    ra: Mapped[float | None] = mapped_column(Double)
-    dec: Mapped[float | None] = mapped_column(Double)
-    resolved: Mapped[datetime] = _now()
-    source: Mapped[str] = mapped_column(Text)
