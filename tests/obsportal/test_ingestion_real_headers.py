@@ -38,7 +38,7 @@ def test_gravity_2020_high_combined_single():
     assert exposure.seeing == pytest.approx(0.60)
     assert exposure.tau0 == pytest.approx((0.009882 + 0.009598) / 2)
     assert exposure.temperature == 13.55
-    assert exposure.validation_level == 0 and exposure.validation_log == []
+    assert exposure.validation_level == 1 and exposure.validation_log == []  # complete
 
 
 def test_gravity_2021_new_programme_id_medium_combined():
@@ -67,7 +67,7 @@ def test_pionier_both_keyword_eras():
     assert new.classification_rule == "pionier.science"
     assert new.seeing == pytest.approx((1.44 + 1.23) / 2)
     # This product's MJD-OBS is 148 s before its DATE-OBS and archive id: flagged.
-    assert new.validation_level == 2
+    assert new.validation_level == 0
     assert "'MJD-OBS' and 'DATE-OBS' disagree by 148 s" in new.validation_log
 
 

@@ -172,7 +172,7 @@ def test_missing_weather_and_zero_position_are_logged_not_dropped(new_database, 
     level, log, position = query(
         settings, "SELECT validation_level, validation_log, position FROM exposures"
     )[0]
-    assert level == 2 and position is None
+    assert level == 0 and position is None
     assert "RA/DEC are 0/0 (no pointing recorded)" in log
     assert "Missing 'HIERARCH ISS AMBI TAU0 START'" in log
 
