@@ -2,8 +2,14 @@
 
 import io
 
+import httpx
+import numpy as np
 from astropy.io.votable import parse_single_table
+from matplotlib import colors
+from matplotlib.image import imread
 from playwright.sync_api import Page, expect
+
+from obsportal.services.uv_plot import uv_png
 
 
 def _mjd_column(page: Page) -> list[float]:
@@ -39,7 +45,7 @@ def test_search_sort_page_and_open_an_exposure(golden_service, page):
     expect(page.locator("#baselines")).to_contain_text("U1-U2")
     uv = page.locator("#uv")
     expect(uv).to_be_visible()
-    assert uv.evaluate("image => image.complete && image.naturalWidth") == 360
+    expect(uv).to_have_js_property("naturalWidth", 640)  # the PNG loaded
     page.click("#target-link")
     expect(page.locator("#target-name")).to_have_text("IRS9A")
     expect(page.locator("#summary")).to_have_text("31 exposures, page 1 of 2")
@@ -86,3 +92,55 @@ def test_ingestion_pages(golden_service, page):
     page.click("#runs a")
     expect(page.locator("#counts")).to_contain_text("truncated: 1")
     expect(page.locator("#rejects")).to_contain_text("header ends inside a card")
+
+
+def test_the_home_page_is_the_search(golden_service, page):
+    page.goto(f"{golden_service}/obsportal")
+    expect(page.locator("form.search #q")).to_be_visible()
+    page.fill("#q", "IRS9A")
+    page.click("#submit")
+    expect(page.locator("#summary")).to_have_text("31 exposures, page 1 of 2")
+    page.click("#service-nav a:text('Search exposures')")
+    expect(page.locator("form.search")).to_be_visible()
+
+
+def test_scripts_still_get_the_service_description(golden_service):
+    for path in ("/obsportal/", "/obsportal/api/"):
+        description = httpx.get(f"{golden_service}{path}").json()
+        assert description["service"] == "obsportal"
+        assert description["search"] == "/obsportal/search.votable"
+        assert httpx.get(f"{golden_service}{description['docs']}").status_code == 200
+
+
+def test_a_page_past_the_end_is_not_found(golden_service, page):
+    for path in ("/obsportal/search?q=IRS9A&page=999", "/obsportal/?q=IRS9A&page=3"):
+        response = page.goto(f"{golden_service}{path}")
+        assert response is not None and response.status == 404
+        expect(page.locator("#error-title")).to_have_text("Not Found")
+        expect(page.locator("#error")).to_contain_text("31 exposures fill 2 pages")
+        expect(page.locator("#platform-header")).to_be_visible()
+    target = page.goto(f"{golden_service}/obsportal/?q=IRS9A")
+    assert target is not None and target.ok
+    page.locator("#results tbody a[href*='/target/']").first.click()
+    page.goto(page.url + "?page=3")
+    expect(page.locator("#error")).to_contain_text("31 exposures fill 2 pages")
+    # An empty result is one empty page, not an error.
+    response = page.goto(f"{golden_service}/obsportal/search?q=NO_SUCH_TARGET")
+    assert response is not None and response.status == 200
+    expect(page.locator("#summary")).to_have_text("0 exposures")
+
+
+def test_uv_plot_one_colour_per_baseline_and_the_mirrored_points():
+    baselines = {
+        name: {"length": {"start": length, "end": length + 5}, "angle": {"start": 30, "end": 45}}
+        for name, length in (("A0-B2", 40.0), ("B2-C1", 80.0), ("A0-C1", 120.0))
+    }
+    exposure = {"projected_baselines": baselines, "em_min": 1.95e-6, "em_max": 2.45e-6}
+    image = imread(io.BytesIO(uv_png(exposure)))[:, :, :3]
+    height, width, _ = image.shape
+    for colour in ("C0", "C1", "C2"):  # the first colours of matplotlib's cycle
+        rows, columns = np.nonzero(np.all(np.abs(image - colors.to_rgb(colour)) < 0.02, axis=2))
+        assert len(rows), f"no point of colour {colour}"
+        # Each baseline's points and their mirror (-u, -v): on both sides of the plot's centre.
+        inside = columns < width * 0.75  # the legend's marker stands right of the axes
+        assert rows[inside].min() < height / 2 < rows[inside].max()

@@ -24,8 +24,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         routers=[router],
         checks={"ingestion": ingestion_check(database, max_age)},
-        home_links=[
-            ("Search exposures", f"{settings.public_prefix}/search"),
-            ("Ingestion runs", f"{settings.public_prefix}/ingestion"),
-        ],
+        own_home=True,  # the search page
     )

@@ -7,7 +7,11 @@ and ``jmmc/home.html``. What the layout shows around a page (the platform's name
 its services, the signed-in user, the service's version) comes from the settings given to
 :func:`install_web`, so no template names a service.
 
-Swagger UI and the shared stylesheet are files of installed packages served by the service
+Pages that offer a VOTable to SAMP clients (TOPCAT, Aladin) use the macros of ``jmmc/samp.html``:
+its script sends ``table.load.votable`` through the SAMP Web Profile hub whose URL the layout
+carries (setting ``samp_hub_url``).
+
+Swagger UI, sampjs and the shared stylesheet are files of installed packages served by the service
 itself under ``{prefix}/static/jmmc/``: the API documentation works on a network that cannot
 reach a CDN.
 """
@@ -49,6 +53,7 @@ class Layout:
     version: str
     platform_name: str
     platform_links: list[PlatformLink]
+    samp_hub_url: str
 
 
 def add_template_folder(folder: Path) -> None:
@@ -95,6 +100,7 @@ def install_web(app: FastAPI, settings: ServiceSettings, version: str) -> None:
         version=version,
         platform_name=settings.platform_name,
         platform_links=settings.platform_links,
+        samp_hub_url=settings.samp_hub_url,
     )
     static = f"{prefix}{STATIC_PATH}"
     app.mount(

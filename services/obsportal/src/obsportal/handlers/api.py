@@ -6,12 +6,13 @@ app-wide handlers: 400 for a bad parameter, 404 for an unknown record, 503 witho
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from jmmc_core.dependencies import EngineDep
 from jmmc_core.errors import JsonRoute
 from jmmc_core.paging import PagingDep
 
+from .. import __version__
 from ..models import api as models
 from ..models.parameters import CriteriaParameters
 from ..services import browse
@@ -22,6 +23,27 @@ router = APIRouter(prefix="/api", tags=["API"], route_class=JsonRoute)
 #: Integer keys are PostgreSQL integers: a larger number can only be unknown.
 IntegerKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Text = Annotated[str | None, Query(max_length=200)]
+
+
+def service_description(request: Request) -> dict[str, str]:
+    """Where the service's documents are: what a script finds at the home page and ``/api/``."""
+    settings = request.app.state.settings
+    prefix = settings.public_prefix
+    return {
+        "service": settings.service_name,
+        "version": __version__,
+        "health": f"{prefix}/health",
+        "docs": f"{prefix}/docs",
+        "openapi": f"{prefix}/openapi.json",
+        "search": f"{prefix}/search.votable",
+        "cone_search": f"{prefix}/scs",
+        "exposures": f"{prefix}/api/exposures",
+    }
+
+
+@router.get("/", summary="Where the service's documents and endpoints are")
+def describe_service(request: Request) -> dict[str, str]:
+    return service_description(request)
 
 
 @router.get("/exposures", response_model=models.Page[models.ExposureSummary])

@@ -1,7 +1,10 @@
-"""Server-rendered pages: search, exposure detail (UV coverage, weather), target, ingestion runs.
+"""Server-rendered pages: search (the home page), exposure detail (UV coverage, weather),
+target, ingestion runs.
 
-Pages extend the platform's layout (``jmmc/base.html``). An unknown record or a bad parameter
-is raised, and the app-wide handlers answer it as a page in the same layout.
+Pages extend the platform's layout (``jmmc/base.html``). An unknown record, a page number past
+the end or a bad parameter is raised, and the app-wide handlers answer it as a page in the same
+layout. Result tables and exposure pages offer their VOTable to SAMP clients (TOPCAT, Aladin)
+through the platform's ``samp-send`` script.
 """
 
 from pathlib import Path
@@ -9,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from jmmc_core.accounts.dependencies import optional_user
 from jmmc_core.dependencies import EngineDep
@@ -20,8 +23,8 @@ from jmmc_core.web import add_template_folder, render
 from ..services import browse
 from ..services.search import SearchCriteria
 from ..services.search_form import FORM_FIELDS, download_parameters, form_criteria
-from ..services.uv_plot import max_baseline, uv_png, uv_tracks
-from .api import IntegerKey
+from ..services.uv_plot import uv_png, uv_tracks
+from .api import IntegerKey, service_description
 
 PACKAGE = Path(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
@@ -54,6 +57,7 @@ def _link(request: Request, **changes: Any) -> str:
 
 def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
     """What the results table of the search and target pages needs."""
+    browse.check_page_exists(page, paging)
     return {
         "page": page,
         "paging": paging,
@@ -62,6 +66,16 @@ def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
         "link": lambda **changes: _link(request, **changes),
         "sort": paging.sort,
     }
+
+
+@pages.get("/")
+def home_page(
+    request: Request, engine: EngineDep, page: PageNumber = 1, sort: Sort = "mjd_start"
+) -> Response:
+    """The search page for a browser; the service's description as JSON for scripts."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse(service_description(request))
+    return search_page(request, engine, page, sort)
 
 
 @pages.get("/search", response_class=HTMLResponse)
@@ -86,22 +100,19 @@ def search_page(
 @pages.get("/detail/exposure/{exp_id}", response_class=HTMLResponse)
 def exposure_page(request: Request, engine: EngineDep, exp_id: str) -> HTMLResponse:
     exposure = browse.exposure(engine, exp_id)
-    tracks = uv_tracks(exposure["projected_baselines"])
     return render(
         request,
         "exposure.html",
         exposure=exposure,
         baselines=sorted((exposure["projected_baselines"] or {}).items()),
-        uv_extent=max_baseline(tracks) * 1.1,
-        has_uv=bool(tracks),
+        has_uv=bool(uv_tracks(exposure["projected_baselines"])),
         votable=urlencode({"exp_id": exp_id, "all_fields": "true"}),
     )
 
 
 @router.get("/detail/exposure/{exp_id}/uv.png")
 def exposure_uv_png(engine: EngineDep, exp_id: str) -> Response:
-    exposure = browse.exposure(engine, exp_id)
-    return Response(uv_png(exposure["projected_baselines"]), media_type="image/png")
+    return Response(uv_png(browse.exposure(engine, exp_id)), media_type="image/png")
 
 
 @pages.get("/target/{target_id}", response_class=HTMLResponse)

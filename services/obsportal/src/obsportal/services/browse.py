@@ -48,6 +48,16 @@ EXPOSURE_SUMMARY = (
 )
 
 
+def check_page_exists(page: Page, paging: Paging) -> None:
+    """A page number past the last page names no page: the first page always exists."""
+    last = paging.pages(page.total)
+    if paging.page > last:
+        raise NotFound(
+            f"there is no page {paging.page}: {page.total} exposures fill {last}"
+            f" page{'' if last == 1 else 's'} of {paging.page_size}"
+        )
+
+
 def exposures(engine: Engine, criteria: SearchCriteria, paging: Paging) -> Page:
     return _page(engine, browse.EXPOSURES, where_clause(criteria), paging, EXPOSURE_SUMMARY)
 

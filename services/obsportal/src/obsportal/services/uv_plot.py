@@ -1,36 +1,26 @@
-"""The UV coverage of an exposure as a small PNG, drawn with numpy and encoded with zlib.
+"""The UV coverage of an exposure as a PNG drawn with matplotlib.
 
 Each projected baseline moves from (length, angle) at the start of the exposure to its
 value at the end; with the angle counted from north through east, u = B sin(angle) and
 v = B cos(angle). Every track is drawn with its mirror (-u, -v), since a baseline measures both.
+The axes are in metres, and, when the instrument's band is known, in Mλ (millions of
+wavelengths) at the band's central wavelength, the unit visibilities are read in.
 """
 
 from __future__ import annotations
 
+import io
 import math
-import struct
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-SIZE = 360
-_MARGIN = 16
-_BACKGROUND = (255, 255, 255)
-_AXES = (200, 200, 200)
-_PALETTE = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-)
+#: Points along a track, from the start of the exposure to its end.
+TRACK_POINTS = 16
+WIDTH, HEIGHT, DPI = 640, 520, 100  # pixels; the exposure page reserves this size
 
 
 def _number(value: Any) -> float | None:
@@ -41,10 +31,10 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def uv_tracks(baselines: Mapping[str, Any] | None) -> dict[str, list[tuple[float, float]]]:
-    """(u, v) in metres along each baseline's track; baselines with missing values are left out."""
+def uv_tracks(baselines: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """(u, v) in metres along each baseline's track, by baseline name; incomplete ones left out."""
     tracks = {}
-    for name, baseline in (baselines or {}).items():
+    for name, baseline in sorted((baselines or {}).items()):
         try:
             lengths = [_number(baseline["length"][end]) for end in ("start", "end")]
             angles = [_number(baseline["angle"][end]) for end in ("start", "end")]
@@ -52,54 +42,47 @@ def uv_tracks(baselines: Mapping[str, Any] | None) -> dict[str, list[tuple[float
             continue
         if None in lengths or None in angles:
             continue
-        steps = np.linspace(0.0, 1.0, 16)
+        steps = np.linspace(0.0, 1.0, TRACK_POINTS)
         length = lengths[0] + (lengths[1] - lengths[0]) * steps
         angle = np.radians(angles[0] + (angles[1] - angles[0]) * steps)
-        tracks[name] = list(zip(length * np.sin(angle), length * np.cos(angle), strict=True))
+        tracks[name] = np.column_stack((length * np.sin(angle), length * np.cos(angle)))
     return tracks
 
 
-def max_baseline(tracks: Mapping[str, list[tuple[float, float]]]) -> float:
-    return max((math.hypot(u, v) for track in tracks.values() for u, v in track), default=0.0)
+def central_wavelength(em_min: Any, em_max: Any) -> float | None:
+    """The middle of the instrument's band (metres), or None when the band is unknown."""
+    low, high = _number(em_min), _number(em_max)
+    if low is None or high is None or low <= 0 or high <= 0:
+        return None
+    return (low + high) / 2
 
 
-def _disc(canvas: np.ndarray, x: float, y: float, colour: tuple[int, int, int]) -> None:
-    column, row = round(x), round(y)
-    canvas[max(row - 2, 0) : row + 3, max(column - 2, 0) : column + 3] = colour
-
-
-def uv_png(baselines: Mapping[str, Any] | None) -> bytes:
-    """The PNG: east (u) to the left as on the sky, north (v) up; the scale fits the longest."""
-    tracks = uv_tracks(baselines)
-    canvas = np.empty((SIZE, SIZE, 3), np.uint8)
-    canvas[:] = _BACKGROUND
-    middle = SIZE // 2
-    canvas[middle, _MARGIN : SIZE - _MARGIN] = _AXES
-    canvas[_MARGIN : SIZE - _MARGIN, middle] = _AXES
-    extent = max_baseline(tracks) * 1.1 or 1.0
-    scale = (middle - _MARGIN) / extent
-    for index, track in enumerate(tracks.values()):
-        colour = _PALETTE[index % len(_PALETTE)]
-        for u, v in track:
-            for sign in (1, -1):
-                _disc(canvas, middle - sign * u * scale, middle - sign * v * scale, colour)
-    return encode_png(canvas)
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def encode_png(rgb: np.ndarray) -> bytes:
-    """An 8-bit RGB PNG of a (height, width, 3) uint8 array."""
-    height, width, _ = rgb.shape
-    rows = np.hstack((np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)),
-            _chunk(b"IEND", b""),
-        )
-    )
+def uv_png(exposure: Mapping[str, Any]) -> bytes:
+    """The PNG: u (east) to the left as on the sky, v (north) up, one colour per baseline."""
+    tracks = uv_tracks(exposure.get("projected_baselines"))
+    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    for name, track in tracks.items():
+        (line,) = axes.plot(track[:, 0], track[:, 1], ".", markersize=5, label=name)
+        axes.plot(-track[:, 0], -track[:, 1], ".", markersize=5, color=line.get_color())
+    extent = max((float(np.hypot(*track.T).max()) for track in tracks.values()), default=0.0)
+    extent = extent * 1.1 or 1.0
+    axes.set_xlim(extent, -extent)  # east to the left
+    axes.set_ylim(-extent, extent)
+    axes.set_aspect("equal")
+    axes.axhline(0, color="0.85", linewidth=0.8, zorder=0)
+    axes.axvline(0, color="0.85", linewidth=0.8, zorder=0)
+    axes.set_xlabel("u (m), east to the left")
+    axes.set_ylabel("v (m), north up")
+    wavelength = central_wavelength(exposure.get("em_min"), exposure.get("em_max"))
+    if wavelength is not None:
+        # Spatial frequency in millions of wavelengths: B / λ / 10⁶.
+        to_mega_lambda = (lambda m: m / wavelength / 1e6, lambda ml: ml * wavelength * 1e6)
+        microns = f"{wavelength * 1e6:.2f} µm"
+        axes.secondary_xaxis("top", functions=to_mega_lambda).set_xlabel(f"u (Mλ at {microns})")
+        axes.secondary_yaxis("right", functions=to_mega_lambda).set_ylabel(f"v (Mλ at {microns})")
+    if tracks:
+        figure.legend(title="Baseline", loc="outside right upper", fontsize=8, markerscale=2)
+    output = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(output)
+    return output.getvalue()
