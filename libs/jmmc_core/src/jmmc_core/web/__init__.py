@@ -16,6 +16,7 @@ itself under ``{prefix}/static/jmmc/``: the API documentation works on a network
 reach a CDN.
 """
 
+import math
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -42,6 +43,23 @@ templates = Jinja2Templates(
         loader=_loader, autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
     )
 )
+
+
+def readable_number(value: float | int | None, decimals: int = 3) -> str:
+    """``{{ x | number }}`` or ``{{ x | number(5) }}``: at most ``decimals`` decimals and no
+    trailing zeros (``0.41500000000000004`` → ``0.415``, ``12.30`` → ``12.3``); empty for
+    none."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = f"{value:.{decimals}f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+templates.env.filters["number"] = readable_number
 
 
 @dataclass(frozen=True)
@@ -126,4 +144,11 @@ def install_web(app: FastAPI, settings: ServiceSettings, version: str) -> None:
         )
 
 
-__all__ = ["Layout", "add_template_folder", "error_page", "install_web", "render"]
+__all__ = [
+    "Layout",
+    "add_template_folder",
+    "error_page",
+    "install_web",
+    "readable_number",
+    "render",
+]
