@@ -10,8 +10,11 @@
 #   ci/helm.sh check [CHART...]         helm lint --strict, then render with default and
 #                                       production values, kubernetes-validate --strict for
 #                                       Kubernetes $KUBE_VERSION and the checkov checks below
-#   ci/helm.sh deploy ENV               helm upgrade --install of charts/platform with
-#                                       values-ENV.yaml and every service's image tag
+#   ci/helm.sh preflight ENV IMAGES     what deploy checks before applying anything (every
+#                                       service's image pinned by digest and in the registry)
+#   ci/helm.sh deploy ENV IMAGES        preflight; in production ci/backup.sh; the database
+#                                       release; helm upgrade --install of charts/platform with
+#                                       values-ENV.yaml and the pinned images; helm test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -137,18 +140,61 @@ check() {
   return $failed
 }
 
-deploy() {  # deploy ENV
-  local environment=${1:?usage: ci/helm.sh deploy ENV} tags=() service tag
+# The database is a release of its own, installed before the platform: the services'
+# migrations are pre-install hooks, which need a running database. charts/database
+# (CloudNativePG) when present, else the development chart charts/postgres.
+database_chart() {
+  if [ -n "${DATABASE_CHART:-}" ]; then echo "$DATABASE_CHART"
+  elif [ -d charts/database ]; then echo charts/database
+  else echo charts/postgres; fi
+}
+
+# Refuses, before anything is applied, an images file (the build job's artifact) that lacks
+# a service, names an image by anything but a digest, mixes repositories, or names an image
+# the registry does not have. Prints the helm arguments pinning every image.
+preflight() {  # preflight ENV IMAGES-FILE
+  local environment=${1:?usage: ci/helm.sh preflight ENV IMAGES-FILE} images=${2:-} service
+  local reference repository="" expected args=() creds=()
   [ -f "charts/platform/values-$environment.yaml" ] \
     || die "no charts/platform/values-$environment.yaml"
+  if [ -z "$images" ] || [ ! -f "$images" ]; then
+    die "images file '$images' not found: deploy only what this pipeline's build job pinned (ci/pin-images.sh)"
+  fi
+  [ -z "${CI_REGISTRY_USER:-}" ] || creds=(--creds "$CI_REGISTRY_USER:${CI_REGISTRY_PASSWORD:-}")
+  for service in "${SERVICES[@]}"; do
+    reference=$(awk -v s="$service" '$1 == s { print $2 }' "$images")
+    [ -n "$reference" ] || die "$images has no image for $service"
+    [[ "$reference" =~ ^(.+)/$service@(sha256:[0-9a-f]{64})$ ]] \
+      || die "$service: '$reference' is not pinned by digest (REPOSITORY/$service@sha256:…)"
+    expected=${repository:-${BASH_REMATCH[1]}}
+    [ "${BASH_REMATCH[1]}" = "$expected" ] \
+      || die "$service: '$reference' is not in the repository of the others ($expected)"
+    repository=$expected
+    skopeo inspect --raw "${creds[@]}" "docker://$reference" >/dev/null 2>&1 \
+      || die "$service: image $reference is not in the registry (or the registry does not answer)"
+    args+=(--set "global.imageTags.$service=${BASH_REMATCH[2]}")
+  done
+  echo --set "global.imageRepository=$repository" "${args[@]}"
+}
+
+deploy() {  # deploy ENV IMAGES-FILE
+  local environment=${1:?usage: ci/helm.sh deploy ENV IMAGES-FILE} pinned database
+  pinned=$(preflight "$@")
   deps
-  while read -r service tag; do
-    tags+=(--set "global.imageTags.$service=$tag")
-  done < <(ci/image-tags.sh)
+  # Production keeps a backup taken right before the migrations (pre-upgrade hooks) run.
+  if [ "$environment" = production ]; then
+    ci/backup.sh "$environment" || die "the backup before the migrations failed: nothing deployed"
+  fi
+  database=$(database_chart)
+  local database_values=()
+  [ ! -f "$database/values-$environment.yaml" ] || database_values=(-f "$database/values-$environment.yaml")
+  helm upgrade --install "${RELEASE:-jmmc}-database" "$database" --namespace "${NAMESPACE:-jmmc}" \
+    --create-namespace "${database_values[@]}" --wait --timeout 15m --rollback-on-failure
+  # shellcheck disable=SC2086  # the pinned arguments are separate words on purpose
   helm upgrade --install "${RELEASE:-jmmc}" charts/platform --namespace "${NAMESPACE:-jmmc}" \
-    --create-namespace -f "charts/platform/values-$environment.yaml" \
-    --set "global.imageRepository=${CI_REGISTRY_IMAGE:?CI_REGISTRY_IMAGE is required}" \
-    "${tags[@]}" --wait --timeout 15m --rollback-on-failure
+    -f "charts/platform/values-$environment.yaml" $pinned \
+    --wait --timeout 15m --rollback-on-failure
+  helm test "${RELEASE:-jmmc}" --namespace "${NAMESPACE:-jmmc}" --timeout 5m
 }
 
 command=${1:-}
@@ -157,6 +203,7 @@ case "$command" in
   deps) deps ;;
   render) render "$@" ;;
   check) check "$@" ;;
+  preflight) preflight "$@" ;;
   deploy) deploy "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

