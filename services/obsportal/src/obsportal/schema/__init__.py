@@ -14,7 +14,7 @@ class Base(DeclarativeBase):
     metadata = service_metadata("obsportal")
 
 
-from .catalogue import Exposure, Observation, Program, Target  # noqa: E402 - needs Base
+from .catalogue import Exposure, NameResolution, Observation, Program, Target  # noqa: E402 - needs Base
 from .ingestion import ExcludedHeader, IngestionRun, Reject  # noqa: E402 - needs Base
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "ExcludedHeader",
     "Exposure",
     "IngestionRun",
+    "NameResolution",
     "Observation",
     "Program",
     "Reject",

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jmmc_core.name_resolver import NameResolutionColumns
 from jmmc_core.spherical import SPoint
 
 from . import Base
@@ -35,15 +37,62 @@ class Program(Base):
     pi_coi: Mapped[str | None] = mapped_column(Text)
 
 
+def name_key_sql(column: str) -> str:
+    """SQL of a name as searches match it: letters and digits only, upper case (``HD_58647``,
+    ``hd 58647`` and ``HD58647`` all give ``HD58647``)."""
+    return f"upper(regexp_replace({column}, '[^[:alnum:]]+', '', 'g'))"
+
+
+#: What the name resolver said of a target; NULL until it could check the name.
+RESOLUTIONS = ("found", "not_found")
+
+
 class Target(Base):
-    """A target as the observing block names it (``OBS TARG NAME``), first position seen."""
+    """A target as the observing block names it (``OBS TARG NAME``), first position seen.
+
+    ``obsportal resolve-targets`` attaches SIMBAD's main identifier and ICRS position: targets
+    sharing an identifier are one star under several spellings.
+    """
 
     __tablename__ = "targets"
+    __table_args__ = (
+        CheckConstraint(f"resolution IN {RESOLUTIONS}", name="resolution"),
+        # Substring searches on the keys (LIKE '%KEY%') use trigram indexes.
+        Index(
+            "ix_targets_name_key",
+            "name_key",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_targets_identifier_key",
+            "identifier_key",
+            postgresql_using="gin",
+            postgresql_ops={"identifier_key": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(Text, unique=True)
     ra: Mapped[float | None] = mapped_column(Double)
     dec: Mapped[float | None] = mapped_column(Double)
+    name_key: Mapped[str] = mapped_column(Text, Computed(name_key_sql("name"), persisted=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: SIMBAD's main identifier, single-spaced (``HD 58647``, ``* alf Eri``).
+    identifier: Mapped[str | None] = mapped_column(Text, index=True)
+    identifier_key: Mapped[str | None] = mapped_column(
+        Text, Computed(name_key_sql("identifier"), persisted=True)
+    )
+    #: SIMBAD's ICRS position (degrees), where ``ra``/``dec`` are the telescope's pointing.
+    identifier_ra: Mapped[float | None] = mapped_column(Double)
+    identifier_dec: Mapped[float | None] = mapped_column(Double)
+
+
+class NameResolution(NameResolutionColumns, Base):
+    """The name resolver's cache: one answer per normalised name (found or not)."""
+
+    __tablename__ = "name_resolutions"
 
 
 class Observation(Base):
