@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from jmmc_core.cli import one_line_errors, service_cli
+from jmmc_core.database import Database
 from jmmc_core.migrations import Migrations
 from jmmc_core.zabbix import job_report
 
@@ -19,6 +20,7 @@ from .services.ingestion.demo import demo_sources
 from .services.ingestion.run import ingest as run_ingestion
 from .services.ingestion.sources import DirectorySource, Source
 from .services.ingestion.synthetic import SyntheticSource
+from .services.targets import resolve_targets as run_target_resolution
 from .storage.ingestion import RunRecord
 
 #: The ingestion job as Zabbix knows it (monitoring/templates/obsportal.yaml).
@@ -158,3 +160,21 @@ def ingest(
             failed = failed or run.status != "succeeded"
         if failed:
             raise click.ClickException("ingestion failed")
+
+
+@main.command(
+    "resolve-targets",
+    help="Attach SIMBAD's identifier and ICRS position to the targets not yet checked (offline:"
+    " the resolver's cache and recorded answers only). Re-runs check only what is left.",
+)
+@one_line_errors
+def resolve_targets() -> None:
+    settings = Settings()
+    database = Database(settings)
+    try:
+        report = run_target_resolution(settings, database.engine)
+    finally:
+        database.dispose()
+    for line in report.not_checked:
+        click.echo(f"not checked: {line}")
+    click.echo(report.summary())

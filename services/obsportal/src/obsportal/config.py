@@ -3,10 +3,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from jmmc_core.name_resolver import ResolverSettings
 from jmmc_core.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, ResolverSettings):
     model_config = SettingsConfigDict(env_prefix="OBSPORTAL_", extra="ignore")
 
     service_name: str = "obsportal"
@@ -18,4 +19,10 @@ class Settings(ServiceSettings):
     eso_instruments: list[str] = Field(
         ["GRAVITY", "PIONIER", "MATISSE", "AMBER", "MIDI"],
         title="Instruments harvested from the ESO archive by default",
+    )
+    eso_tap_url: str = Field(
+        "https://archive.eso.org/tap_obs", title="ESO's TAP service (dbo.raw) for --from-eso-tap"
+    )
+    eso_header_url: str = Field(
+        "https://archive.eso.org/hdr", title="ESO's header service (one header per ?DpId=)"
     )
