@@ -161,6 +161,7 @@ preflight() {  # preflight ENV IMAGES-FILE
     die "images file '$images' not found: deploy only what this pipeline's build job pinned (ci/pin-images.sh)"
   fi
   [ -z "${CI_REGISTRY_USER:-}" ] || creds=(--creds "$CI_REGISTRY_USER:${CI_REGISTRY_PASSWORD:-}")
+  local -A references
   for service in "${SERVICES[@]}"; do
     reference=$(awk -v s="$service" '$1 == s { print $2 }' "$images")
     [ -n "$reference" ] || die "$images has no image for $service"
@@ -170,9 +171,13 @@ preflight() {  # preflight ENV IMAGES-FILE
     [ "${BASH_REMATCH[1]}" = "$expected" ] \
       || die "$service: '$reference' is not in the repository of the others ($expected)"
     repository=$expected
-    skopeo inspect --raw "${creds[@]}" "docker://$reference" >/dev/null 2>&1 \
-      || die "$service: image $reference is not in the registry (or the registry does not answer)"
+    references[$service]=$reference
     args+=(--set "global.imageTags.$service=${BASH_REMATCH[2]}")
+  done
+  # Only once every pin is well formed: the registry is asked last.
+  for service in "${SERVICES[@]}"; do
+    skopeo inspect --raw "${creds[@]}" "docker://${references[$service]}" >/dev/null 2>&1 \
+      || die "$service: image ${references[$service]} is not in the registry (or the registry does not answer)"
   done
   echo --set "global.imageRepository=$repository" "${args[@]}"
 }
