@@ -1,22 +1,53 @@
-"""A targeted reader of FITS header cards, fast enough for a million ESO headers.
+"""A targeted reader of FITS header cards, fast enough for a million real-size ESO headers.
 
-astropy's ``Header.fromstring`` validates every card and builds objects for all of them
-(~250 headers/s). Ingestion needs a few dozen keywords, so this reader only splits cards into
-keyword and raw value text, and parses a value when it is asked for. It still refuses what
-must not be ingested: non-ASCII bytes, truncated cards or headers, duplicate keywords, and
-text that is not a FITS header at all.
+A real ESO raw header has about a thousand cards (~90 KB); ingestion reads about sixty of
+them (:data:`READ_KEYWORDS`). astropy's ``Header.fromstring`` builds and validates an object
+for every card; this reader finds the cards it needs with a few numpy operations over the
+80-character card grid (the first 8 characters of each card, and 8 characters of each
+``HIERARCH ESO`` keyword), decodes only those, and parses a value when it is asked for.
+Measured on real-size headers it is about 50 times faster than astropy (``bench/ingest.py``
+prints the ratio on each run). A dump whose lines are not all 80 characters falls back to
+reading every card.
+
+It still refuses what must not be ingested: non-ASCII bytes, a missing END card, an
+unterminated string or a duplicate among the keywords it reads, and text that is not a FITS
+header at all. Long strings (``CONTINUE`` cards) are joined.
 
 Keywords are stored without the ``HIERARCH ESO`` prefix (``DPR CATG``, ``ISS PBL12 START``),
 as the facts document and ObsPortal's validation log write them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+
+import numpy
 
 CARD_LENGTH = 80
 HIERARCH_ESO = "HIERARCH ESO "
 HIERARCH = "HIERARCH "
 #: Commentary cards may repeat and carry no value.
 COMMENTARY = frozenset({"COMMENT", "HISTORY", ""})
+_PAIRS = ("12", "13", "14", "23", "24", "34")
+#: Every keyword ingestion reads (extract.py, modes.py); asking for another one is an error,
+#: so a new keyword cannot be silently missing from the targeted reading.
+READ_KEYWORDS = frozenset(
+    {
+        "SIMPLE", "END", "CONTINUE", "ARCFILE", "INSTRUME", "OBJECT", "RA", "DEC",
+        "MJD-OBS", "DATE-OBS", "EXPTIME",
+        "DPR CATG", "DPR TYPE", "DPR TECH", "PRO REC1 RAW1 CATG", "TPL ID",
+        "OBS PROG ID", "OBS ID", "OBS TARG NAME", "OCS OBS SPECCONF",
+        "INS MODE", "INS SPEC RES", "INS POLA MODE", "INS FILT1 NAME", "INS OPTI2 NAME",
+        "INS OPTI3 NAME", "INS DIN NAME", "INS DIL NAME", "INS FIL NAME", "INS OPT1 NAME",
+        "INS GRIS NAME", "DET NAME", "DET DIT", "DET NDIT", "DET SEQ1 DIT", "DET2 DIT",
+        "DET2 NDIT", "DET2 SEQ1 DIT",
+        "ISS CONF NTEL", "ISS AMBI TEMP",
+        *(f"ISS CONF STATION{number}" for number in range(1, 5)),
+        *(f"ISS AMBI {name} {edge}" for name in ("FWHM", "TAU0") for edge in ("START", "END")),
+        *(f"ISS PBL{kind}{pair} {edge}" for kind in ("", "A") for pair in _PAIRS
+          for edge in ("START", "END")),
+    }
+)  # fmt: skip
 
 
 class HeaderError(ValueError):
@@ -30,16 +61,25 @@ class HeaderError(ValueError):
 
 @dataclass(frozen=True)
 class Header:
-    """Raw value text by keyword; typed accessors parse on demand."""
+    """Raw value text by keyword; typed accessors parse on demand.
+
+    ``complete`` is False when only the cards of :data:`READ_KEYWORDS` were read.
+    """
 
     values: dict[str, str]
+    complete: bool = True
+
+    def _raw(self, keyword: str) -> str | None:
+        if not self.complete and keyword not in READ_KEYWORDS:
+            raise LookupError(f"{keyword!r} is not in READ_KEYWORDS: add it there")
+        return self.values.get(keyword)
 
     def __contains__(self, keyword: str) -> bool:
-        return keyword in self.values
+        return self._raw(keyword) is not None
 
     def text(self, keyword: str) -> str | None:
         """A string value, stripped; None when absent or blank."""
-        raw = self.values.get(keyword)
+        raw = self._raw(keyword)
         if raw is None:
             return None
         value = _string_value(raw)
@@ -47,7 +87,7 @@ class Header:
 
     def number(self, keyword: str) -> float | None:
         """A numeric value; None when absent, blank or not a number."""
-        raw = self.values.get(keyword)
+        raw = self._raw(keyword)
         if raw is None:
             return None
         token = raw.split("/", 1)[0].strip()
@@ -66,14 +106,105 @@ def parse_header(data: bytes) -> Header:
     if not data.isascii():
         position = next(i for i, byte in enumerate(data) if byte > 127)
         raise HeaderError("non_ascii", f"non-ASCII byte 0x{data[position]:02x} at {position}")
+    grid = _card_grid(data)
+    if grid is not None:
+        return _read_cards(_wanted_cards(*grid), complete=False)
     text = data.decode("ascii")
     if "\n" in text:
         cards = text.strip("\n").split("\n")
     else:
         cards = [text[i : i + CARD_LENGTH] for i in range(0, len(text), CARD_LENGTH)]
+    return _read_cards(enumerate(cards, 1), complete=True)
+
+
+def _card_grid(data: bytes) -> tuple[bytes, int] | None:
+    """The header and its card width (80 in a FITS block, 81 in a dump), if regular."""
+    if data.find(b"\n", 0, CARD_LENGTH + 1) == -1:
+        return (data, CARD_LENGTH) if len(data) % CARD_LENGTH == 0 else None
+    width = CARD_LENGTH + 1
+    if len(data) % width == CARD_LENGTH:
+        data += b"\n"  # the last line of a dump may lack its newline
+    if len(data) % width:
+        return None
+    line_ends = numpy.frombuffer(data, numpy.uint8)[CARD_LENGTH::width]
+    return (data, width) if bool((line_ends == 10).all()) else None
+
+
+def _wanted_cards(data: bytes, width: int) -> Iterable[tuple[int, str]]:
+    """(card number, card) of the cards that may hold a read keyword, in header order.
+
+    Each card is summed up by integers: its first 8 characters (a standard keyword, or
+    ``HIERARCH``) and the 16 characters of an ESO keyword (``ISS CONF``, ``STATION1``); a
+    card is decoded only when they match a read keyword's.
+    """
+    rows = numpy.frombuffer(data, numpy.uint8).reshape(-1, width)
+    first = numpy.ascontiguousarray(rows[:, :8]).view(numpy.uint64).ravel()
+    eso = numpy.ascontiguousarray(rows[:, 13:29]).view(numpy.uint64)
+    codes = _codes()
+    wanted = _member(first, codes.standard)
+    hierarch = first == codes.hierarch
+    for mask, table in codes.eso:
+        wanted |= hierarch & _member(_eso_code(eso[:, 0], eso[:, 1], mask), table)
+    for row in numpy.flatnonzero(wanted).tolist():
+        start = row * width
+        yield row + 1, data[start : start + CARD_LENGTH].decode("ascii")
+
+
+def _member(values: numpy.ndarray, table: numpy.ndarray) -> numpy.ndarray:
+    index = numpy.searchsorted(table, values)
+    numpy.minimum(index, len(table) - 1, out=index)
+    return table[index] == values
+
+
+def _code(text: str) -> numpy.uint64:
+    return numpy.frombuffer(text.ljust(8)[:8].encode("ascii"), numpy.uint64)[0]
+
+
+def _eso_code(head, tail, mask):
+    """One integer for an ESO keyword's first 8 characters and the next ones under ``mask``."""
+    return head ^ ((tail & mask) * _MIX)
+
+
+_MIX = numpy.uint64(0x9E3779B97F4A7C15)  # spreads the second word over all 64 bits
+
+
+@dataclass(frozen=True)
+class _Codes:
+    standard: numpy.ndarray
+    hierarch: numpy.uint64
+    #: (mask, sorted codes) per number of characters known after the first 8: 0, 2, 4 or 8.
+    eso: tuple[tuple[numpy.uint64, numpy.ndarray], ...]
+
+
+@cache
+def _codes() -> _Codes:
+    """The codes of the read keywords' cards.
+
+    A keyword's end is not at a fixed column, so only its characters up to the largest of
+    0, 2, 4 or 8 after the first 8 are compared; one shorter than 8 characters is followed
+    by " =" or by spaces.
+    """
+    standard = sorted({_code(keyword) for keyword in READ_KEYWORDS if len(keyword) <= 8})
+    groups: dict[int, set[tuple[str, str]]] = {0: set(), 2: set(), 4: set(), 8: set()}
+    for keyword in READ_KEYWORDS:
+        known = max(length for length in groups if length <= max(len(keyword) - 8, 0))
+        groups[known].add((keyword, keyword[8:]))
+        if len(keyword) < 8:
+            groups[0].add((keyword + " =", ""))
+    eso = []
+    for known, keywords in groups.items():
+        mask = numpy.frombuffer(bytes([255] * known + [0] * (8 - known)), numpy.uint64)[0]
+        heads = numpy.array([_code(head) for head, _ in keywords], numpy.uint64)
+        tails = numpy.array([_code(tail) for _, tail in keywords], numpy.uint64)
+        eso.append((mask, numpy.unique(_eso_code(heads, tails, mask))))
+    return _Codes(numpy.array(standard, numpy.uint64), _code("HIERARCH"), tuple(eso))
+
+
+def _read_cards(cards: Iterable[tuple[int, str]], complete: bool) -> Header:
     values: dict[str, str] = {}
-    previous = ""
-    for number, card in enumerate(cards, 1):
+    previous, previous_number = "", 0
+    number = 0
+    for number, card in cards:
         card = card.rstrip("\r")
         if len(card) > CARD_LENGTH:
             raise HeaderError("malformed_card", f"card {number} is {len(card)} characters long")
@@ -86,9 +217,12 @@ def parse_header(data: bytes) -> Header:
         else:
             keyword = card[:8].rstrip()
             if keyword == "END":
-                return Header(values)
-            if keyword == "CONTINUE" and previous in values:
-                values[previous] = _continued(values[previous], card[8:], previous)
+                return Header(values, complete)
+            if keyword == "CONTINUE":
+                # Only right after the card it continues (a long string goes on card by card).
+                if previous_number == number - 1 and previous in values:
+                    values[previous] = _continued(values[previous], card[8:], previous)
+                    previous_number = number
                 continue
             if card[8:10] != "= ":
                 if keyword not in COMMENTARY and card.strip():
@@ -100,8 +234,8 @@ def parse_header(data: bytes) -> Header:
         if keyword in values:
             raise HeaderError("duplicate_keyword", f"{keyword!r} appears more than once")
         values[keyword] = value
-        previous = keyword
-    raise HeaderError("truncated_header", f"no END card after {len(cards)} cards")
+        previous, previous_number = keyword, number
+    raise HeaderError("truncated_header", f"no END card after {number} cards")
 
 
 def _check_commentary(keyword: str, number: int) -> None:
