@@ -1,6 +1,7 @@
 """The web pages end to end in headless Chromium (Debian's), against a real obsportal server."""
 
 import io
+import re
 
 import httpx
 import numpy as np
@@ -89,6 +90,9 @@ def test_unknown_exposure_page(golden_service, page):
 def test_ingestion_pages(golden_service, page):
     page.goto(f"{golden_service}/obsportal/ingestion")
     expect(page.locator("#runs")).to_contain_text("succeeded")
+    expect(page.locator("#runs td").nth(3)).to_have_text(
+        re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+    )
     page.click("#runs a")
     expect(page.locator("#counts")).to_contain_text("truncated: 1")
     expect(page.locator("#rejects")).to_contain_text("header ends inside a card")
@@ -128,6 +132,8 @@ def test_a_page_past_the_end_is_not_found(golden_service, page):
     response = page.goto(f"{golden_service}/obsportal/search?q=NO_SUCH_TARGET")
     assert response is not None and response.status == 200
     expect(page.locator("#summary")).to_have_text("0 exposures")
+    expect(page.locator("#no-match")).to_contain_text("No exposure matches")
+    expect(page.locator("#samp-send")).to_have_count(0)
 
 
 def test_uv_plot_one_colour_per_baseline_and_the_mirrored_points():

@@ -18,6 +18,7 @@ reach a CDN.
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,18 @@ def readable_number(value: float | int | None, decimals: int = 3) -> str:
 
 
 templates.env.filters["number"] = readable_number
+
+
+def utc_time(moment: datetime | None) -> str:
+    """A timestamp as people read it (the ``utc_time`` filter): to the second, in UTC."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates.env.filters["utc_time"] = utc_time
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Each projected baseline moves from (length, angle) at the start of the exposure to its
 value at the end; with the angle counted from north through east, u = B sin(angle) and
 v = B cos(angle). Every track is drawn with its mirror (-u, -v), since a baseline measures both.
-The axes are in metres, and, when the instrument's band is known, in Mλ (millions of
-wavelengths) at the band's central wavelength, the unit visibilities are read in.
+The axes are in metres and in Mλ (millions of wavelengths, the unit visibilities are read in)
+at the centre of the exposure's band, or of its instrument's nominal band when none is recorded.
 """
 
 from __future__ import annotations
@@ -49,19 +49,32 @@ def uv_tracks(baselines: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
     return tracks
 
 
-def central_wavelength(em_min: Any, em_max: Any) -> float | None:
-    """The middle of the instrument's band (metres), or None when the band is unknown."""
-    low, high = _number(em_min), _number(em_max)
-    if low is None or high is None or low <= 0 or high <= 0:
-        return None
-    return (low + high) / 2
+#: Where each instrument's nominal band is centred (metres), for exposures with no band recorded.
+NOMINAL_WAVELENGTHS = {
+    "AMBER": 2.2e-6,  # K
+    "GRAVITY": 2.2e-6,  # K
+    "MATISSE": 3.5e-6,  # L
+    "MIDI": 10.5e-6,  # N
+    "PIONIER": 1.65e-6,  # H
+}
+#: The axes' square and the room left around it for labels and the legend, in pixels.
+_AXES_BOX = (80, 60, 380, 380)
+
+
+def central_wavelength(exposure: Mapping[str, Any]) -> float | None:
+    """The middle of the exposure's band (metres), else its instrument's nominal one, else None."""
+    low, high = _number(exposure.get("em_min")), _number(exposure.get("em_max"))
+    if low is not None and high is not None and low > 0 and high > 0:
+        return (low + high) / 2
+    return NOMINAL_WAVELENGTHS.get(str(exposure.get("instrument_name") or "").upper())
 
 
 def uv_png(exposure: Mapping[str, Any]) -> bytes:
     """The PNG: u (east) to the left as on the sky, v (north) up, one colour per baseline."""
     tracks = uv_tracks(exposure.get("projected_baselines"))
-    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
-    axes = figure.add_subplot()
+    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+    left, bottom, width, height = _AXES_BOX
+    axes = figure.add_axes((left / WIDTH, bottom / HEIGHT, width / WIDTH, height / HEIGHT))
     for name, track in tracks.items():
         (line,) = axes.plot(track[:, 0], track[:, 1], ".", markersize=5, label=name)
         axes.plot(-track[:, 0], -track[:, 1], ".", markersize=5, color=line.get_color())
@@ -69,20 +82,19 @@ def uv_png(exposure: Mapping[str, Any]) -> bytes:
     extent = extent * 1.1 or 1.0
     axes.set_xlim(extent, -extent)  # east to the left
     axes.set_ylim(-extent, extent)
-    axes.set_aspect("equal")
     axes.axhline(0, color="0.85", linewidth=0.8, zorder=0)
     axes.axvline(0, color="0.85", linewidth=0.8, zorder=0)
     axes.set_xlabel("u (m), east to the left")
     axes.set_ylabel("v (m), north up")
-    wavelength = central_wavelength(exposure.get("em_min"), exposure.get("em_max"))
+    wavelength = central_wavelength(exposure)
     if wavelength is not None:
         # Spatial frequency in millions of wavelengths: B / λ / 10⁶.
         to_mega_lambda = (lambda m: m / wavelength / 1e6, lambda ml: ml * wavelength * 1e6)
-        microns = f"{wavelength * 1e6:.2f} µm"
-        axes.secondary_xaxis("top", functions=to_mega_lambda).set_xlabel(f"u (Mλ at {microns})")
-        axes.secondary_yaxis("right", functions=to_mega_lambda).set_ylabel(f"v (Mλ at {microns})")
+        at = f"Mλ at {wavelength * 1e6:.2f} µm"
+        axes.secondary_xaxis("top", functions=to_mega_lambda).set_xlabel(f"u ({at})")
+        axes.secondary_yaxis("right", functions=to_mega_lambda).set_ylabel(f"v ({at})")
     if tracks:
-        figure.legend(title="Baseline", loc="outside right upper", fontsize=8, markerscale=2)
+        axes.legend(title="Baseline", loc="upper left", bbox_to_anchor=(1.2, 1.0), markerscale=2)
     output = io.BytesIO()
     FigureCanvasAgg(figure).print_png(output)
     return output.getvalue()
