@@ -6,6 +6,7 @@ group, the media type and the action through their API objects. Nothing is writt
 plan cannot be made, and a second run finds nothing to do.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from pyzabbix import ZabbixAPI, ZabbixAPIException
 from .render import export_yaml
 from .spec import Definitions, SpecError, check_macros
 
+IP_ADDRESS = re.compile(r"[0-9.]+|[0-9a-fA-F:]+:[0-9a-fA-F:.]*")
+TAG_EQUALS = 1
 SEVERITIES = {"INFORMATION": 1, "WARNING": 2, "AVERAGE": 3, "HIGH": 4, "DISASTER": 5}
 MEDIA_TYPE_EMAIL = 0
 EVENT_SOURCE_TRIGGERS = 0
@@ -62,6 +65,30 @@ def _changed_elements(difference: dict, kind: str = "") -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class HostSpec:
+    host: str
+    templates: tuple[str, ...]
+    macros: dict[str, str]
+    #: The agent interface's address (DNS name, IP or macro); None: no interface.
+    address: str | None
+    name: str | None = None
+
+    def interfaces(self) -> list[dict[str, str]]:
+        if self.address is None:
+            return []
+        by_ip = bool(IP_ADDRESS.fullmatch(self.address))
+        return [
+            {
+                "type": "1",
+                "useip": "1" if by_ip else "0",
+                "ip": self.address if by_ip else "",
+                "dns": "" if by_ip else self.address,
+                "port": "10050",
+            }
+        ]
+
+
 @dataclass
 class Change:
     description: str
@@ -79,7 +106,7 @@ def connect(url: str, user: str, password: str) -> ZabbixAPI:
 
 class Provisioner:
     def __init__(self, api: ZabbixAPI, definitions: Definitions, host_macros: dict[str, str]):
-        check_macros("host macros", host_macros, definitions.site.macros)
+        check_macros("host macros", host_macros, definitions.host_macro_names)
         self.api = api
         self.definitions = definitions
         self.site = definitions.site
@@ -134,71 +161,165 @@ class Provisioner:
             )
         ]
 
+    def wanted_hosts(self) -> list[HostSpec]:
+        """Every JMMC host: one per service, then the infrastructure ones."""
+        hosts = [
+            HostSpec(t.host_name, (t.template_name,), dict(self.host_macros), None)
+            for t in self.definitions.templates
+        ]
+        for host in self.definitions.infrastructure.hosts:
+            macros = {**host.macros, **self.host_macros}
+            templates = (*host.zabbix_templates, *host.templates)
+            hosts.append(HostSpec(host.host, templates, macros, host.address, host.name))
+        return hosts
+
     def host_changes(self) -> list[Change]:
         changes = []
-        wanted_macros = sorted(self.host_macros.items())
-        for template in self.definitions.templates:
-            host = template.host_name
+        for wanted in self.wanted_hosts():
             existing = self.api.host.get(
-                filter={"host": [host]},
-                output=["hostid"],
+                filter={"host": [wanted.host]},
+                output=["hostid", "name"],
                 selectMacros=["macro", "value"],
                 selectParentTemplates=["host"],
                 selectGroups=["name"],
+                selectInterfaces=["type", "useip", "ip", "dns", "port"],
             )
             if not existing:
                 changes.append(
                     Change(
-                        f"create host {host} linked to {template.template_name}",
-                        lambda t=template: self._save_host(t, None),
+                        f"create host {wanted.host} linked to {', '.join(wanted.templates)}",
+                        lambda w=wanted: self._save_host(w, None),
                     )
                 )
                 continue
             current = existing[0]
             differences = []
-            if [t["host"] for t in current["parentTemplates"]] != [template.template_name]:
+            if sorted(t["host"] for t in current["parentTemplates"]) != sorted(wanted.templates):
                 differences.append("templates")
             if [g["name"] for g in current["groups"]] != [self.site.host_group]:
                 differences.append("groups")
-            if sorted((m["macro"], m["value"]) for m in current["macros"]) != wanted_macros:
+            if sorted((m["macro"], m["value"]) for m in current["macros"]) != sorted(
+                wanted.macros.items()
+            ):
                 differences.append("macros")
+            interfaces = [
+                {k: str(i[k]) for k in ("type", "useip", "ip", "dns", "port")}
+                for i in current["interfaces"]
+            ]
+            if interfaces != wanted.interfaces():
+                differences.append("interface")
+            if wanted.name and current["name"] != wanted.name:
+                differences.append("name")
             if differences:
                 changes.append(
                     Change(
-                        f"update host {host} ({', '.join(differences)})",
-                        lambda t=template, hostid=current["hostid"]: self._save_host(t, hostid),
+                        f"update host {wanted.host} ({', '.join(differences)})",
+                        lambda w=wanted, hostid=current["hostid"]: self._save_host(w, hostid),
                     )
                 )
         return changes
 
-    def _save_host(self, template, hostid: str | None) -> None:
-        template_id = self.api.template.get(
-            filter={"host": [template.template_name]}, output=["templateid"]
-        )[0]["templateid"]
+    def _save_host(self, wanted: HostSpec, hostid: str | None) -> None:
+        found = self.api.template.get(filter={"host": list(wanted.templates)}, output=["host"])
+        missing = set(wanted.templates) - {t["host"] for t in found}
+        if missing:
+            raise ZabbixError(f"host {wanted.host}: no template {', '.join(sorted(missing))}")
+        template_ids = [t["templateid"] for t in found]
         params = {
             "groups": [{"groupid": self._group_id(self.site.host_group)}],
-            "templates": [{"templateid": template_id}],
-            "macros": [{"macro": k, "value": v} for k, v in sorted(self.host_macros.items())],
+            "templates": [{"templateid": i} for i in template_ids],
+            "macros": [{"macro": k, "value": v} for k, v in sorted(wanted.macros.items())],
         }
+        if wanted.name:
+            params["name"] = wanted.name
+        interfaces = [{**i, "main": "1"} for i in wanted.interfaces()]
         if hostid is None:
             self._call(
-                f"create host {template.host_name}",
+                f"create host {wanted.host}",
                 self.api.host.create,
-                host=template.host_name,
+                host=wanted.host,
+                interfaces=interfaces,
                 **params,
             )
-        else:
+            return
+        self._call(
+            f"update host {wanted.host}",
+            self.api.host.update,
+            hostid=hostid,
+            templates_clear=self._other_templates(hostid, template_ids),
+            **params,
+        )
+        self._replace_interfaces(hostid, interfaces)
+
+    def _replace_interfaces(self, hostid: str, interfaces: list[dict]) -> None:
+        current = self.api.hostinterface.get(hostids=[hostid], output=["interfaceid"])
+        if current and interfaces:
             self._call(
-                f"update host {template.host_name}",
-                self.api.host.update,
+                "update the host interface",
+                self.api.hostinterface.update,
+                interfaceid=current[0]["interfaceid"],
+                **interfaces[0],
+            )
+        elif interfaces:
+            self._call(
+                "add the host interface",
+                self.api.hostinterface.create,
                 hostid=hostid,
-                templates_clear=self._other_templates(hostid, template_id),
-                **params,
+                **interfaces[0],
             )
 
-    def _other_templates(self, hostid: str, keep: str) -> list[dict]:
+    def _other_templates(self, hostid: str, keep: list[str]) -> list[dict]:
         linked = self.api.template.get(hostids=[hostid], output=["templateid"])
-        return [{"templateid": t["templateid"]} for t in linked if t["templateid"] != keep]
+        return [{"templateid": t["templateid"]} for t in linked if t["templateid"] not in keep]
+
+    # -- trigger dependencies ------------------------------------------------------------------
+
+    def _host_triggers(self, host: str, **filters) -> list[dict]:
+        return self.api.trigger.get(
+            host=host,
+            output=["triggerid", "description"],
+            selectDependencies=["triggerid"],
+            **filters,
+        )
+
+    def missing_dependencies(self) -> list[tuple[str, str, str, str]]:
+        """(dependent id, its name, root id, root name) for every dependency not yet set."""
+        missing = []
+        service_hosts = [t.host_name for t in self.definitions.templates]
+        for dependency in self.definitions.infrastructure.dependencies:
+            roots = self._host_triggers(dependency.host, filter={"description": dependency.trigger})
+            if not roots:
+                continue  # its host is created by this plan: the re-plan sets them
+            root = roots[0]["triggerid"]
+            dependents = []
+            if dependency.service_tag:
+                tags = [
+                    {"tag": k, "value": v, "operator": 1} for k, v in dependency.service_tag.items()
+                ]
+                for host in service_hosts:
+                    dependents += self._host_triggers(host, tags=tags)
+            for ref in dependency.triggers:
+                dependents += self._host_triggers(ref.host, filter={"description": ref.trigger})
+            for dependent in dependents:
+                if root not in {d["triggerid"] for d in dependent["dependencies"]}:
+                    missing.append(
+                        (dependent["triggerid"], dependent["description"], root, dependency.trigger)
+                    )
+        return missing
+
+    def dependency_changes(self) -> list[Change]:
+        return [
+            Change(
+                f"make {name!r} depend on {root_name!r}",
+                lambda dependent=dependent, root=root: self._call(
+                    f"trigger dependency on {root}",
+                    self.api.trigger.adddependencies,
+                    triggerid=dependent,
+                    dependsOnTriggerid=root,
+                ),
+            )
+            for dependent, name, root, root_name in self.missing_dependencies()
+        ]
 
     # -- alerting ------------------------------------------------------------------------------
 
@@ -318,6 +439,7 @@ class Provisioner:
             *self.template_changes(),
             *self.group_changes(),
             *self.host_changes(),
+            *self.dependency_changes(),
             *self.media_type_changes(),
             *self.action_changes(),
         ]
@@ -333,22 +455,27 @@ def apply(
     """Apply (or with ``dry_run`` only show) the changes; returns how many there were."""
     provisioner = Provisioner(api, definitions, host_macros)
     changes = provisioner.plan()
-    for change in changes:
-        report(("would " if dry_run else "") + change.description)
-        if not dry_run:
+    if dry_run:
+        for change in changes:
+            report(f"would {change.description}")
+        return len(changes)
+    count = 0
+    # A second round for what needs objects the first one made (hosts, the action, the
+    # trigger dependencies on a new host's triggers); a third plan must then be empty.
+    for _ in range(2):
+        for change in changes:
+            report(change.description)
             try:
                 change.apply()
             except ZabbixAPIException as exc:
                 raise ZabbixError(f"{change.description}: {exc}") from exc
-    if dry_run or not changes:
-        return len(changes)
-    # Hosts and the action depend on objects created above: one more plan must be empty.
-    remaining = provisioner.plan()
-    if remaining:
-        raise ZabbixError(
-            "still different after apply: " + "; ".join(change.description for change in remaining)
-        )
-    return len(changes)
+        count += len(changes)
+        changes = provisioner.plan()
+        if not changes:
+            return count
+    raise ZabbixError(
+        "still different after apply: " + "; ".join(change.description for change in changes)
+    )
 
 
 __all__ = ["SpecError", "ZabbixError", "apply", "connect"]

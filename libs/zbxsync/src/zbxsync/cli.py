@@ -96,7 +96,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.command == "apply":
         definitions = Definitions(arguments.definitions)
         export_yaml(definitions)  # every local check passes before we connect
-        check_macros("--macro", dict(arguments.macro), definitions.site.macros)
+        check_macros("--macro", dict(arguments.macro), definitions.host_macro_names)
         if not arguments.url:
             raise ZabbixError("no Zabbix API URL: pass --url or set ZABBIX_API_URL")
         password = os.environ.get(arguments.password_env, "zabbix")

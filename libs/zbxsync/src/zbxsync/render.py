@@ -7,6 +7,7 @@ the job itself (jmmc_core.zabbix) with "failed", "stale" and "rejected ratio" tr
 threshold is a macro. Element uuids derive from their names, so a re-import changes nothing.
 """
 
+import copy
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,10 @@ from .spec import MACRO, Definitions, ServiceTemplate, SpecError, macro_name
 
 EXPORT_VERSION = "6.0"
 HEALTH_KEY = "jmmc.health"
+INGESTION_RESULT_MAP = "JMMC ingestion result"
+#: Consecutive failed probes before an endpoint is down: a blip is no problem, and HAProxy's
+#: own check (one failure) raises its problem first, which keeps the endpoints' ones quiet.
+WEB_FAILURES = 3
 
 
 def stable_uuid(*parts: str) -> str:
@@ -50,14 +55,18 @@ def _trigger(
     priority: str,
     scope: str,
     description: str,
+    through_haproxy: bool = False,
 ) -> dict:
+    """``through_haproxy``: the check goes through HAProxy, so the trigger waits while HAProxy
+    itself is down (the dependency set from infrastructure.yaml selects it by this tag)."""
+    tags = {"scope": scope, **({"via": "haproxy"} if through_haproxy else {})}
     return {
         "uuid": stable_uuid(template.template_name, "trigger", name),
         "expression": expression,
         "name": name,
         "priority": priority,
         "description": description,
-        "tags": _tags(scope=scope),
+        "tags": _tags(**tags),
     }
 
 
@@ -118,6 +127,7 @@ def _health_items(template: ServiceTemplate) -> list[dict]:
             "AVERAGE",
             "availability",
             "The service answers but reports a failing check (database or ingestion) in /health.",
+            through_haproxy=True,
         )
     ]
     latency = _dependent(
@@ -137,6 +147,7 @@ def _health_items(template: ServiceTemplate) -> list[dict]:
             "WARNING",
             "performance",
             "Every database round trip of the window was slower than allowed.",
+            through_haproxy=True,
         )
     ]
     ingestion = [
@@ -184,7 +195,7 @@ def _ingestion_items(template: ServiceTemplate) -> Iterator[dict]:
             ),
         }
         specs = [
-            ("result", "result of the last run (1 succeeded, 0 failed)", "UNSIGNED", ""),
+            ("result", "result of the last run", "UNSIGNED", ""),
             ("success", "time of the last successful run", "UNSIGNED", "unixtime"),
             ("accepted", "records accepted by the last run", "UNSIGNED", ""),
             ("rejected", "records rejected by the last run", "UNSIGNED", ""),
@@ -205,6 +216,8 @@ def _ingestion_items(template: ServiceTemplate) -> Iterator[dict]:
                 item["value_type"] = value_type
             if units:
                 item["units"] = units
+            if role == "result":
+                item["valuemap"] = {"name": INGESTION_RESULT_MAP}
             if role in own_triggers:
                 item["triggers"] = [own_triggers[role]]
             yield item
@@ -251,10 +264,12 @@ def _web(template: ServiceTemplate) -> tuple[list[dict], list[dict]]:
             _trigger(
                 template,
                 endpoint_down_trigger(template, endpoint.name),
-                f"last(/{t}/web.test.fail[{scenario}])<>0",
+                f"min(/{t}/web.test.fail[{scenario}],#{WEB_FAILURES})>0",
                 "HIGH",
                 "availability",
-                f"GET {endpoint.path} through HAProxy fails, answers non-200 or lacks its content.",
+                f"GET {endpoint.path} through HAProxy failed, answered non-200 or lacked its "
+                "content at each of the last probes.",
+                through_haproxy=True,
             )
         )
         triggers.append(
@@ -266,6 +281,7 @@ def _web(template: ServiceTemplate) -> tuple[list[dict], list[dict]]:
                 "WARNING",
                 "performance",
                 "Mean response time over the window is above the limit (s).",
+                through_haproxy=True,
             )
         )
     return scenarios, triggers
@@ -299,7 +315,51 @@ def render_template(definitions: Definitions, template: ServiceTemplate) -> tupl
         ],
         "tags": _tags(service=template.service),
     }
+    if template.ingestion_jobs:
+        element["valuemaps"] = [
+            {
+                "uuid": stable_uuid(template.template_name, "valuemap", INGESTION_RESULT_MAP),
+                "name": INGESTION_RESULT_MAP,
+                "mappings": [
+                    {"value": "0", "newvalue": "failed"},
+                    {"value": "1", "newvalue": "succeeded"},
+                ],
+            }
+        ]
     return element, [*triggers, *_ingestion_triggers(template)]
+
+
+def render_infrastructure_template(
+    definitions: Definitions, source: dict
+) -> tuple[dict, list[dict]]:
+    """One of our infrastructure templates, completed (uuids from names, the template group,
+    the common macros it uses with their defaults and descriptions), and its triggers on
+    several items, which Zabbix's format keeps beside the template."""
+    site = definitions.site
+    name = source["template"]
+    cross_triggers = source.pop("triggers", [])
+    element = {"uuid": stable_uuid(name), **source, "groups": [{"name": site.template_group}]}
+    triggers = [t for item in element.get("items", []) for t in item.get("triggers", [])]
+    for item in element.get("items", []):
+        item.setdefault("uuid", stable_uuid(name, "item", item["key"]))
+    for trigger in [*triggers, *cross_triggers]:
+        trigger.setdefault("uuid", stable_uuid(name, "trigger", trigger["name"]))
+    for valuemap in element.get("valuemaps", []):
+        valuemap.setdefault("uuid", stable_uuid(name, "valuemap", valuemap["name"]))
+    texts = _strings([source, cross_triggers])
+    used = sorted({f"{{${m.group(1)}}}" for text in texts for m in MACRO.finditer(text)})
+    unknown = [macro for macro in used if macro not in site.macros]
+    if unknown:
+        raise SpecError(f"template {name}: uses undefined macro {', '.join(unknown)}")
+    element["macros"] = [
+        {
+            "macro": macro,
+            "value": site.macros[macro],
+            "description": site.macro_descriptions.get(macro, ""),
+        }
+        for macro in used
+    ]
+    return element, cross_triggers
 
 
 def _strings(value) -> Iterator[str]:
@@ -325,6 +385,10 @@ def export_document(definitions: Definitions) -> dict:
                     raise SpecError(
                         f"template {template.template_name}: uses undefined macro {match.group(0)}"
                     )
+        templates.append(element)
+        triggers.extend(cross_triggers)
+    for source in definitions.infrastructure_templates.values():
+        element, cross_triggers = render_infrastructure_template(definitions, copy.deepcopy(source))
         templates.append(element)
         triggers.extend(cross_triggers)
     return {

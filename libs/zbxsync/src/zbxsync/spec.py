@@ -103,6 +103,42 @@ class SiteConfig(Strict):
     action: Action
 
 
+class InfrastructureHost(Strict):
+    """A host the services rest on (HAProxy, PostgreSQL, the certificate)."""
+
+    host: str = Field(pattern=r"^jmmc-[a-z0-9-]+$")
+    name: str
+    description: str = ""
+    #: The agent interface: DNS name, IP address or a user macro.
+    address: str
+    #: Zabbix's own templates, linked as the server ships them.
+    zabbix_templates: tuple[str, ...] = ()
+    #: Ours, from infrastructure/<file>.yaml.
+    templates: tuple[str, ...] = ()
+    #: Values of the linked templates' macros for this host.
+    macros: dict[str, str] = {}
+
+
+class TriggerRef(Strict):
+    host: str
+    trigger: str
+
+
+class Dependency(Strict):
+    """While ``trigger`` of ``host`` is a problem, its dependents are not raised."""
+
+    host: str
+    trigger: str
+    #: Tag (name: value) selecting the service hosts' triggers that depend on it.
+    service_tag: dict[str, str] = {}
+    triggers: tuple[TriggerRef, ...] = ()
+
+
+class Infrastructure(Strict):
+    hosts: tuple[InfrastructureHost, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+
+
 def _location(loc: tuple) -> str:
     text = ""
     for part in loc:
@@ -157,6 +193,42 @@ class Definitions:
         services = [template.service for template in self.templates]
         if len(set(services)) != len(services):
             raise SpecError(f"{directory / 'templates'}: a service is defined twice: {services}")
+        self.infrastructure: Infrastructure = (
+            _load(directory / "infrastructure.yaml", Infrastructure)
+            if (directory / "infrastructure.yaml").exists()
+            else Infrastructure()
+        )
+        #: Our templates for the infrastructure, in Zabbix's export format, by name.
+        self.infrastructure_templates: dict[str, dict] = {}
+        for path in sorted((directory / "infrastructure").glob("*.yaml")):
+            try:
+                element = yaml.safe_load(path.read_text())
+                self.infrastructure_templates[element["template"]] = element
+            except (OSError, yaml.YAMLError, TypeError, KeyError) as exc:
+                raise SpecError(f"{path}: not a template in Zabbix's export format: {exc}") from exc
+        self._check_infrastructure()
+
+    def _check_infrastructure(self) -> None:
+        where = self.directory / "infrastructure.yaml"
+        hosts = {host.host: host for host in self.infrastructure.hosts}
+        for host in self.infrastructure.hosts:
+            for name in host.templates:
+                if name not in self.infrastructure_templates:
+                    raise SpecError(
+                        f"{where}: host {host.host}: no template {name!r} in infrastructure/"
+                    )
+        for dependency in self.infrastructure.dependencies:
+            for ref in (dependency, *dependency.triggers):
+                if ref.host not in hosts:
+                    raise SpecError(f"{where}: dependencies: unknown host {ref.host!r}")
+
+    @property
+    def host_macro_names(self) -> dict[str, str]:
+        """Every macro a host may be given: the common ones and the linked templates' own."""
+        known = dict(self.site.macros)
+        for host in self.infrastructure.hosts:
+            known.update(host.macros)
+        return known
 
     def template(self, service: str) -> ServiceTemplate:
         for template in self.templates:
