@@ -17,6 +17,7 @@ from .config import Settings
 from .schema import Base
 from .schema.published import TABLES as PUBLISHED_TABLES
 from .services.ingestion.demo import demo_sources
+from .services.ingestion.eso_tap import eso_tap_source
 from .services.ingestion.run import ingest as run_ingestion
 from .services.ingestion.sources import DirectorySource, Source
 from .services.ingestion.synthetic import SyntheticSource
@@ -94,13 +95,18 @@ def summary_json(run: RunRecord) -> str:
               help="Folder (or tar) of header dumps and FITS files.")  # fmt: skip
 @click.option("--from-eso", is_flag=True, help="Harvest the ESO archive (astroquery).")
 @click.option(
+    "--from-eso-tap",
+    is_flag=True,
+    help="Harvest ESO's TAP service (dbo.raw) for frames changed since the last harvest.",
+)
+@click.option(
     "--instrument",
     "instruments",
     multiple=True,
-    help="With --from-eso: instrument to harvest (repeatable; default: all VLTI).",
+    help="With --from-eso(-tap): instrument to harvest (repeatable; default: all VLTI).",
 )
 @click.option("--since", type=click.DateTime(), default=None,
-              help="With --from-eso: archive modification date to start from "
+              help="With --from-eso(-tap): archive modification date to start from, UTC "
               "(default: where the last successful run stopped).")  # fmt: skip
 @click.option("--synthetic", type=click.IntRange(min=1), help="Generate N synthetic headers.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of --synthetic.")
@@ -120,6 +126,7 @@ def summary_json(run: RunRecord) -> str:
 def ingest(
     from_dir: Path | None,
     from_eso: bool,
+    from_eso_tap: bool,
     instruments: tuple[str, ...],
     since: datetime | None,
     synthetic: int | None,
@@ -129,9 +136,11 @@ def ingest(
     as_json: bool,
 ) -> None:
     settings = Settings()
-    chosen = [bool(from_dir), from_eso, synthetic is not None, demo]
+    chosen = [bool(from_dir), from_eso, from_eso_tap, synthetic is not None, demo]
     if sum(chosen) != 1:
-        raise click.UsageError("give exactly one of --from-dir, --from-eso, --synthetic, --demo")
+        raise click.UsageError(
+            "give exactly one of --from-dir, --from-eso, --from-eso-tap, --synthetic, --demo"
+        )
     sources: list[Source]
     if from_dir:
         sources = [DirectorySource(from_dir)]
@@ -139,6 +148,8 @@ def ingest(
         sources = [SyntheticSource(synthetic, seed=seed)]
     elif demo:
         sources = demo_sources()
+    elif from_eso_tap:
+        sources = [eso_tap_source(settings, list(instruments or settings.eso_instruments), since)]
     else:
         from .services.ingestion.eso import eso_source  # astroquery is slow to import
 
