@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 #: Points along a track, from the start of the exposure to its end.
 TRACK_POINTS = 16
@@ -71,6 +69,11 @@ def central_wavelength(exposure: Mapping[str, Any]) -> float | None:
 
 def uv_png(exposure: Mapping[str, Any]) -> bytes:
     """The PNG: u (east) to the left as on the sky, v (north) up, one colour per baseline."""
+    # Imported here: matplotlib takes about a second to import, which every start of the
+    # service and its CLI would otherwise pay.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     tracks = uv_tracks(exposure.get("projected_baselines"))
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     left, bottom, width, height = _AXES_BOX
