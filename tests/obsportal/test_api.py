@@ -17,9 +17,11 @@ def test_exposures_page_and_sort(golden_service):
     pages = [
         _get(golden_service, "exposures", page=n, page_size=10).json() for n in (1, 2, 3, 4, 5)
     ]
-    ids = [item["exp_id"] for page in pages for item in page["items"]]
+    items = [item for page in pages for item in page["items"]]
+    ids = [item["exp_id"] for item in items]
     assert len(ids) == len(set(ids)) == 42
-    assert ids == sorted(ids)  # default order: exp_id
+    order = [(item["mjd_start"], item["exp_id"]) for item in items]
+    assert order == sorted(order)  # default order: oldest first, as the VOTables
     assert _get(golden_service, "exposures", page=9, page_size=10).json()["items"] == []
     assert _get(golden_service, "exposures", page=9, page_size=10).json()["total"] == 42
 

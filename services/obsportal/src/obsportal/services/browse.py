@@ -59,6 +59,8 @@ def check_page_exists(page: Page, paging: Paging) -> None:
 
 
 def exposures(engine: Engine, criteria: SearchCriteria, paging: Paging) -> Page:
+    """Oldest first unless asked otherwise, as the VOTables and exports answer."""
+    paging = paging if paging.sort else replace(paging, sort="mjd_start")
     return _page(engine, browse.EXPOSURES, where_clause(criteria), paging, EXPOSURE_SUMMARY)
 
 
