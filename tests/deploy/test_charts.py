@@ -67,7 +67,7 @@ def test_missing_image_tag_fails_naming_the_value(run: Run, service: str):
 
 
 def test_missing_database_password_fails_naming_the_value(run: Run):
-    status, output = helm_template(run, "jmdc", "--set", "service.image.tag=abc123")
+    status, output = helm_template(run, "jmdc", "--set", "service.image.tag=abc1234")
     assert status != 0
     assert "secrets.databasePassword (or secrets.existingSecret) is required" in output
 
@@ -81,10 +81,10 @@ def test_missing_postgres_superuser_password_fails_naming_the_value(run: Run):
 def test_platform_without_image_tags_fails_naming_the_first_missing_one(run: Run):
     status, output = helm_template(
         run, "platform", "-f", "charts/platform/values-production.yaml",
-        "--set", "global.imageTags.obsportal=abc123",
+        "--set", "global.imageTags.obsportal=abc1234",
     )  # fmt: skip
     assert status != 0
-    assert "is required: the commit SHA of the image to run" in output
+    assert "is required: the commit SHA or digest of the image to run" in output
     assert "global.imageTags.obsportal" not in output
 
 
@@ -99,9 +99,9 @@ def test_values_file_violating_the_schema_fails_with_its_path(run: Run, tmp_path
 
 def test_unknown_top_level_value_is_refused(run: Run, tmp_path: Path):
     values = tmp_path / "values-typo.yaml"
-    values.write_text("postgres:\n  persistance:\n    size: 10Gi\n")
+    values.write_text("persistance:\n  size: 10Gi\n")
     status, output = helm_template(
-        run, "platform", "-f", str(values), "--set", "postgres.auth.postgresPassword=x"
+        run, "postgres", "-f", str(values), "--set", "auth.postgresPassword=x"
     )
     assert status != 0
     assert "persistance" in output
