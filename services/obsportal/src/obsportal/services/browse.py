@@ -3,17 +3,20 @@ programmes and ingestion runs, and single records."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
-from jmmc_core.errors import NotFound
+from jmmc_core.errors import DATABASE_UNAVAILABLE, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..storage import browse
 from ..storage.browse import Listing
 from ..storage.search import Query, SearchCriteria, where_clause
+
+logger = logging.getLogger(__name__)
 
 
 def _page(engine: Engine, listing: Listing, where, paging: Paging, names=None) -> Page:
@@ -120,3 +123,26 @@ def _one(engine: Engine, listing: Listing, kind: str, key: Any) -> dict[str, Any
 
 def instrument_names(engine: Engine) -> list[str]:
     return browse.instrument_names(engine)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """What the search page shows besides its form: the instruments to choose from and, when
+    a search was asked, its page of results."""
+
+    instruments: list[str]
+    results: Page | None
+
+
+def search_page(
+    engine: Engine, criteria: SearchCriteria | None, paging: Paging
+) -> SearchPage | None:
+    """The search page's data, or None while the database does not answer (the page then
+    shows its form and says so: the home page stays up)."""
+    try:
+        instruments = instrument_names(engine)
+        results = None if criteria is None else exposures(engine, criteria, paging)
+    except DATABASE_UNAVAILABLE:
+        logger.warning("search page without results: the database does not answer")
+        return None
+    return SearchPage(instruments, results)
