@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from jmmc_core.dependencies import EngineDep
+from jmmc_core.dependencies import EngineDep, SettingsDep
 from jmmc_core.errors import JsonRoute
 from jmmc_core.paging import PagingDep
 
@@ -17,6 +17,7 @@ from ..models import api as models
 from ..models.parameters import CriteriaParameters
 from ..services import browse
 from ..services.search import parse_criteria
+from ..services.targets import resolved
 
 router = APIRouter(prefix="/api", tags=["API"], route_class=JsonRoute)
 
@@ -48,10 +49,13 @@ def describe_service(request: Request) -> dict[str, str]:
 
 @router.get("/exposures", response_model=models.Page[models.ExposureSummary])
 def list_exposures(
-    engine: EngineDep, paging: PagingDep, criteria: Annotated[CriteriaParameters, Query()]
+    settings: SettingsDep,
+    engine: EngineDep,
+    paging: PagingDep,
+    criteria: Annotated[CriteriaParameters, Query()],
 ) -> dict[str, Any]:
-    """Exposures meeting the same criteria as ``search.votable``."""
-    parsed = parse_criteria(criteria.model_dump(exclude_none=True))
+    """Exposures meeting the same criteria as ``search.votable`` (``resolve``: a star name)."""
+    parsed = resolved(settings, engine, parse_criteria(criteria.model_dump(exclude_none=True)))
     return browse.exposures(engine, parsed, paging).as_json(paging)
 
 

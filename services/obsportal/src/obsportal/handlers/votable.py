@@ -10,12 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
-from jmmc_core.dependencies import EngineDep
+from jmmc_core.dependencies import EngineDep, SettingsDep
 from jmmc_core.errors import JsonRoute, ScsRoute, VOTableRoute
 from jmmc_core.streaming import document_response
 from jmmc_core.votable import VOTABLE_MEDIA_TYPE
 
+from ..config import Settings
 from ..models.parameters import ConeSearchParameters, ExportParameters, SearchParameters
 from ..services.search import parse_bool, parse_choice, parse_criteria
 from ..services.search_scs import parse_cone_search
@@ -25,6 +27,7 @@ from ..services.search_votable import (
     csv_document,
     votable_document,
 )
+from ..services.targets import resolved
 
 router = APIRouter(tags=["VOTable"], route_class=VOTableRoute)
 scs_router = APIRouter(tags=["VOTable"], route_class=ScsRoute)
@@ -34,15 +37,21 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 _SEARCH_SUMMARY = "Exposures around a position or matching filters, as a TABLEDATA VOTable"
 
 
-def _criteria_and_columns(parameters: SearchParameters, all_fields: str):
-    """The search criteria and the columns asked for (``all_fields`` defaulting as given)."""
+async def _criteria_and_columns(
+    settings: Settings, engine: Engine, parameters: SearchParameters, all_fields: str
+):
+    """The search criteria (a name to resolve made a cone) and the columns asked for
+    (``all_fields`` defaulting as given)."""
     given = parameters.model_dump(exclude_none=True)
     columns = columns_for(parse_bool("all_fields", given.get("all_fields", all_fields)))
-    return parse_criteria(given), columns
+    criteria = await run_in_threadpool(resolved, settings, engine, parse_criteria(given))
+    return criteria, columns
 
 
-async def _search_votable(engine: Engine, parameters: SearchParameters) -> Response:
-    criteria, columns = _criteria_and_columns(parameters, all_fields="false")
+async def _search_votable(
+    settings: Settings, engine: Engine, parameters: SearchParameters
+) -> Response:
+    criteria, columns = await _criteria_and_columns(settings, engine, parameters, "false")
     document = votable_document(engine, criteria, columns)
     return await document_response(document, media_type=VOTABLE_MEDIA_TYPE)
 
@@ -54,12 +63,13 @@ async def _search_votable(engine: Engine, parameters: SearchParameters) -> Respo
     response_class=StreamingResponse,
 )
 async def search_votable(
-    engine: EngineDep, parameters: Annotated[SearchParameters, Query()]
+    settings: SettingsDep, engine: EngineDep, parameters: Annotated[SearchParameters, Query()]
 ) -> Response:
     """ASPRO2 sends ``ra``, ``dec`` (degrees), ``radius`` (arcsec, default 30) and
     ``all_fields``; OiDB harvests with ``interferometer``, ``instrument`` and
-    ``date_updated_from``/``date_updated_to`` (ISO 8601)."""
-    return await _search_votable(engine, parameters)
+    ``date_updated_from``/``date_updated_to`` (ISO 8601). ``resolve`` (a star name) searches
+    the cone of ``radius`` around SIMBAD's position of that star instead of ``ra``/``dec``."""
+    return await _search_votable(settings, engine, parameters)
 
 
 @router.post(
@@ -69,10 +79,10 @@ async def search_votable(
     response_class=StreamingResponse,
 )
 async def search_votable_form(
-    engine: EngineDep, parameters: Annotated[SearchParameters, Form()]
+    settings: SettingsDep, engine: EngineDep, parameters: Annotated[SearchParameters, Form()]
 ) -> Response:
     """The same search posted as a form, as ASPRO2 does."""
-    return await _search_votable(engine, parameters)
+    return await _search_votable(settings, engine, parameters)
 
 
 @router.get(
@@ -81,9 +91,9 @@ async def search_votable_form(
     response_class=StreamingResponse,
 )
 async def export_votable(
-    engine: EngineDep, parameters: Annotated[ExportParameters, Query()]
+    settings: SettingsDep, engine: EngineDep, parameters: Annotated[ExportParameters, Query()]
 ) -> Response:
-    criteria, columns = _criteria_and_columns(parameters, all_fields="true")
+    criteria, columns = await _criteria_and_columns(settings, engine, parameters, "true")
     serialization = parse_choice(
         "serialization", parameters.serialization or "tabledata", SERIALIZATIONS
     )
@@ -100,9 +110,9 @@ async def export_votable(
     response_class=StreamingResponse,
 )
 async def export_csv(
-    engine: EngineDep, parameters: Annotated[SearchParameters, Query()]
+    settings: SettingsDep, engine: EngineDep, parameters: Annotated[SearchParameters, Query()]
 ) -> Response:
-    criteria, columns = _criteria_and_columns(parameters, all_fields="true")
+    criteria, columns = await _criteria_and_columns(settings, engine, parameters, "true")
     return await document_response(
         csv_document(engine, criteria, columns),
         media_type=CSV_MEDIA_TYPE,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from jmmc_core.accounts.dependencies import optional_user
-from jmmc_core.dependencies import EngineDep
+from jmmc_core.dependencies import EngineDep, SettingsDep
 from jmmc_core.errors import HtmlRoute
 from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, Paging
 from jmmc_core.web import add_template_folder, render
@@ -23,6 +23,7 @@ from jmmc_core.web import add_template_folder, render
 from ..services import browse
 from ..services.search import SearchCriteria
 from ..services.search_form import FORM_FIELDS, download_parameters, form_criteria
+from ..services.targets import resolved
 from ..services.uv_plot import uv_png, uv_tracks
 from .api import IntegerKey, service_description
 
@@ -70,17 +71,25 @@ def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
 
 @pages.get("/")
 def home_page(
-    request: Request, engine: EngineDep, page: PageNumber = 1, sort: Sort = "mjd_start"
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    page: PageNumber = 1,
+    sort: Sort = "mjd_start",
 ) -> Response:
     """The search page for a browser; the service's description as JSON for scripts."""
     if "text/html" not in request.headers.get("accept", ""):
         return JSONResponse(service_description(request))
-    return search_page(request, engine, page, sort)
+    return search_page(request, settings, engine, page, sort)
 
 
 @pages.get("/search", response_class=HTMLResponse)
 def search_page(
-    request: Request, engine: EngineDep, page: PageNumber = 1, sort: Sort = "mjd_start"
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    page: PageNumber = 1,
+    sort: Sort = "mjd_start",
 ) -> HTMLResponse:
     form = {name: request.query_params.get(name, "") for name in FORM_FIELDS}
     context: dict[str, Any] = {
@@ -89,7 +98,7 @@ def search_page(
         "sort": sort,
     }
     if any(form.values()) or "page" in request.query_params:
-        criteria = form_criteria(form)
+        criteria = resolved(settings, engine, form_criteria(form))
         paging = Paging(page, PAGE_SIZE, sort)
         results = browse.exposures(engine, criteria, paging)
         context |= _results(request, results, paging)

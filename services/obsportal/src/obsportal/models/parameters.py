@@ -25,11 +25,17 @@ class CriteriaParameters(BaseModel):
     ra: Text = _text("Right ascension of the cone centre, ICRS degrees [0, 360]")
     dec: Text = _text("Declination of the cone centre, ICRS degrees [-90, 90]")
     radius: Text = _text("Cone radius in arcseconds (default 30, at most 324000)")
+    resolve: Text = _text(
+        "Star name resolved by SIMBAD: the cone's centre instead of ra and dec, e.g. HD 58647"
+    )
     exp_id: Text = _text("Exposure identifier")
     instrument: Text = _text("Instrument name, e.g. GRAVITY")
     instrument_mode: Text = _text("Instrument mode")
     interferometer: Text = _text("Interferometer name, e.g. VLTI")
-    target: Text = _text("Part of the target name")
+    target: Text = _text(
+        "Part of the target name, letters and digits only compared (hd 58647 finds HD_58647),"
+        " or of its SIMBAD identifier; finds every spelling of the same star"
+    )
     target_id: Text = _text("Target identifier (integer)")
     program: Text = _text("ESO programme identifier")
     obs_type: Text = _text("science or calibrator")

@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from jmmc_core.errors import InvalidParameter
 from jmmc_core.spherical import Cone
 
-from ..storage.search import SearchCriteria
+from ..storage.search import NameCone, SearchCriteria
 
-#: ASPRO2's cone: 30 arcseconds around its target.
+#: ASPRO2's cone: 30 arcseconds around its target. It is also the cone around a resolved name:
+#: observing blocks point within arcseconds of SIMBAD's position, and 30" still holds a star
+#: whose proper motion moved it by a few arcseconds over the archive's decades.
 DEFAULT_RADIUS_ARCSEC = 30.0
 #: pg_sphere's largest circle: a hemisphere (a larger radius is refused, not a server error).
 MAX_RADIUS_ARCSEC = 90.0 * 3600.0
@@ -93,28 +95,38 @@ def _text(parameters: Mapping[str, str], name: str) -> str | None:
 
 
 def parse_criteria(parameters: Mapping[str, str]) -> SearchCriteria:
-    """Criteria from request parameters (``ra``/``dec`` in degrees, ``radius`` in arcsec)."""
+    """Criteria from request parameters (``ra``/``dec`` in degrees, ``radius`` in arcsec).
+
+    ``resolve`` names a star whose SIMBAD position is the cone's centre: the caller resolves
+    it (:func:`obsportal.services.targets.resolved`) before searching.
+    """
     ra_text, dec_text = _text(parameters, "ra"), _text(parameters, "dec")
-    radius_text = _text(parameters, "radius")
-    cone = None
+    radius_text, resolve = _text(parameters, "radius"), _text(parameters, "resolve")
+    radius = DEFAULT_RADIUS_ARCSEC
+    if radius_text is not None:
+        if ra_text is None and dec_text is None and resolve is None:
+            raise InvalidParameter("radius", "given without ra and dec or resolve")
+        radius = parse_float("radius", radius_text, 0.0, MAX_RADIUS_ARCSEC)
+    cone = name_cone = None
     if ra_text is not None or dec_text is not None:
+        if resolve is not None:
+            raise InvalidParameter("resolve", "give a name to resolve or ra and dec, not both")
         if ra_text is None:
             raise InvalidParameter("ra", "missing; a cone needs both ra and dec")
         if dec_text is None:
             raise InvalidParameter("dec", "missing; a cone needs both ra and dec")
-        radius = DEFAULT_RADIUS_ARCSEC
-        if radius_text is not None:
-            radius = parse_float("radius", radius_text, 0.0, MAX_RADIUS_ARCSEC)
         cone = Cone(
             ra=parse_float("ra", ra_text, 0.0, 360.0),
             dec=parse_float("dec", dec_text, -90.0, 90.0),
             radius=radius / 3600.0,
         )
-    elif radius_text is not None:
-        raise InvalidParameter("radius", "given without ra and dec")
+    elif resolve is not None:
+        _check_name("resolve", resolve)
+        name_cone = NameCone(resolve, radius / 3600.0)
 
     criteria = SearchCriteria(
         cone=cone,
+        resolve=name_cone,
         exp_id=_text(parameters, "exp_id"),
         instrument=_text(parameters, "instrument"),
         instrument_mode=_text(parameters, "instrument_mode"),
@@ -132,8 +144,16 @@ def parse_criteria(parameters: Mapping[str, str]) -> SearchCriteria:
     for name in ("date_updated_from", "date_updated_to"):
         if (value := _text(parameters, name)) is not None:
             criteria = criteria.but(**{name: parse_datetime(name, value)})
+    if criteria.target is not None:
+        _check_name("target", criteria.target)
     _check_ranges(criteria)
     return criteria
+
+
+def _check_name(parameter: str, name: str) -> None:
+    """Names are matched on their letters and digits: one without any would match anything."""
+    if not any(character.isalnum() for character in name):
+        raise InvalidParameter(parameter, f"{name!r} has no letter or digit")
 
 
 def _check_ranges(criteria: SearchCriteria) -> None:

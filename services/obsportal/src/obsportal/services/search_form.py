@@ -1,4 +1,8 @@
-"""The web search form: one box for a target name or coordinates, plus filters, into criteria."""
+"""The web search form: one box for a target name or coordinates, plus filters, into criteria.
+
+A name searches the targets so named (every spelling of the star); with ``resolve`` ticked it
+is resolved by SIMBAD and the cone of ``radius`` around the star is searched instead.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from jmmc_core.errors import InvalidParameter
 from ..storage.search import SearchCriteria
 from .search import parse_criteria
 
-FORM_FIELDS = ("q", "radius", "instrument", "mode", "date_from", "date_to")
+FORM_FIELDS = ("q", "resolve", "radius", "instrument", "mode", "date_from", "date_to")
 _MJD_EPOCH = date(1858, 11, 17)
 _SEXAGESIMAL = re.compile(
     r"^\s*(\d{1,2})[:h ](\d{1,2})[:m ](\d{1,2}(?:\.\d*)?)s?\s*[ ,]\s*"
@@ -46,12 +50,15 @@ def form_criteria(form: Mapping[str, str]) -> SearchCriteria:
     query = (form.get("q") or "").strip()
     if query:
         position = parse_position(query)
-        if position is None:
-            parameters["target"] = query
-        else:
+        if position is not None:
             parameters.update(ra=str(position[0]), dec=str(position[1]))
-            if radius := (form.get("radius") or "").strip():
-                parameters["radius"] = radius
+        elif form.get("resolve"):
+            parameters["resolve"] = query
+        else:
+            parameters["target"] = query
+        radius = (form.get("radius") or "").strip()
+        if radius and (position is not None or "resolve" in parameters):
+            parameters["radius"] = radius
     for field, parameter in (("instrument", "instrument"), ("mode", "instrument_mode")):
         if value := (form.get(field) or "").strip():
             parameters[parameter] = value
@@ -63,7 +70,8 @@ def form_criteria(form: Mapping[str, str]) -> SearchCriteria:
         return parse_criteria(parameters)
     except InvalidParameter as error:
         # Name the form field the user typed into, not the parameter it became.
-        field = {"ra": "q", "dec": "q", "mjd_to": "date_to"}.get(error.parameter, error.parameter)
+        fields = {"ra": "q", "dec": "q", "resolve": "q", "target": "q", "mjd_to": "date_to"}
+        field = fields.get(error.parameter, error.parameter)
         raise InvalidParameter(field, error.message) from None
 
 

@@ -14,12 +14,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from jmmc_core.errors import InvalidParameter
-from jmmc_core.name_resolver import Resolution, Resolver
+from jmmc_core.name_resolver import Resolver
 from jmmc_core.spherical import Cone
 
 from ..config import Settings
 from ..schema import NameResolution
 from ..storage import targets as storage
+from ..storage.search import SearchCriteria
 
 
 def name_resolver(settings: Settings) -> Resolver:
@@ -72,16 +73,20 @@ def resolve_targets(settings: Settings, engine: Engine) -> TargetsReport:
     return report
 
 
-def name_cone(settings: Settings, engine: Engine, name: str, radius: float) -> Cone:
-    """The cone of ``radius`` degrees around the ICRS position SIMBAD gives for ``name``.
+def resolved(settings: Settings, engine: Engine, criteria: SearchCriteria) -> SearchCriteria:
+    """``criteria`` with the star named by ``resolve`` turned into the cone around its position.
 
     A name SIMBAD does not know, or that could not be checked, is refused naming the
     ``resolve`` parameter: searching around no position would silently find nothing.
     """
+    if criteria.resolve is None:
+        return criteria
+    name = criteria.resolve.name
     with Session(engine) as session, session.begin():
-        answer: Resolution = name_resolver(settings).resolve(session, asked_name(name))
+        answer = name_resolver(settings).resolve(session, asked_name(name))
     if answer.status == "not_found":
         raise InvalidParameter("resolve", f"{name!r} is unknown to SIMBAD")
     if answer.status == "not_checked":
         raise InvalidParameter("resolve", f"{name!r} could not be resolved: {answer.reason}")
-    return Cone(ra=answer.ra, dec=answer.dec, radius=radius)
+    cone = Cone(ra=answer.ra, dec=answer.dec, radius=criteria.resolve.radius)
+    return criteria.but(cone=cone, resolve=None)

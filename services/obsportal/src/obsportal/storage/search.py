@@ -21,6 +21,8 @@ from sqlalchemy import Engine
 
 from jmmc_core.spherical import Cone
 
+from ..schema.catalogue import name_key_sql
+
 #: pg_sphere's contains operator against a circle; the GiST index on ``position`` serves it.
 CONE_CONDITION = (
     "e.position <@ scircle(spoint(radians(%(ra)s), radians(%(dec)s)), radians(%(radius)s))"
@@ -97,10 +99,21 @@ _cursor_names = count()
 
 
 @dataclass(frozen=True)
+class NameCone:
+    """A cone around a star given by name, until the name resolver gives its position."""
+
+    name: str
+    #: Degrees.
+    radius: float
+
+
+@dataclass(frozen=True)
 class SearchCriteria:
     """What a search asks for; every criterion left at ``None`` matches everything."""
 
     cone: Cone | None = None
+    #: Resolved into ``cone`` before searching (``where_clause`` refuses it unresolved).
+    resolve: NameCone | None = None
     exp_id: str | None = None
     instrument: str | None = None
     instrument_mode: str | None = None
@@ -126,13 +139,25 @@ class Query:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+#: The LIKE pattern of the name searched for: its key anywhere (``%%`` is psycopg's ``%``).
+_TARGET_PATTERN = f"'%%' || {name_key_sql('%(target)s')} || '%%'"
+#: Exposures of targets whose name, or SIMBAD identifier, holds the name searched for (both as
+#: letters and digits only: ``hd 58647`` finds ``HD_58647``), and of every other spelling of
+#: the stars those are (same identifier). The trigram indexes on the keys serve the LIKEs.
+TARGET_CONDITION = f"""o.target_id IN (
+    WITH matched AS (
+        SELECT id, identifier FROM targets
+        WHERE name_key LIKE {_TARGET_PATTERN} OR identifier_key LIKE {_TARGET_PATTERN}
+    )
+    SELECT id FROM matched
+    UNION SELECT t.id FROM targets t JOIN matched m ON t.identifier = m.identifier
+)"""
 
 
 def where_clause(criteria: SearchCriteria) -> Query:
     """The WHERE clause (possibly empty) selecting exposures that meet ``criteria``."""
+    if criteria.resolve is not None:
+        raise ValueError(f"name {criteria.resolve.name!r} not resolved into a cone")
     conditions: list[str] = []
     parameters: dict[str, Any] = {}
 
@@ -156,8 +181,8 @@ def where_clause(criteria: SearchCriteria) -> Query:
     equal("o.target_id", "target_id", criteria.target_id)
     equal("o.obs_type", "obs_type", criteria.obs_type)
     if criteria.target is not None:
-        conditions.append("e.target_name ILIKE %(target)s")
-        parameters["target"] = _like_pattern(criteria.target)
+        conditions.append(TARGET_CONDITION)
+        parameters["target"] = criteria.target
     if criteria.mjd_from is not None:
         conditions.append("e.mjd_end >= %(mjd_from)s")
         parameters["mjd_from"] = criteria.mjd_from
