@@ -3,9 +3,11 @@
 Rows come from any iterator of tuples and leave as ``bytes`` chunks, so memory does not grow
 with the row count. Rows are read in batches sized to fill about one chunk and formatted column
 by column: only columns holding values that are not already text, integers or finite floats go
-through a per-value formatter. The standard ``csv`` module writes CSV lines (it quotes where
-needed); TSV lines, which never need quoting, are joined directly (the ``csv`` module would
-refuse a lone empty cell without quotes).
+through a per-value formatter. Lines are joined directly, in CSV and TSV alike: the standard
+``csv`` module, which looks at every character of every cell, wrote CSV at a third of the
+speed of the VOTable writer on the obsportal export (1 KB baseline texts per row); here a column
+whose joined text holds no character that needs quoting is taken as it is, and only the cells
+that hold one are quoted.
 
 Value rules (DALI text forms):
 
@@ -25,13 +27,13 @@ Value rules (DALI text forms):
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
+
+from .votable import format_distinct
 
 __all__ = ["CSV_MEDIA_TYPE", "TSV_MEDIA_TYPE", "DelimitedWriter"]
 
@@ -39,8 +41,6 @@ CSV_MEDIA_TYPE = "text/csv;header=present"
 TSV_MEDIA_TYPE = "text/tab-separated-values"
 
 _NONE = type(None)
-#: Types the csv module already writes the DALI way (None empty, floats by repr).
-_WRITTEN_AS_IS = frozenset({str, int, _NONE})
 _FLOATS = frozenset({float, _NONE})
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _FIRST_BATCH_ROWS = 32
@@ -59,6 +59,10 @@ def _float_text(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "+Inf" if value > 0 else "-Inf"
+
+
+def _finite_float_texts(values: Iterable[float | None]) -> list[str]:
+    return ["" if value is None else float.__repr__(value) for value in values]
 
 
 def _element_text(value: Any) -> str:
@@ -109,27 +113,38 @@ class DelimitedWriter:
         self.line_terminator = line_terminator
         self.chunk_size = chunk_size
 
-    def _csv_cells(self, column: Sequence[Any]) -> Sequence[Any]:
-        """A batch column as values the csv module writes the DALI way as they are."""
-        kinds = set(map(type, column))
-        if kinds <= _WRITTEN_AS_IS:
-            return column
-        if kinds <= _FLOATS and _all_finite(column):
-            return column
-        return list(map(_value_text, column))
-
     @staticmethod
-    def _tsv_cells(column: Sequence[Any]) -> Sequence[str]:
-        """A batch column as escaped TSV texts."""
+    def _texts(column: Sequence[Any]) -> Sequence[str]:
+        """A batch column as DALI texts, unescaped."""
         kinds = set(map(type, column))
         if kinds == {str}:
-            texts = column
-        elif kinds <= {int, _NONE}:
-            texts = ["" if value is None else int.__repr__(value) for value in column]
-        elif kinds <= _FLOATS and _all_finite(column):
-            texts = ["" if value is None else float.__repr__(value) for value in column]
-        else:
-            texts = list(map(_value_text, column))
+            return column
+        if kinds == {str, _NONE}:
+            return ["" if value is None else value for value in column]
+        if kinds <= {int, _NONE}:
+            return ["" if value is None else int.__repr__(value) for value in column]
+        if kinds <= _FLOATS and _all_finite(column):
+            return format_distinct(column, _finite_float_texts)
+        return list(map(_value_text, column))
+
+    @classmethod
+    def _csv_cells(cls, column: Sequence[Any]) -> Sequence[str]:
+        """A batch column as CSV cells, quoted where RFC 4180 needs it."""
+        texts = cls._texts(column)
+        joined = "".join(texts)
+        if '"' in joined:
+            texts = [text.replace('"', '""') for text in texts]
+        elif "," not in joined and "\n" not in joined and "\r" not in joined:
+            return texts
+        return [
+            f'"{text}"' if "," in text or '"' in text or "\n" in text or "\r" in text else text
+            for text in texts
+        ]
+
+    @classmethod
+    def _tsv_cells(cls, column: Sequence[Any]) -> Sequence[str]:
+        """A batch column as escaped TSV texts."""
+        texts = cls._texts(column)
         joined = "".join(texts)
         if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
             return [text.translate(_TSV_ESCAPES) for text in texts]
@@ -173,12 +188,10 @@ class DelimitedWriter:
             columns = []
         if len(columns) != width:
             raise ValueError(f"every row must have {width} values, one per column")
-        if self.delimiter == "\t":
-            cells = map(self._tsv_cells, columns)
-            terminator = self.line_terminator
-            return "".join(line + terminator for line in map("\t".join, zip(*cells, strict=True)))
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator=self.line_terminator).writerows(
-            zip(*map(self._csv_cells, columns), strict=True)
-        )
-        return buffer.getvalue()
+        cells = map(self._tsv_cells if self.delimiter == "\t" else self._csv_cells, columns)
+        lines = map(self.delimiter.join, zip(*cells, strict=True))
+        if width == 1 and self.delimiter == ",":
+            # A line holding nothing would read as no row at all: an empty cell alone is quoted.
+            lines = (line or '""' for line in lines)
+        terminator = self.line_terminator
+        return terminator.join(lines) + terminator

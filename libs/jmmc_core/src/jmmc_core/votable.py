@@ -363,7 +363,7 @@ def _float_text(value: Any) -> str:
     return "+Inf" if value > 0 else "-Inf"
 
 
-def _formatted_once(
+def format_distinct(
     values: Sequence[Any], format_all: Callable[[Iterable[Any]], Iterable[str]]
 ) -> list[str]:
     """``format_all(values)`` as a list; a column of mostly repeated values (a target's
@@ -398,7 +398,7 @@ def _float32_texts(values: Iterable[Any]) -> list[str]:
 
 def _utf16_wire(texts: Sequence[str]) -> list[str]:
     """UTF-16 encodings as Latin-1 text."""
-    return _formatted_once(texts, _utf16_latin1)
+    return format_distinct(texts, _utf16_latin1)
 
 
 def _utf16_latin1(texts: Iterable[str]) -> Iterator[str]:
@@ -480,15 +480,15 @@ class _FloatCodec(_Codec):
 
     def tabledata(self, column):
         if self.dtype.itemsize == 4:
-            return _formatted_once(column, _float32_texts)
+            return format_distinct(column, _float32_texts)
         try:
             # NaN and infinities propagate through the sum, so a finite sum means finite values.
             if math.isfinite(sum(column)):
-                return _formatted_once(column, _double_reprs)
+                return format_distinct(column, _double_reprs)
         except TypeError:  # None, or not a float
             pass
         values = np.array(column, float)
-        texts = _formatted_once(values.tolist(), _double_reprs)
+        texts = format_distinct(values.tolist(), _double_reprs)
         for index in np.flatnonzero(~np.isfinite(values)).tolist():
             texts[index] = _float_text(column[index])
         return texts
