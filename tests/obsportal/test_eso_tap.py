@@ -18,6 +18,8 @@ from click.testing import CliRunner
 
 from jmmc_devtools.pgcluster import free_port
 from obsportal.cli import main
+from obsportal.config import Settings
+from obsportal.services.ingestion.eso_tap import FIRST_HARVEST, EsoTapSource
 
 from .ingestion_support import fresh_settings, query
 
@@ -226,3 +228,19 @@ def test_an_archive_in_trouble_fails_the_run_in_one_line(new_database, archive, 
     (_, status, _, watermark), *_ = runs(settings)
     assert (status, watermark) == ("failed", None)
     assert query(settings, "SELECT count(*) FROM exposures")[0][0] == 0
+
+
+def test_pages_of_the_archive_list_every_frame_once_oldest_change_first(archive):
+    recorded, tap_url, header_url = archive
+    settings = Settings(eso_tap_url=tap_url, eso_header_url=header_url)
+    source = EsoTapSource(
+        settings, ["GRAVITY", "pionier", "AMBER", "MATISSE"], FIRST_HARVEST, page_size=2
+    )
+    asked_before = len(recorded.queries)
+    listed = [row for chunk in source.chunks() for row in chunk.rows]
+    changes = [row.last_mod_date for row in listed]
+    assert len({row.dp_id for row in listed}) == len(listed) == ALL_FRAMES
+    assert changes == sorted(changes)
+    assert source.watermark == changes[-1]
+    pages = recorded.queries[asked_before:]
+    assert len(pages) > ALL_FRAMES // 2 and all("SELECT TOP 2 " in adql for adql in pages)
