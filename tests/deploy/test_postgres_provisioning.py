@@ -13,6 +13,10 @@ import pytest
 import yaml
 from sqlalchemy import create_engine
 
+from jmmc_core.accounts.config import AccountsSettings
+from jmmc_core.accounts.migrations import MIGRATIONS, SERVICES_ROLE
+from jmmc_core.accounts.schema import SCHEMA
+from jmmc_core.migrations import is_at_head, upgrade_to_head
 from jmmc_core.tap_publishing import (
     CONE_FUNCTIONS,
     PublishedColumn,
@@ -43,7 +47,7 @@ def provision(run: Run, pg_cluster: PostgresCluster):
         "--set", f"tapPublisherRole={PUBLISHERS_GROUP}", "--set", f"accountsRole={ACCOUNTS_GROUP}",
         "--set", f"roles[0].name={PUBLISHER}", "--set", "roles[0].tapReadable=true",
         "--set", f"roles[0].readerRoles[0]={PUBLISHER_READER}",
-        "--set", f"roles[0].schemas[0]={EXTRA_SCHEMA}",
+        "--set", f"roles[0].schemas[0]={EXTRA_SCHEMA}", "--set", f"roles[0].schemas[1]={SCHEMA}",
         "--set", f"roles[1].name={TAP}", "--set", f"roles[1].memberOf[0]={READER}",
         "--set", f"roles[2].name={SECOND_PUBLISHER}", "--set", "roles[2].tapReadable=true",
         "--set", f"queryRoles[0].name={QUERY}", "--set", "queryRoles[0].passwordSecret.name=q",
@@ -242,3 +246,35 @@ def test_backup_job_dumps_the_database_and_prunes_only_expired_dumps(
 def test_the_chart_declares_the_cone_functions_the_platform_needs_leakproof():
     values = yaml.safe_load((REPO / "charts" / "postgres" / "values.yaml").read_text())
     assert tuple(values["leakproofFunctions"]) == CONE_FUNCTIONS
+
+
+def test_a_provisioned_role_migrates_the_accounts_schema_it_owns_without_creating_schemas(
+    provision, pg_cluster: PostgresCluster
+):
+    """What the chart's accounts migration Job does: as the login role owning the schema,
+    which (as in production) may not create schemas in the database."""
+    assert provision().returncode == 0
+    # The group role the migration grants to is the chart's default accountsRole, which this
+    # module's provisioning renames: create it as the default provisioning would.
+    chart_values = yaml.safe_load((REPO / "charts" / "postgres" / "values.yaml").read_text())
+    assert chart_values["accountsRole"] == SERVICES_ROLE
+    with connect(pg_cluster, "postgres") as connection:
+        connection.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SERVICES_ROLE}')"
+            f" THEN CREATE ROLE {SERVICES_ROLE} NOLOGIN; END IF; END $$"
+        )
+        may_create = connection.execute(
+            "SELECT has_database_privilege(%s, %s, 'CREATE')", [PUBLISHER, DATABASE]
+        ).fetchone()[0]
+    assert may_create is False
+    settings = AccountsSettings(
+        database_url=f"postgresql+psycopg://{PUBLISHER}@127.0.0.1:{pg_cluster.port}/{DATABASE}"
+    )
+    upgrade_to_head(settings, MIGRATIONS)
+    upgrade_to_head(settings, MIGRATIONS)
+    assert is_at_head(settings, MIGRATIONS)
+    with connect(pg_cluster, PUBLISHER) as connection:
+        owners = connection.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = %s", [SCHEMA]
+        ).fetchall()
+    assert owners == [(PUBLISHER,)]
