@@ -137,6 +137,8 @@ class Exposure(Base):
         ),
         Index("ix_exposures_date_updated", "date_updated"),
         Index("ix_exposures_instrument_mjd", "instrument_name", "mjd_start"),
+        # Searches come oldest first: exports stream in this order instead of sorting on disk.
+        Index("ix_exposures_mjd_start_exp_id", "mjd_start", "exp_id"),
     )
 
     exp_id: Mapped[str] = mapped_column(Text, primary_key=True)
