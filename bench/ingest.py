@@ -1,22 +1,29 @@
-"""Benchmark of ObsPortal ingestion: synthetic ESO headers through the whole pipeline.
+"""Benchmark of ObsPortal ingestion: real-size synthetic ESO headers through ``obsportal ingest``.
 
-Prints headers/s per stage (generate, parse, classify + extract + validate, database load),
-the end-to-end time and rate, peak memory, and astropy's ``Header.fromstring`` on a sample
-as the reference the targeted card reader is compared with. Run:
+Prints the synthetic headers' size distribution next to the real headers' (shared data), the
+single-core rates of each stage (generate, parse, classify + extract + validate) with
+astropy's ``Header.fromstring`` on the same headers as the reference measured in the same
+run, then the end-to-end rate of the CLI (``obsportal ingest --synthetic``, worker processes
+and PostgreSQL included) against the target, and peak memory. Run:
 
-    .venv/bin/python bench/ingest.py                  # 1,000,000 headers (~70% excluded)
-    .venv/bin/python bench/ingest.py --headers 20000  # quick
+    .venv/bin/python bench/ingest.py                    # 100,000 headers (~70% excluded)
+    .venv/bin/python bench/ingest.py --count 1000000    # the target's size
 
 A private PostgreSQL is started in a temporary folder unless ``--database-url`` is given.
 """
 
 import argparse
 import contextlib
+import json
 import os
 import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from astropy.io.fits import Header
@@ -25,104 +32,116 @@ from jmmc_core.migrations import upgrade_to_head
 from jmmc_devtools.pgcluster import PostgresCluster, free_port
 from obsportal.cli import MIGRATIONS
 from obsportal.config import Settings
-from obsportal.services.ingestion import run as ingestion_run
 from obsportal.services.ingestion.cards import parse_header
+from obsportal.services.ingestion.demo import shared_dir
 from obsportal.services.ingestion.extract import RawHeader, process
-from obsportal.services.ingestion.synthetic import SyntheticSource, synthetic_header
-from obsportal.storage import ingestion as storage
+from obsportal.services.ingestion.synthetic import synthetic_header
 
 SEED = 1
 TARGET_SECONDS = 180
+TARGET_COUNT = 1_000_000
+CARD = 81  # an 80-character card and its newline
+OBSPORTAL = str(Path(sys.executable).parent / "obsportal")
 
 
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:>10,.0f} headers/s"
 
 
-def stage_rates(sample: int) -> float:
-    """Single-core rates of the CPU stages; returns the card reader's headers/s."""
-    started = time.perf_counter()
+def instrument_of(data: bytes) -> str:
+    start = data.find(b"\nINSTRUME= '") + 12
+    return data[start : data.index(b"'", start)].decode().strip() if start > 11 else "?"
+
+
+def size_distribution(headers: list[bytes]) -> None:
+    """Cards per header by instrument, synthetic against the real headers (when present)."""
+    real_dir = shared_dir() / "data" / "eso_headers"
+    real = [path.read_bytes() for path in sorted(real_dir.glob("*.hdr"))]
+    print("header size, cards per header (min / median / max) and mean KB:")
+    for label, sample in (("synthetic", headers), ("real", real)):
+        if not sample:
+            print(f"  {label:<10} (no real headers found in {real_dir})")
+            continue
+        by_instrument = defaultdict(list)
+        for data in sample:
+            by_instrument[instrument_of(data)].append(len(data) // CARD)
+        columns = "  ".join(
+            f"{name} {min(cards)}/{statistics.median(cards):.0f}/{max(cards)}"
+            for name, cards in sorted(by_instrument.items())
+            if name != "?"
+        )
+        mean_kb = statistics.mean(map(len, sample)) / 1024
+        print(f"  {label:<10} {mean_kb:5.1f} KB  {columns}")
+
+
+def stage_rates(sample: int) -> None:
+    """Single-core CPU time of the stages on the same headers, astropy included."""
+    started = time.process_time()
     headers = [synthetic_header(SEED, index) for index in range(sample)]
-    generated = time.perf_counter() - started
-    started = time.perf_counter()
+    generated = time.process_time() - started
+    size_distribution(headers)
+    started = time.process_time()
     for data in headers:
         with contextlib.suppress(ValueError):  # the few deliberately damaged headers
             parse_header(data)
-    parsed = time.perf_counter() - started
-    started = time.perf_counter()
+    parsed = time.process_time() - started
+    started = time.process_time()
     for data in headers:
         process(RawHeader("bench", data))
-    processed = time.perf_counter() - started
-    astropy_sample = headers[: max(50, sample // 40)]
-    started = time.perf_counter()
+    processed = time.process_time() - started
+    astropy_sample = headers[: max(50, sample // 20)]
+    started = time.process_time()
     for data in astropy_sample:
         with contextlib.suppress(ValueError, KeyError):
             Header.fromstring(data.decode("ascii", "replace"), sep="\n")
-    astropy_rate = len(astropy_sample) / (time.perf_counter() - started)
+    astropy_rate = len(astropy_sample) / (time.process_time() - started)
     card_rate = sample / parsed
-    print(f"single core, {sample:,} headers, {sum(map(len, headers)) / sample:,.0f} bytes each:")
+    print(f"single core (CPU time), {sample:,} headers:")
     print(f"  generate (synthetic)               {rate(sample, generated)}")
     print(f"  parse (targeted card reader)       {rate(sample, parsed)}")
     print(f"  parse+classify+extract+validate    {rate(sample, processed)}")
     print(f"  astropy Header.fromstring          {astropy_rate:>10,.0f} headers/s "
           f"(on {len(astropy_sample):,})")  # fmt: skip
     print(f"  card reader / astropy              {card_rate / astropy_rate:>10,.1f} x")
-    return card_rate
 
 
-def end_to_end(settings: Settings, count: int, workers: int) -> None:
-    load_seconds = 0.0
-    original = storage.load_batch
-
-    def timed_load(*args, **kwargs):
-        nonlocal load_seconds
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            load_seconds += time.perf_counter() - started
-
-    storage.load_batch = timed_load
-    last_report = [0.0]
-
-    def progress(read: int, elapsed: float) -> None:
-        if elapsed - last_report[0] >= 10:
-            last_report[0] = elapsed
-            print(f"  ... {read:,} headers, {read / elapsed:,.0f} headers/s", flush=True)
-
+def end_to_end(url: str, count: int, workers: int) -> None:
+    command = [OBSPORTAL, "ingest", "--synthetic", str(count), "--seed", str(SEED), "--json"]
+    if workers:
+        command += ["--workers", str(workers)]
+    environment = {**os.environ, "OBSPORTAL_DATABASE_URL": url}
     started = time.perf_counter()
-    run = ingestion_run.ingest(
-        settings, SyntheticSource(count, seed=SEED), workers=workers, progress=progress
-    )
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     total = time.perf_counter() - started
-    storage.load_batch = original
-    assert run.status == "succeeded", run.error
-    assert run.read_count == run.accepted_count + run.excluded_count + run.rejected_count
-    print(f"end to end, {count:,} headers, {workers} worker processes:")
-    share = run.excluded_count / run.read_count
-    print(f"  accepted {run.accepted_count:,}  excluded {run.excluded_count:,} ({share:.0%})"
-          f"  rejected {run.rejected_count:,}")  # fmt: skip
-    print(f"  database load (COPY + upserts)     {rate(count, load_seconds)}  "
-          f"({load_seconds:.1f} s in the parent)")  # fmt: skip
-    print(f"  total                              {rate(count, total)}  ({total:.1f} s)")
-    projected = total * 1_000_000 / count
-    print(
-        f"  projected for 1,000,000 headers    {projected:>10.0f} s "
-        f"(target {TARGET_SECONDS} s: {'met' if projected <= TARGET_SECONDS else 'missed'})"
-    )
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if result.returncode != 0:
+        raise SystemExit(f"obsportal ingest failed:\n{result.stdout}{result.stderr}")
+    run = json.loads(result.stdout.splitlines()[-1])
+    assert run["read"] == run["accepted"] + run["excluded"] + run["rejected"] == count
+    processes = workers or "one per CPU"
+    print(f"end to end, obsportal ingest --synthetic {count:,} ({processes} workers):")
+    share = run["excluded"] / run["read"]
+    print(f"  accepted {run['accepted']:,}  excluded {run['excluded']:,} ({share:.0%})"
+          f"  rejected {run['rejected']:,}")  # fmt: skip
+    target_rate = TARGET_COUNT / TARGET_SECONDS
+    print(f"  total                              {rate(count, total)}  ({total:.1f} s;"
+          f" target {target_rate:,.0f} headers/s)")  # fmt: skip
+    projected = total * TARGET_COUNT / count
+    verdict = "met" if projected <= TARGET_SECONDS else "missed"
+    print(f"  projected for 1,000,000 headers    {projected:>10.0f} s "
+          f"(target {TARGET_SECONDS} s: {verdict})")  # fmt: skip
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"  peak memory: parent {own:,.0f} MiB, largest worker {children:,.0f} MiB")
+    print(f"  peak memory: largest process of the run {children:,.0f} MiB")
+    print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--headers", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=20_000, help="headers per CPU stage")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--count", "--headers", type=int, default=100_000, dest="count")
+    parser.add_argument("--sample", type=int, default=5_000, help="headers per CPU stage")
+    parser.add_argument("--workers", type=int, default=0, help="0: the CLI's default")
     parser.add_argument("--database-url", help="an empty database (default: a private one)")
     arguments = parser.parse_args()
-    stage_rates(min(arguments.sample, arguments.headers))
+    stage_rates(min(arguments.sample, arguments.count))
     directory = None
     cluster = None
     url = arguments.database_url
@@ -133,9 +152,8 @@ def main() -> None:
         cluster.ensure_database("bench", "jmmc")
         url = cluster.url("bench", "jmmc")
     try:
-        settings = Settings(database_url=url, environment="test")
-        upgrade_to_head(settings, MIGRATIONS)
-        end_to_end(settings, arguments.headers, arguments.workers)
+        upgrade_to_head(Settings(database_url=url, environment="test"), MIGRATIONS)
+        end_to_end(url, arguments.count, arguments.workers)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -20,6 +20,7 @@ as the facts document and ObsPortal's validation log write them.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import repeat
 
 import numpy
 
@@ -70,9 +71,10 @@ class Header:
     complete: bool = True
 
     def _raw(self, keyword: str) -> str | None:
-        if not self.complete and keyword not in READ_KEYWORDS:
+        raw = self.values.get(keyword)
+        if raw is None and not self.complete and keyword not in READ_KEYWORDS:
             raise LookupError(f"{keyword!r} is not in READ_KEYWORDS: add it there")
-        return self.values.get(keyword)
+        return raw
 
     def __contains__(self, keyword: str) -> bool:
         return self._raw(keyword) is not None
@@ -90,7 +92,7 @@ class Header:
         raw = self._raw(keyword)
         if raw is None:
             return None
-        token = raw.split("/", 1)[0].strip()
+        token = raw.partition("/")[0].strip()
         if token.startswith("'"):
             token = _string_value(raw)
         try:
@@ -108,7 +110,7 @@ def parse_header(data: bytes) -> Header:
         raise HeaderError("non_ascii", f"non-ASCII byte 0x{data[position]:02x} at {position}")
     grid = _card_grid(data)
     if grid is not None:
-        return _read_cards(_wanted_cards(*grid), complete=False)
+        return _read_wanted_cards(*_wanted_cards(*grid))
     text = data.decode("ascii")
     if "\n" in text:
         cards = text.strip("\n").split("\n")
@@ -130,24 +132,55 @@ def _card_grid(data: bytes) -> tuple[bytes, int] | None:
     return (data, width) if bool((line_ends == 10).all()) else None
 
 
-def _wanted_cards(data: bytes, width: int) -> Iterable[tuple[int, str]]:
-    """(card number, card) of the cards that may hold a read keyword, in header order.
+def _wanted_cards(data: bytes, width: int) -> tuple[list[int], list[str]]:
+    """Card numbers and cards that may hold a read keyword, in header order.
 
     Each card is summed up by integers: its first 8 characters (a standard keyword, or
-    ``HIERARCH``) and the 16 characters of an ESO keyword (``ISS CONF``, ``STATION1``); a
-    card is decoded only when they match a read keyword's.
+    ``HIERARCH``) and the 16 characters of an ESO keyword (``ISS CONF``, ``STATION1``); only
+    the cards whose integers match a read keyword's are decoded, all in one call.
     """
     rows = numpy.frombuffer(data, numpy.uint8).reshape(-1, width)
     first = numpy.ascontiguousarray(rows[:, :8]).view(numpy.uint64).ravel()
     eso = numpy.ascontiguousarray(rows[:, 13:29]).view(numpy.uint64)
     codes = _codes()
-    wanted = _member(first, codes.standard)
     hierarch = first == codes.hierarch
+    # One search over every card: its first 8 characters, or its ESO keyword's first 8;
+    # then the ESO candidates (a few hundred at most) are checked further.
+    wanted = _member(numpy.where(hierarch, eso[:, 0], first), codes.first)
+    candidates = numpy.flatnonzero(wanted & hierarch)
+    head, tail = eso[candidates, 0], eso[candidates, 1]
+    matched = numpy.zeros(len(candidates), bool)
     for mask, table in codes.eso:
-        wanted |= hierarch & _member(_eso_code(eso[:, 0], eso[:, 1], mask), table)
-    for row in numpy.flatnonzero(wanted).tolist():
-        start = row * width
-        yield row + 1, data[start : start + CARD_LENGTH].decode("ascii")
+        matched |= _member(_eso_code(head, tail, mask), table)
+    wanted[candidates[~matched]] = False
+    index = numpy.flatnonzero(wanted)
+    lines = numpy.full((len(index), CARD_LENGTH + 1), 10, numpy.uint8)
+    lines[:, :CARD_LENGTH] = rows[index, :CARD_LENGTH]
+    return (index + 1).tolist(), lines.tobytes().decode("ascii").split("\n")[:-1]
+
+
+def _read_wanted_cards(numbers: list[int], cards: list[str]) -> Header:
+    """The values of the wanted cards, split with C-level calls rather than card by card."""
+    if any(card.startswith("CONTINUE") for card in cards):
+        return _read_cards(zip(numbers, cards, strict=True), complete=False)  # long strings
+    parts = list(map(str.partition, cards, repeat("=")))
+    keywords = [keyword.rstrip().removeprefix(HIERARCH_ESO) for keyword, _, _ in parts]
+    if "END" not in keywords:
+        raise HeaderError("truncated_header", f"no END card after {numbers[-1:]} cards")
+    end = keywords.index("END")
+    values = {
+        keyword: value
+        for keyword, (_, equals, value) in zip(keywords[:end], parts[:end], strict=True)
+        if equals
+    }
+    if len(values) < sum(1 for _, equals, _ in parts[:end] if equals):
+        repeated = next(keyword for keyword in values if keywords.count(keyword) > 1)
+        raise HeaderError("duplicate_keyword", f"{repeated!r} appears more than once")
+    for keyword, value in values.items():
+        # An unterminated string has an odd number of quotes; check those closely.
+        if value.count("'") % 2 and not _string_is_closed(value):
+            raise HeaderError("truncated_card", f"unterminated string in {keyword!r}")
+    return Header(values, complete=False)
 
 
 def _member(values: numpy.ndarray, table: numpy.ndarray) -> numpy.ndarray:
@@ -170,7 +203,8 @@ _MIX = numpy.uint64(0x9E3779B97F4A7C15)  # spreads the second word over all 64 b
 
 @dataclass(frozen=True)
 class _Codes:
-    standard: numpy.ndarray
+    #: The first 8 characters of read standard keywords and of read ESO keywords.
+    first: numpy.ndarray
     hierarch: numpy.uint64
     #: (mask, sorted codes) per number of characters known after the first 8: 0, 2, 4 or 8.
     eso: tuple[tuple[numpy.uint64, numpy.ndarray], ...]
@@ -184,7 +218,6 @@ def _codes() -> _Codes:
     0, 2, 4 or 8 after the first 8 are compared; one shorter than 8 characters is followed
     by " =" or by spaces.
     """
-    standard = sorted({_code(keyword) for keyword in READ_KEYWORDS if len(keyword) <= 8})
     groups: dict[int, set[tuple[str, str]]] = {0: set(), 2: set(), 4: set(), 8: set()}
     for keyword in READ_KEYWORDS:
         known = max(length for length in groups if length <= max(len(keyword) - 8, 0))
@@ -197,7 +230,9 @@ def _codes() -> _Codes:
         heads = numpy.array([_code(head) for head, _ in keywords], numpy.uint64)
         tails = numpy.array([_code(tail) for _, tail in keywords], numpy.uint64)
         eso.append((mask, numpy.unique(_eso_code(heads, tails, mask))))
-    return _Codes(numpy.array(standard, numpy.uint64), _code("HIERARCH"), tuple(eso))
+    first = {_code(keyword) for keyword in READ_KEYWORDS} | {_code(k + " =") for k in READ_KEYWORDS}
+    first_table = numpy.array(sorted(first), numpy.uint64)
+    return _Codes(first_table, _code("HIERARCH"), tuple(eso))
 
 
 def _read_cards(cards: Iterable[tuple[int, str]], complete: bool) -> Header:

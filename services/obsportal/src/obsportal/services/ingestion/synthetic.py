@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from time import gmtime, strftime
 
+from .cards import CARD_LENGTH
 from .extract import RawHeader
 
 FRAMES_PER_BLOCK = 8
@@ -148,21 +149,25 @@ REJECT_SHARE = 0.002
 
 def card(keyword: str, value: str | float | int | bool, comment: str = "") -> str:
     """One 80-character card; ESO keywords get the ``HIERARCH ESO`` prefix."""
+    prefix, standard = _card_prefix(keyword)
     if isinstance(value, bool):
         text = "T" if value else "F"
     elif isinstance(value, str):
         text = "'" + value.replace("'", "''").ljust(8) + "'"
+        standard = False  # strings start right after "= "
     else:
         text = repr(value)
-    if keyword.isupper() and len(keyword) <= 8 and " " not in keyword:
-        body = (
-            f"{keyword:<8}= {text:>20}" if not isinstance(value, str) else f"{keyword:<8}= {text}"
-        )
-    else:
-        body = f"HIERARCH ESO {keyword} = {text}"
+    body = prefix + (f"{text:>20}" if standard else text)
     if comment:
         body = f"{body} / {comment}"
     return body[:80].ljust(80)
+
+
+@functools.cache
+def _card_prefix(keyword: str) -> tuple[str, bool]:
+    if keyword.isupper() and len(keyword) <= 8 and " " not in keyword:
+        return f"{keyword:<8}= ", True
+    return f"HIERARCH ESO {keyword} = ", False
 
 
 @dataclass(frozen=True)
@@ -246,17 +251,84 @@ def synthetic_header(seed: int, index: int) -> bytes:
     ]
     product = instrument in ("GRAVITY", "MATISSE") and block.random() < 0.05
     cards += _category_cards(instrument, catg, dpr_type, product)
+    cards.append(INSTRUMENT_SECTION)
     cards += _setup_cards(instrument, block, mjd)
     cards += _detector_cards(instrument, frame)
+    cards.append(ARRAY_SECTION)
     cards += _array_cards(stations, frame)
     cards += _weather_cards(frame)
     if frame.random() < 0.003:
         cards = [c.replace(f"{ra!r}", "0.0").replace(f"{dec!r}", "0.0") for c in cards]
-    text = "\n".join(cards) + "\n" + "END".ljust(80) + "\n"
-    data = text.encode("ascii")
+    data = _real_size(instrument, seed, index, cards)
     if frame.random() < REJECT_SHARE:
         data = _defect(frame.choice(DEFECTS), data)
     return data
+
+
+#: Card counts of real ESO headers per instrument (the shared sample's smallest and largest;
+#: MIDI, absent from it, like PIONIER): a header gets a count drawn evenly in between, the
+#: cards ingestion reads and the rest of a real header's mix (instrument, detector, telescope,
+#: delay line, metrology and acquisition keywords, comments).
+CARD_COUNTS = {
+    "GRAVITY": (1278, 2005),
+    "MATISSE": (1403, 1515),
+    "PIONIER": (461, 569),
+    "AMBER": (624, 692),
+    "MIDI": (461, 569),
+}
+#: Where the other cards go: after the category cards, the instrument and detector cards
+#: and the array cards, as the sections of a real header follow each other.
+INSTRUMENT_SECTION, ARRAY_SECTION = "\x00instrument", "\x00array"
+FILLER_SHARES = (0.15, 0.6)  # of the other cards: before the instrument section, before ISS
+FILLER_FAMILIES = (
+    ("TEL", ("AMBI PRES{n}", "AMBI RHUM{n}", "AXIS{n} POS", "FOCU{n} VALUE", "DOME{n} STATUS")),
+    ("INS", ("TEMP{n} VAL", "SENS{n} VAL", "MIRR{n} NAME", "SHUT{n} ST", "LAMP{n} ST")),
+    ("DET", ("CHIP{n} NX", "CHIP{n} NY", "WIN{n} STRX", "READ{n} CURNAME", "FRAM{n} UTC")),
+    ("DEL", ("DLT{n} OPL START", "DLT{n} OPL END", "DLT{n} VCM STATE", "FT{n} SENSOR")),
+    ("MET", ("FC{n} TEMP", "TEL{n} PHASE", "LAS{n} POWER", "SOURCE{n} NAME")),
+    ("ACQ", ("CAM{n} XPOS", "CAM{n} YPOS", "FIELD{n} NAME", "PUP{n} STATE")),
+    ("OCS", ("DET{n} IMGNAME", "MET{n} MODE", "SEQ{n} NAME", "EXPO{n} FNAME")),
+)
+
+
+@functools.cache
+def _filler(instrument: str) -> bytes:
+    """Enough cards of a real header's mix for the largest header of ``instrument``."""
+    rng = random.Random(instrument)
+    cards = []
+    for number in range(CARD_COUNTS[instrument][1]):
+        if number % 97 == 0:
+            cards.append(f"COMMENT   {instrument} {rng.choice(('template', 'setup'))} {number}")
+            continue
+        category, names = FILLER_FAMILIES[number % len(FILLER_FAMILIES)]
+        name = rng.choice(names).format(n=number)
+        value = rng.choice(
+            (round(rng.uniform(-500, 500), 6), rng.randrange(100_000), rng.random() < 0.2,
+             name.title().replace(" ", "_"))
+        )  # fmt: skip
+        comment = rng.choice(("", "[deg]", "Status", "Sensor value"))
+        cards.append(card(f"{category} {name}", value, comment))
+    return "".join(text[:80].ljust(80) + "\n" for text in cards).encode("ascii")
+
+
+def _real_size(instrument: str, seed: int, index: int, cards: list[str]) -> bytes:
+    """The header with as many cards as a real one, the read cards among the others."""
+    low, high = CARD_COUNTS[instrument]
+    # A hash of (seed, index) rather than the random streams, which decide the rest.
+    total = low + (index * 2_654_435_761 + seed * 40_503) % (high - low + 1)
+    others = max(total - len(cards) - 1 + 2, 0)  # the two section marks are not cards
+    filler = _filler(instrument)
+    width = CARD_LENGTH + 1
+    first, second = (round(others * share) for share in FILLER_SHARES)
+    parts = [filler[: first * width], filler[first * width : (first + second) * width]]
+    parts.append(filler[(first + second) * width : others * width])
+    text = "\n".join(cards) + "\n" + "END".ljust(CARD_LENGTH) + "\n"
+    head, _, rest = text.partition(INSTRUMENT_SECTION + "\n")
+    middle, _, tail = rest.partition(ARRAY_SECTION + "\n")
+    return b"".join(
+        (head.encode("ascii"), parts[0], middle.encode("ascii"), parts[1],
+         tail.encode("ascii")[:-width], parts[2], tail.encode("ascii")[-width:])
+    )  # fmt: skip
 
 
 def _offset_seconds(seed: int, index: int) -> float:
