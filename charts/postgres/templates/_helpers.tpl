@@ -79,9 +79,9 @@ capabilities:
 checkov.io/skip1: CKV_K8S_40=The official PostgreSQL image's postgres user is uid 999, which owns the data directory layout.
 {{- end }}
 
-{{/* Idempotent provisioning: pg_sphere, the TAP reader role, TAP_SCHEMA owned by the TAP
-   publisher group role, the accounts group role, one login role and schema per entry of
-   `roles`, one login role member of the reader role only per entry of `queryRoles`. */}}
+{{/* Idempotent provisioning: pg_sphere and pg_trgm, the TAP reader role, TAP_SCHEMA owned by
+   the TAP publisher group role, the accounts group role, one login role and schema per entry
+   of `roles`, one login role member of the reader role only per entry of `queryRoles`. */}}
 {{- define "postgres.provisionScript" -}}
 #!/bin/bash
 set -euo pipefail
@@ -92,6 +92,7 @@ run_psql() {
 run_psql -v reader={{ .Values.tapReaderRole | quote }} \
   -v publisher={{ .Values.tapPublisherRole | quote }} -v accounts={{ .Values.accountsRole | quote }} <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pg_sphere SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SELECT format('CREATE ROLE %I NOLOGIN', :'accounts')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'accounts') \gexec
 SELECT format('CREATE ROLE %I NOLOGIN', :'reader')
