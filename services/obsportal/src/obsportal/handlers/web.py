@@ -30,6 +30,9 @@ from .api import IntegerKey, service_description
 PACKAGE = Path(__file__).resolve().parents[1]
 add_template_folder(PACKAGE / "templates")
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+#: The home page: errors follow the client's Accept header (scripts read it as JSON), and it
+#: does not look the user up itself (the platform's middleware does, even without a database).
+home = APIRouter(include_in_schema=False)
 #: The pages; their header shows who is signed in, so each looks the user up.
 pages = APIRouter(
     route_class=HtmlRoute, include_in_schema=False, dependencies=[Depends(optional_user)]
@@ -69,7 +72,7 @@ def _results(request: Request, page: Page, paging: Paging) -> dict[str, Any]:
     }
 
 
-@pages.get("/")
+@home.get("/")
 def home_page(
     request: Request,
     settings: SettingsDep,
@@ -92,16 +95,19 @@ def search_page(
     sort: Sort = "mjd_start",
 ) -> HTMLResponse:
     form = {name: request.query_params.get(name, "") for name in FORM_FIELDS}
-    context: dict[str, Any] = {
-        "form": form,
-        "instruments": browse.instrument_names(engine),
-        "sort": sort,
-    }
+    paging = Paging(page, PAGE_SIZE, sort)
+    criteria = None
     if any(form.values()) or "page" in request.query_params:
         criteria = resolved(settings, engine, form_criteria(form))
-        paging = Paging(page, PAGE_SIZE, sort)
-        results = browse.exposures(engine, criteria, paging)
-        context |= _results(request, results, paging)
+    found = browse.search_page(engine, criteria, paging)
+    context: dict[str, Any] = {
+        "form": form,
+        "sort": sort,
+        "unavailable": found is None,
+        "instruments": found.instruments if found else [],
+    }
+    if found is not None and found.results is not None:
+        context |= _results(request, found.results, paging)
         context["downloads"] = urlencode(download_parameters(criteria))
     return render(request, "search.html", **context)
 
@@ -162,4 +168,5 @@ def stylesheet() -> FileResponse:
     return FileResponse(PACKAGE / "static" / "obsportal.css", media_type="text/css")
 
 
+router.include_router(home)
 router.include_router(pages)
