@@ -67,6 +67,13 @@ def test_validation_level_is_one_when_complete_zero_when_keys_are_missing(catalo
     described = schema["ExposureSummary"]["properties"]["validation_level"]["description"]
     assert described.startswith("Completeness of the exposure's metadata")
     assert "1 every expected header keyword was present" in described
+    votable = client.get("/obsportal/search.votable", params={"instrument": "MIDI"}).content
+    field = next(
+        element
+        for element in ElementTree.fromstring(votable).iter()
+        if element.tag.endswith("FIELD") and element.get("name") == "exp_validation_level"
+    )
+    assert [child.text for child in field if child.tag.endswith("DESCRIPTION")] == [described]
 
 
 def test_rows_come_oldest_first_in_every_format(catalogue):

@@ -6,7 +6,7 @@ rows are rendered back into cards so archive headers go through exactly the same
 rules and validation as header dumps. The run's watermark is the newest observation date
 listed; the next run resumes one day before it (re-reading a little is harmless: loading is
 idempotent). astroquery 0.4.11 has no TAP, so the archive's ``last_mod_date`` is not
-available to filter on; the TAP era (``dbo.raw``) will allow it.
+available to filter on; ``eso_tap.py`` (``--from-eso-tap``) harvests ``dbo.raw`` on it.
 """
 
 from collections.abc import Iterator
