@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -201,13 +201,45 @@ def portal_params(last_modified: datetime | None) -> tuple[Param, ...]:
     )
 
 
+#: Texts that are ASCII by construction: FITS header values (ingestion rejects other bytes),
+#: the baselines formatted at ingestion, dates formatted by PostgreSQL, ids. BINARY2 declares
+#: them ``char``: as ``unicodeChar`` they would travel as UTF-16, two bytes per character.
+_ASCII_TEXTS = frozenset(
+    {
+        "exp_id",
+        "exp_header",
+        "exp_header_id",
+        "exp_projected_baselines",
+        "exp_date_updated",
+        "exp_date_release",
+        "obs_id",
+        "obs_type",
+        "obs_program",
+        "interferometer_name",
+        "interferometer_stations",
+        "instrument_name",
+        "instrument_mode",
+        "instrument_submode",
+        "target_id",
+    }
+)
+
+
+def _serialized_field(column: Column, serialization: str) -> Field:
+    field = column.field
+    ascii_text = field.datatype == "unicodeChar" and field.name in _ASCII_TEXTS
+    if ascii_text and serialization == "binary2":
+        return replace(field, datatype="char")
+    return field
+
+
 @lru_cache(maxsize=64)
 def votable_writer(
     columns: tuple[Column, ...], params: tuple[Param, ...] = (), serialization: str = "tabledata"
 ) -> VOTableWriter:
     """A writer per field set, PARAM values and serialization (writers are reusable)."""
     return VOTableWriter(
-        [column.field for column in columns],
+        [_serialized_field(column, serialization) for column in columns],
         params=params,
         serialization=serialization,
         chunk_size=CHUNK_SIZE,
