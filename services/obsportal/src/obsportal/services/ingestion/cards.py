@@ -135,47 +135,33 @@ def _card_grid(data: bytes) -> tuple[bytes, int] | None:
 def _wanted_cards(data: bytes, width: int) -> tuple[list[int], list[str]]:
     """Card numbers and cards that may hold a read keyword, in header order.
 
-    Each card is summed up by integers: its first 8 characters (a standard keyword, or
-    ``HIERARCH``) and the 16 characters of an ESO keyword (``ISS CONF``, ``STATION1``); only
-    the cards whose integers match a read keyword's are decoded, all in one call.
+    Each card is summed up by one integer: its first 8 characters, or for a ``HIERARCH ESO``
+    card its keyword's first 8 (``ISS CONF``); only the cards whose integer is a read
+    keyword's are decoded, all in one call.
     """
+    cards = numpy.frombuffer(data, _card_type(width))
+    first = cards["first"]
+    key = numpy.where(first == _HIERARCH, cards["eso"], first)
+    index = numpy.flatnonzero(_member(key, _first_codes()))
     rows = numpy.frombuffer(data, numpy.uint8).reshape(-1, width)
-    first = numpy.ascontiguousarray(rows[:, :8]).view(numpy.uint64).ravel()
-    eso = numpy.ascontiguousarray(rows[:, 13:29]).view(numpy.uint64)
-    codes = _codes()
-    hierarch = first == codes.hierarch
-    # One search over every card: its first 8 characters, or its ESO keyword's first 8;
-    # then the ESO candidates (a few hundred at most) are checked further.
-    wanted = _member(numpy.where(hierarch, eso[:, 0], first), codes.first)
-    candidates = numpy.flatnonzero(wanted & hierarch)
-    head, tail = eso[candidates, 0], eso[candidates, 1]
-    matched = numpy.zeros(len(candidates), bool)
-    for mask, table in codes.eso:
-        matched |= _member(_eso_code(head, tail, mask), table)
-    wanted[candidates[~matched]] = False
-    index = numpy.flatnonzero(wanted)
     lines = numpy.full((len(index), CARD_LENGTH + 1), 10, numpy.uint8)
     lines[:, :CARD_LENGTH] = rows[index, :CARD_LENGTH]
     return (index + 1).tolist(), lines.tobytes().decode("ascii").split("\n")[:-1]
 
 
 def _read_wanted_cards(numbers: list[int], cards: list[str]) -> Header:
-    """The values of the wanted cards, split with C-level calls rather than card by card."""
-    if any(card.startswith("CONTINUE") for card in cards):
-        return _read_cards(zip(numbers, cards, strict=True), complete=False)  # long strings
+    """The values of the read keywords, split with C-level calls rather than card by card."""
     parts = list(map(str.partition, cards, repeat("=")))
     keywords = [keyword.rstrip().removeprefix(HIERARCH_ESO) for keyword, _, _ in parts]
     if "END" not in keywords:
-        raise HeaderError("truncated_header", f"no END card after {numbers[-1:]} cards")
+        raise HeaderError("truncated_header", f"no END card after {len(keywords)} read cards")
     end = keywords.index("END")
-    values = {
-        keyword: value
-        for keyword, (_, equals, value) in zip(keywords[:end], parts[:end], strict=True)
-        if equals
-    }
-    if len(values) < sum(1 for _, equals, _ in parts[:end] if equals):
-        repeated = next(keyword for keyword in values if keywords.count(keyword) > 1)
-        raise HeaderError("duplicate_keyword", f"{repeated!r} appears more than once")
+    read = [i for i in range(end) if keywords[i] in READ_KEYWORDS and parts[i][1]]
+    values = {keywords[i]: parts[i][2] for i in read}
+    if len(values) < len(read) or "CONTINUE" in keywords[:end]:
+        # A repeated keyword or a long string: the card-by-card reading says which.
+        chosen = [(numbers[i], cards[i]) for i in range(end + 1)]
+        return _read_cards(chosen, complete=False)
     for keyword, value in values.items():
         # An unterminated string has an odd number of quotes; check those closely.
         if value.count("'") % 2 and not _string_is_closed(value):
@@ -184,55 +170,35 @@ def _read_wanted_cards(numbers: list[int], cards: list[str]) -> Header:
 
 
 def _member(values: numpy.ndarray, table: numpy.ndarray) -> numpy.ndarray:
-    index = numpy.searchsorted(table, values)
+    index = table.searchsorted(values)
     numpy.minimum(index, len(table) - 1, out=index)
     return table[index] == values
 
 
-def _code(text: str) -> numpy.uint64:
-    return numpy.frombuffer(text.ljust(8)[:8].encode("ascii"), numpy.uint64)[0]
+def _code(text: str) -> int:
+    return int(numpy.frombuffer(text.ljust(8)[:8].encode("ascii"), numpy.uint64)[0])
 
 
-def _eso_code(head, tail, mask):
-    """One integer for an ESO keyword's first 8 characters and the next ones under ``mask``."""
-    return head ^ ((tail & mask) * _MIX)
-
-
-_MIX = numpy.uint64(0x9E3779B97F4A7C15)  # spreads the second word over all 64 bits
-
-
-@dataclass(frozen=True)
-class _Codes:
-    #: The first 8 characters of read standard keywords and of read ESO keywords.
-    first: numpy.ndarray
-    hierarch: numpy.uint64
-    #: (mask, sorted codes) per number of characters known after the first 8: 0, 2, 4 or 8.
-    eso: tuple[tuple[numpy.uint64, numpy.ndarray], ...]
+_HIERARCH = _code("HIERARCH")
 
 
 @cache
-def _codes() -> _Codes:
-    """The codes of the read keywords' cards.
+def _card_type(width: int) -> numpy.dtype:
+    """A card seen in place as two integers: its first 8 characters, and the 8 after
+    ``HIERARCH ESO ``."""
+    return numpy.dtype(
+        {"names": ["first", "eso"], "formats": ["<u8", "<u8"], "offsets": [0, 13],
+         "itemsize": width}
+    )  # fmt: skip
 
-    A keyword's end is not at a fixed column, so only its characters up to the largest of
-    0, 2, 4 or 8 after the first 8 are compared; one shorter than 8 characters is followed
-    by " =" or by spaces.
-    """
-    groups: dict[int, set[tuple[str, str]]] = {0: set(), 2: set(), 4: set(), 8: set()}
-    for keyword in READ_KEYWORDS:
-        known = max(length for length in groups if length <= max(len(keyword) - 8, 0))
-        groups[known].add((keyword, keyword[8:]))
-        if len(keyword) < 8:
-            groups[0].add((keyword + " =", ""))
-    eso = []
-    for known, keywords in groups.items():
-        mask = numpy.frombuffer(bytes([255] * known + [0] * (8 - known)), numpy.uint64)[0]
-        heads = numpy.array([_code(head) for head, _ in keywords], numpy.uint64)
-        tails = numpy.array([_code(tail) for _, tail in keywords], numpy.uint64)
-        eso.append((mask, numpy.unique(_eso_code(heads, tails, mask))))
-    first = {_code(keyword) for keyword in READ_KEYWORDS} | {_code(k + " =") for k in READ_KEYWORDS}
-    first_table = numpy.array(sorted(first), numpy.uint64)
-    return _Codes(first_table, _code("HIERARCH"), tuple(eso))
+
+@cache
+def _first_codes() -> numpy.ndarray:
+    """The integers of read keywords' cards (one shorter than 8 characters is followed by
+    spaces, or by " =" in a ``HIERARCH`` card)."""
+    codes = {_code(keyword) for keyword in READ_KEYWORDS}
+    codes |= {_code(keyword + " =") for keyword in READ_KEYWORDS}
+    return numpy.array(sorted(codes), numpy.uint64)
 
 
 def _read_cards(cards: Iterable[tuple[int, str]], complete: bool) -> Header:
