@@ -149,3 +149,15 @@ def test_the_web_search_box_resolves_a_name(service):
     refused = httpx.get(f"{service}/search", params={"q": "DelSco", "resolve": "1"})
     assert refused.status_code == 400
     assert "unknown to SIMBAD" in refused.text
+
+
+def test_targets_show_what_simbad_said(service):
+    listing = httpx.get(f"{service}/api/targets", params={"name": "hd 58647"}).json()
+    found = {item["name"]: item for item in listing["items"]}
+    assert set(found) == {"HD_58647", "HD58647"}
+    assert {item["identifier"] for item in found.values()} == {"HD 58647"}
+    assert found["HD_58647"]["identifier_ra"] == pytest.approx(111.48374, abs=1e-5)
+    page = httpx.get(f"{service}/target/{found['HD_58647']['id']}")
+    assert "SIMBAD: HD 58647, RA 111.483744°" in page.text
+    unknown = httpx.get(f"{service}/api/targets", params={"name": "delsco"}).json()["items"]
+    assert [(item["name"], item["resolution"]) for item in unknown] == [("DelSco", "not_found")]

@@ -78,9 +78,16 @@ class Observation(BaseModel):
 
 class Target(BaseModel):
     id: int
+    #: As the observing block names it; ``ra``/``dec``: the telescope's first pointing.
     name: str
     ra: float | None
     dec: float | None
+    #: SIMBAD's main identifier and ICRS position (``obsportal resolve-targets``).
+    identifier: str | None
+    identifier_ra: float | None
+    identifier_dec: float | None
+    #: ``found``, ``not_found`` (unknown to SIMBAD), or None: not checked yet.
+    resolution: str | None
     exposure_count: int
 
 

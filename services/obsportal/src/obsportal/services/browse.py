@@ -4,17 +4,18 @@ programmes and ingestion runs, and single records."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
-from jmmc_core.errors import DATABASE_UNAVAILABLE, NotFound
+from jmmc_core.errors import DATABASE_UNAVAILABLE, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..storage import browse
 from ..storage.browse import Listing
-from ..storage.search import Query, SearchCriteria, where_clause
+from ..storage.search import TARGET_PATTERN, Query, SearchCriteria, where_clause
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def observation(engine: Engine, obs_id: int) -> dict[str, Any]:
 def targets(engine: Engine, name: str | None, paging: Paging) -> Page:
     where = Query("", {})
     if name:
-        where = Query(" WHERE t.name ILIKE %(name)s", {"name": f"%{name}%"})
+        where = Query(f" WHERE t.name_key LIKE {TARGET_PATTERN}", {"target": name})
     return _page(engine, browse.TARGETS, where, paging)
 
 
@@ -128,21 +129,32 @@ def instrument_names(engine: Engine) -> list[str]:
 @dataclass(frozen=True)
 class SearchPage:
     """What the search page shows besides its form: the instruments to choose from and, when
-    a search was asked, its page of results."""
+    a search was asked, its criteria and page of results, or why the form could not be read."""
 
     instruments: list[str]
-    results: Page | None
+    criteria: SearchCriteria | None = None
+    results: Page | None = None
+    error: InvalidParameter | None = None
 
 
 def search_page(
-    engine: Engine, criteria: SearchCriteria | None, paging: Paging
+    engine: Engine, read_form: Callable[[], SearchCriteria] | None, paging: Paging
 ) -> SearchPage | None:
     """The search page's data, or None while the database does not answer (the page then
-    shows its form and says so: the home page stays up)."""
+    shows its form and says so: the home page stays up).
+
+    A form that cannot be read is shown again with the reason beside it, the user's input
+    kept, rather than left for an error page.
+    """
     try:
         instruments = instrument_names(engine)
-        results = None if criteria is None else exposures(engine, criteria, paging)
+        if read_form is None:
+            return SearchPage(instruments)
+        try:
+            criteria = read_form()
+        except InvalidParameter as error:
+            return SearchPage(instruments, error=error)
+        return SearchPage(instruments, criteria, exposures(engine, criteria, paging))
     except DATABASE_UNAVAILABLE:
         logger.warning("search page without results: the database does not answer")
         return None
-    return SearchPage(instruments, results)

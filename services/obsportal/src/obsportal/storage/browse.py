@@ -117,6 +117,10 @@ TARGETS = Listing(
         "name": "t.name",
         "ra": "t.ra",
         "dec": "t.dec",
+        "identifier": "t.identifier",
+        "identifier_ra": "t.identifier_ra",
+        "identifier_dec": "t.identifier_dec",
+        "resolution": "t.resolution",
         "exposure_count": (
             "(SELECT count(*) FROM exposures e JOIN observations o ON o.id = e.observation_id"
             " WHERE o.target_id = t.id)"

@@ -140,14 +140,14 @@ class Query:
 
 
 #: The LIKE pattern of the name searched for: its key anywhere (``%%`` is psycopg's ``%``).
-_TARGET_PATTERN = f"'%%' || {name_key_sql('%(target)s')} || '%%'"
+TARGET_PATTERN = f"'%%' || {name_key_sql('%(target)s')} || '%%'"
 #: Exposures of targets whose name, or SIMBAD identifier, holds the name searched for (both as
 #: letters and digits only: ``hd 58647`` finds ``HD_58647``), and of every other spelling of
 #: the stars those are (same identifier). The trigram indexes on the keys serve the LIKEs.
 TARGET_CONDITION = f"""o.target_id IN (
     WITH matched AS (
         SELECT id, identifier FROM targets
-        WHERE name_key LIKE {_TARGET_PATTERN} OR identifier_key LIKE {_TARGET_PATTERN}
+        WHERE name_key LIKE {TARGET_PATTERN} OR identifier_key LIKE {TARGET_PATTERN}
     )
     SELECT id FROM matched
     UNION SELECT t.id FROM targets t JOIN matched m ON t.identifier = m.identifier
