@@ -4,13 +4,12 @@ programmes and ingestion runs, and single records."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
-from jmmc_core.errors import DATABASE_UNAVAILABLE, InvalidParameter, NotFound
+from jmmc_core.errors import DATABASE_UNAVAILABLE, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..storage import browse
@@ -129,32 +128,21 @@ def instrument_names(engine: Engine) -> list[str]:
 @dataclass(frozen=True)
 class SearchPage:
     """What the search page shows besides its form: the instruments to choose from and, when
-    a search was asked, its criteria and page of results, or why the form could not be read."""
+    a search was asked, its page of results."""
 
     instruments: list[str]
-    criteria: SearchCriteria | None = None
-    results: Page | None = None
-    error: InvalidParameter | None = None
+    results: Page | None
 
 
 def search_page(
-    engine: Engine, read_form: Callable[[], SearchCriteria] | None, paging: Paging
+    engine: Engine, criteria: SearchCriteria | None, paging: Paging
 ) -> SearchPage | None:
     """The search page's data, or None while the database does not answer (the page then
-    shows its form and says so: the home page stays up).
-
-    A form that cannot be read is shown again with the reason beside it, the user's input
-    kept, rather than left for an error page.
-    """
+    shows its form and says so: the home page stays up)."""
     try:
         instruments = instrument_names(engine)
-        if read_form is None:
-            return SearchPage(instruments)
-        try:
-            criteria = read_form()
-        except InvalidParameter as error:
-            return SearchPage(instruments, error=error)
-        return SearchPage(instruments, criteria, exposures(engine, criteria, paging))
+        results = None if criteria is None else exposures(engine, criteria, paging)
     except DATABASE_UNAVAILABLE:
         logger.warning("search page without results: the database does not answer")
         return None
+    return SearchPage(instruments, results)
