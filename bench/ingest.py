@@ -110,9 +110,11 @@ def end_to_end(url: str, count: int, workers: int) -> None:
     if workers:
         command += ["--workers", str(workers)]
     environment = {**os.environ, "OBSPORTAL_DATABASE_URL": url}
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     total = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if result.returncode != 0:
         raise SystemExit(f"obsportal ingest failed:\n{result.stdout}{result.stderr}")
     run = json.loads(result.stdout.splitlines()[-1])
@@ -129,9 +131,18 @@ def end_to_end(url: str, count: int, workers: int) -> None:
     verdict = "met" if projected <= TARGET_SECONDS else "missed"
     print(f"  projected for 1,000,000 headers    {projected:>10.0f} s "
           f"(target {TARGET_SECONDS} s: {verdict})")  # fmt: skip
+    cpus = os.cpu_count() or 1
+    print(f"  CPU time of the CLI and its workers {cpu / count * 1e6:>8,.0f} us per header"
+          f" (on {cpus} idle CPUs: at most {cpus * count / cpu:,.0f} headers/s"
+          " before PostgreSQL's share)")  # fmt: skip
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  peak memory: largest process of the run {children:,.0f} MiB")
     print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

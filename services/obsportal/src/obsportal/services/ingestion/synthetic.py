@@ -215,12 +215,52 @@ def _program(rng: random.Random, mjd: float) -> str:
 
 def synthetic_header(seed: int, index: int) -> bytes:
     """Header number ``index`` of the synthetic set ``seed``."""
-    block = random.Random(seed * 1_000_003 + index // FRAMES_PER_BLOCK)
+    block = _block(seed, index // FRAMES_PER_BLOCK)
+    instrument = block.instrument
     frame = random.Random((seed * 1_000_003 + index) * 7 + 1)
-    instrument = block.choices(*zip(*INSTRUMENT_WEIGHTS, strict=True))[0]
     # Sub-second jitter stays far below the 97 s between frames, so ids remain unique.
     jitter = frame.randrange(1, 1000) / 1000
     mjd = FIRST_MJD[instrument] + (_offset_seconds(seed, index) + jitter) / 86400
+    stamp = _timestamp(mjd)
+    cards = [
+        *block.head,
+        card("MJD-OBS", round(mjd, 8), "Obs start"),
+        card("DATE-OBS", stamp[:23]),
+        card("ARCFILE", f"{PREFIXES[instrument]}.{stamp}.fits", "Archive File Name"),
+        card("ORIGFILE", f"{instrument}_OBS{index % 1000:03d}_{index % 10000:04d}.fits"),
+        *block.setup,
+    ]
+    cards += _detector_cards(instrument, frame)
+    cards.append(ARRAY_SECTION)
+    cards += _array_cards(block.stations, frame)
+    cards += _weather_cards(frame)
+    if frame.random() < 0.003:
+        ra, dec = repr(block.ra), repr(block.dec)
+        cards = [c.replace(ra, "0.0").replace(dec, "0.0") for c in cards]
+    data = _real_size(instrument, seed, index, cards)
+    if frame.random() < REJECT_SHARE:
+        data = _defect(frame.choice(DEFECTS), data)
+    return data
+
+
+@dataclass(frozen=True)
+class _Block:
+    """What the frames of one observing block share, cards already written."""
+
+    instrument: str
+    ra: float
+    dec: float
+    stations: tuple[str, ...]
+    head: tuple[str, ...]  # up to the frame's time cards
+    setup: tuple[str, ...]  # observation, category and instrument setup cards
+
+
+@functools.lru_cache(maxsize=256)
+def _block(seed: int, number: int) -> _Block:
+    block = random.Random(seed * 1_000_003 + number)
+    instrument = block.choices(*zip(*INSTRUMENT_WEIGHTS, strict=True))[0]
+    # Programme and setup follow the time of the block's first frame.
+    mjd = FIRST_MJD[instrument] + _offset_seconds(seed, number * FRAMES_PER_BLOCK) / 86400
     interferometric = block.random() < INTERFEROMETRIC_SHARE
     if interferometric:
         calibrator = block.random() < CALIBRATOR_SHARE
@@ -230,8 +270,7 @@ def synthetic_header(seed: int, index: int) -> bytes:
         catg, dpr_type = block.choice(TECHNICAL_TYPES[instrument])
     name, ra, dec = _target(block.randrange(TARGETS))
     stations = block.choice(STATIONS[instrument])
-    stamp = _timestamp(mjd)
-    cards = [
+    head = (
         card("SIMPLE", True, "Standard FITS"),
         card("BITPIX", 16),
         card("NAXIS", 0),
@@ -240,29 +279,18 @@ def synthetic_header(seed: int, index: int) -> bytes:
         card("OBJECT", "STD" if catg == "CALIB" and block.random() < 0.3 else name),
         card("RA", ra, "[deg] RA (J2000) pointing"),
         card("DEC", dec, "[deg] DEC (J2000) pointing"),
-        card("MJD-OBS", round(mjd, 8), "Obs start"),
-        card("DATE-OBS", stamp[:23]),
-        card("ARCFILE", f"{PREFIXES[instrument]}.{stamp}.fits", "Archive File Name"),
-        card("ORIGFILE", f"{instrument}_OBS{index % 1000:03d}_{index % 10000:04d}.fits"),
-        card("OBS ID", 200000000 + seed * 10000000 % 90000000 + index // FRAMES_PER_BLOCK),
+    )
+    setup = [
+        card("OBS ID", 200000000 + seed * 10000000 % 90000000 + number),
         card("OBS PROG ID", _program(block, mjd), "ESO program identification"),
         card("OBS TARG NAME", name, "OB target name"),
         card("TPL ID", f"{instrument}_obs_exp"),
     ]
     product = instrument in ("GRAVITY", "MATISSE") and block.random() < 0.05
-    cards += _category_cards(instrument, catg, dpr_type, product)
-    cards.append(INSTRUMENT_SECTION)
-    cards += _setup_cards(instrument, block, mjd)
-    cards += _detector_cards(instrument, frame)
-    cards.append(ARRAY_SECTION)
-    cards += _array_cards(stations, frame)
-    cards += _weather_cards(frame)
-    if frame.random() < 0.003:
-        cards = [c.replace(f"{ra!r}", "0.0").replace(f"{dec!r}", "0.0") for c in cards]
-    data = _real_size(instrument, seed, index, cards)
-    if frame.random() < REJECT_SHARE:
-        data = _defect(frame.choice(DEFECTS), data)
-    return data
+    setup += _category_cards(instrument, catg, dpr_type, product)
+    setup.append(INSTRUMENT_SECTION)
+    setup += _setup_cards(instrument, block, mjd)
+    return _Block(instrument, ra, dec, stations, head, tuple(setup))
 
 
 #: Card counts of real ESO headers per instrument (the shared sample's smallest and largest;
