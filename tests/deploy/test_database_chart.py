@@ -294,3 +294,73 @@ def test_the_chart_declares_what_the_development_chart_declares():
         for role in development["roles"]
     ]
     assert {role["name"] for role in database["roles"]} == set(service_names())
+
+
+# -- ci/backup.sh: the backup a production deploy takes before its migrations -----------------
+
+FAKE_KUBECTL = """#!/bin/bash
+# Answers as the Kubernetes API would for the calls ci/backup.sh makes.
+echo "$*" >>"$FAKE_DIR/calls"
+case "$1 $2" in
+  "get clusters.postgresql.cnpg.io")
+    [ -f "$FAKE_DIR/unreachable" ] && { echo "connection refused" >&2; exit 1; }
+    [ -f "$FAKE_DIR/cluster" ] && echo "cluster.postgresql.cnpg.io/$3"; exit 0 ;;
+  "apply --namespace") cat >"$FAKE_DIR/applied.yaml" ;;
+  "get backups.postgresql.cnpg.io")
+    if [[ "$*" == *status.error* ]]; then echo "upload refused by the object store"; exit 0; fi
+    head -n 1 "$FAKE_DIR/phases"; sed -i 1d "$FAKE_DIR/phases" ;;
+esac
+"""
+
+
+@pytest.fixture
+def kubectl(tmp_path):
+    """A stand-in for the cluster's API server (outside this machine)."""
+    (tmp_path / "kubectl").write_text(FAKE_KUBECTL)
+    (tmp_path / "kubectl").chmod(0o755)
+
+    def backup(*, cluster: bool = True, phases: tuple[str, ...] = (), reachable: bool = True):
+        for flag, wanted in (("cluster", cluster), ("unreachable", not reachable)):
+            if wanted:
+                (tmp_path / flag).touch()
+        (tmp_path / "phases").write_text("".join(f"{phase}\n" for phase in phases))
+        environment = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}",
+                       "FAKE_DIR": str(tmp_path), "BACKUP_POLL_SECONDS": "0"}  # fmt: skip
+        result = subprocess.run(
+            [REPO / "ci" / "backup.sh", "production"],
+            env=environment, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        applied = tmp_path / "applied.yaml"
+        return result, yaml.safe_load(applied.read_text()) if applied.exists() else None
+
+    return backup
+
+
+def test_backup_before_deploy_waits_for_the_operator_to_complete_it(kubectl, manifests):
+    result, backup = kubectl(phases=("", "running", "running", "completed"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == backup["metadata"]["name"]
+    scheduled = only(manifests, "ScheduledBackup")["spec"]
+    assert backup["kind"] == "Backup"
+    assert backup["spec"] == {
+        "cluster": scheduled["cluster"],
+        "method": "plugin",
+        "pluginConfiguration": scheduled["pluginConfiguration"],
+    }
+
+
+def test_a_failed_backup_stops_the_deploy(kubectl):
+    failed, _ = kubectl(phases=("running", "failed"))
+    assert failed.returncode == 1 and "upload refused by the object store" in failed.stderr
+
+
+def test_an_unreachable_cluster_stops_the_deploy(kubectl):
+    unreachable, applied = kubectl(reachable=False)
+    assert unreachable.returncode == 1 and "cannot read Cluster jmmc-db" in unreachable.stderr
+    assert applied is None
+
+
+def test_a_first_install_has_nothing_to_back_up(kubectl):
+    result, applied = kubectl(cluster=False)
+    assert result.returncode == 0 and "nothing to back up" in result.stderr
+    assert applied is None
