@@ -77,8 +77,12 @@ def test_coordinates_and_dates(golden_service, page):
     expect(page.locator("#summary")).to_contain_text("exposures")
     count = int(page.locator("#summary").inner_text().split()[0])
     assert 0 < count < 31
-    page.goto(f"{golden_service}/obsportal/search?q=168.79,-61.28&radius=-1")
-    expect(page.locator("#error")).to_contain_text("radius")
+    # A value the form cannot use: the form again, the input kept, the reason beside it.
+    response = page.goto(f"{golden_service}/obsportal/search?q=168.79,-61.28&radius=-1")
+    assert response is not None and response.status == 400
+    expect(page.locator("#form-error")).to_contain_text("Radius: '-1' is out of range")
+    expect(page.locator("#radius")).to_have_value("-1")
+    expect(page.locator("#q")).to_have_value("168.79,-61.28")
 
 
 def test_unknown_exposure_page(golden_service, page):

@@ -96,20 +96,22 @@ def search_page(
 ) -> HTMLResponse:
     form = {name: request.query_params.get(name, "") for name in FORM_FIELDS}
     paging = Paging(page, PAGE_SIZE, sort)
-    criteria = None
-    if any(form.values()) or "page" in request.query_params:
-        criteria = resolved(settings, engine, form_criteria(form))
-    found = browse.search_page(engine, criteria, paging)
+    asked = any(form.values()) or "page" in request.query_params
+    found = browse.search_page(
+        engine, (lambda: resolved(settings, engine, form_criteria(form))) if asked else None, paging
+    )
     context: dict[str, Any] = {
         "form": form,
         "sort": sort,
         "unavailable": found is None,
         "instruments": found.instruments if found else [],
+        "error": found.error if found else None,
     }
     if found is not None and found.results is not None:
         context |= _results(request, found.results, paging)
-        context["downloads"] = urlencode(download_parameters(criteria))
-    return render(request, "search.html", **context)
+        context["downloads"] = urlencode(download_parameters(found.criteria))
+    status = 400 if context["error"] else 200
+    return render(request, "search.html", status=status, **context)
 
 
 @pages.get("/detail/exposure/{exp_id}", response_class=HTMLResponse)

@@ -4,12 +4,13 @@ programmes and ingestion runs, and single records."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
-from jmmc_core.errors import DATABASE_UNAVAILABLE, NotFound
+from jmmc_core.errors import DATABASE_UNAVAILABLE, InvalidParameter, NotFound
 from jmmc_core.paging import Page, Paging
 
 from ..storage import browse
@@ -128,21 +129,32 @@ def instrument_names(engine: Engine) -> list[str]:
 @dataclass(frozen=True)
 class SearchPage:
     """What the search page shows besides its form: the instruments to choose from and, when
-    a search was asked, its page of results."""
+    a search was asked, its criteria and page of results, or why the form could not be read."""
 
     instruments: list[str]
-    results: Page | None
+    criteria: SearchCriteria | None = None
+    results: Page | None = None
+    error: InvalidParameter | None = None
 
 
 def search_page(
-    engine: Engine, criteria: SearchCriteria | None, paging: Paging
+    engine: Engine, read_form: Callable[[], SearchCriteria] | None, paging: Paging
 ) -> SearchPage | None:
-    """The search page's data, or None while the database does not answer (the page then
-    shows its form and says so: the home page stays up)."""
+    """The search page's data; None for the bare form while the database does not answer
+    (the page then says so: the home page stays up), whereas a search asked then is a 503.
+
+    A form that cannot be read is shown again with the reason beside it, the user's input
+    kept, rather than left for an error page.
+    """
+    if read_form is None:
+        try:
+            return SearchPage(instrument_names(engine))
+        except DATABASE_UNAVAILABLE:
+            logger.warning("search form without choices: the database does not answer")
+            return None
+    instruments = instrument_names(engine)
     try:
-        instruments = instrument_names(engine)
-        results = None if criteria is None else exposures(engine, criteria, paging)
-    except DATABASE_UNAVAILABLE:
-        logger.warning("search page without results: the database does not answer")
-        return None
-    return SearchPage(instruments, results)
+        criteria = read_form()
+    except InvalidParameter as error:
+        return SearchPage(instruments, error=error)
+    return SearchPage(instruments, criteria, exposures(engine, criteria, paging))
