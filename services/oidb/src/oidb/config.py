@@ -5,10 +5,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from jmmc_core.name_resolver import ResolverSettings
 from jmmc_core.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, ResolverSettings):
     model_config = SettingsConfigDict(env_prefix="OIDB_", extra="ignore")
 
     service_name: str = "oidb"

@@ -13,8 +13,17 @@ from .catalogue import (  # noqa: E402 - the models register on Base
     Collection,
     CollectionGroup,
     Granule,
+    NameResolution,
     ObsportalHarvest,
     OifitsFile,
 )
 
-__all__ = ["Base", "Collection", "CollectionGroup", "Granule", "ObsportalHarvest", "OifitsFile"]
+__all__ = [
+    "Base",
+    "Collection",
+    "CollectionGroup",
+    "Granule",
+    "NameResolution",
+    "ObsportalHarvest",
+    "OifitsFile",
+]

@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jmmc_core.name_resolver import NameResolutionColumns
+
 from . import Base
 
 #: Collection types and their embargo, as the original counts it (ISO 8601 durations).
@@ -222,3 +224,9 @@ class ObsportalHarvest(Base):
     #: ``{"reason": count}`` of the rows that could not become granules.
     rejected_by_reason: Mapped[dict[str, int]] = mapped_column(JSONB, server_default="{}")
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class NameResolution(NameResolutionColumns, Base):
+    """The name resolver's cache (``conesearch`` by star name): one answer per normalised name."""
+
+    __tablename__ = "name_resolutions"
