@@ -55,11 +55,12 @@ def _trigger(
     priority: str,
     scope: str,
     description: str,
-    through_haproxy: bool = False,
+    via: str,
 ) -> dict:
-    """``through_haproxy``: the check goes through HAProxy, so the trigger waits while HAProxy
-    itself is down (the dependency set from infrastructure.yaml selects it by this tag)."""
-    tags = {"scope": scope, **({"via": "haproxy"} if through_haproxy else {})}
+    """``via``: how the values arrive, ``haproxy`` (probed through it: the trigger waits while
+    HAProxy itself is down, the dependency in infrastructure.yaml selects it by this tag) or
+    ``trapper`` (sent by the job itself)."""
+    tags = {"scope": scope, "via": via}
     return {
         "uuid": stable_uuid(template.template_name, "trigger", name),
         "expression": expression,
@@ -127,7 +128,7 @@ def _health_items(template: ServiceTemplate) -> list[dict]:
             "AVERAGE",
             "availability",
             "The service answers but reports a failing check (database or ingestion) in /health.",
-            through_haproxy=True,
+            via="haproxy",
         )
     ]
     latency = _dependent(
@@ -147,7 +148,7 @@ def _health_items(template: ServiceTemplate) -> list[dict]:
             "WARNING",
             "performance",
             "Every database round trip of the window was slower than allowed.",
-            through_haproxy=True,
+            via="haproxy",
         )
     ]
     ingestion = [
@@ -184,6 +185,7 @@ def _ingestion_items(template: ServiceTemplate) -> Iterator[dict]:
                 "HIGH",
                 "availability",
                 "The last run of the job reported a failure.",
+                via="trapper",
             ),
             "success": _trigger(
                 template,
@@ -192,6 +194,7 @@ def _ingestion_items(template: ServiceTemplate) -> Iterator[dict]:
                 "HIGH",
                 "availability",
                 "No successful run within the job's period (the check runs every ~30 s).",
+                via="trapper",
             ),
         }
         specs = [
@@ -235,6 +238,7 @@ def _ingestion_triggers(template: ServiceTemplate) -> Iterator[dict]:
             "WARNING",
             "quality",
             "The share of rejected records of the last run is above the limit.",
+            via="trapper",
         )
 
 
@@ -269,7 +273,7 @@ def _web(template: ServiceTemplate) -> tuple[list[dict], list[dict]]:
                 "availability",
                 f"GET {endpoint.path} through HAProxy failed, answered non-200 or lacked its "
                 "content at each of the last probes.",
-                through_haproxy=True,
+                via="haproxy",
             )
         )
         triggers.append(
@@ -281,7 +285,7 @@ def _web(template: ServiceTemplate) -> tuple[list[dict], list[dict]]:
                 "WARNING",
                 "performance",
                 "Mean response time over the window is above the limit (s).",
-                through_haproxy=True,
+                via="haproxy",
             )
         )
     return scenarios, triggers
