@@ -18,7 +18,8 @@ poll=${BACKUP_POLL_SECONDS:-10}
 die() { echo "backup.sh: $*" >&2; exit 1; }
 
 found=$(kubectl get clusters.postgresql.cnpg.io "$cluster" --namespace "$namespace" \
-  --ignore-not-found --output name) || die "cannot read Cluster $cluster in $namespace"
+  --ignore-not-found --output name) \
+  || die "cannot read the Cluster $cluster from the cluster: nothing deployed"
 if [ -z "$found" ]; then
   echo "backup.sh: no Cluster $cluster in $namespace yet: nothing to back up" >&2
   exit 0

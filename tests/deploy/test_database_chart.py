@@ -356,7 +356,10 @@ def test_a_failed_backup_stops_the_deploy(kubectl):
 
 def test_an_unreachable_cluster_stops_the_deploy(kubectl):
     unreachable, applied = kubectl(reachable=False)
-    assert unreachable.returncode == 1 and "cannot read Cluster jmmc-db" in unreachable.stderr
+    assert unreachable.returncode == 1
+    assert "cannot read the Cluster jmmc-db from the cluster: nothing deployed" in (
+        unreachable.stderr
+    )
     assert applied is None
 
 
