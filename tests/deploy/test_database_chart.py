@@ -97,6 +97,11 @@ def test_wal_is_archived_continuously_and_base_backups_are_scheduled_and_pruned(
     assert len(scheduled["schedule"].split()) == 6  # the operator's cron has seconds first
 
 
+def test_the_chart_lints_strictly_with_its_production_values(run: Run):
+    result = run(["helm", "lint", "--strict", CHART, "-f", CHART / "values-production.yaml"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_without_an_object_store_nothing_renders(run: Run):
     result = render(run)
     assert result.returncode != 0 and "backup.destinationPath is required" in result.stderr
