@@ -33,6 +33,8 @@ from sqlalchemy import Boolean, DateTime, Double, Text, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .errors import InvalidParameter
+
 logger = logging.getLogger(__name__)
 
 Status = Literal["found", "not_found", "not_checked"]
@@ -114,6 +116,18 @@ class Resolution:
         if self.status == "not_found":
             return f"{self.name}: unknown to SIMBAD ({self.source})"
         return f"{self.name}: not checked: {self.reason}"
+
+    def position_for(self, parameter: str, asked: str) -> tuple[float, float]:
+        """The ICRS position of a name a search was given in ``parameter`` (as ``asked``).
+
+        A name SIMBAD does not know, or that could not be checked, is refused naming the
+        parameter: searching around no position would silently find nothing.
+        """
+        if self.status == "not_found":
+            raise InvalidParameter(parameter, f"{asked!r} is unknown to SIMBAD")
+        if self.status == "not_checked":
+            raise InvalidParameter(parameter, f"{asked!r} could not be resolved: {self.reason}")
+        return self.ra, self.dec
 
 
 class UnreadableAnswer(ValueError):

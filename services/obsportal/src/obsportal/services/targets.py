@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from jmmc_core.errors import InvalidParameter
 from jmmc_core.name_resolver import Resolver
 from jmmc_core.spherical import Cone
 
@@ -74,19 +73,12 @@ def resolve_targets(settings: Settings, engine: Engine) -> TargetsReport:
 
 
 def resolved(settings: Settings, engine: Engine, criteria: SearchCriteria) -> SearchCriteria:
-    """``criteria`` with the star named by ``resolve`` turned into the cone around its position.
-
-    A name SIMBAD does not know, or that could not be checked, is refused naming the
-    ``resolve`` parameter: searching around no position would silently find nothing.
-    """
+    """``criteria`` with the star named by ``resolve`` turned into the cone around its position
+    (a name that does not resolve is refused naming ``resolve``)."""
     if criteria.resolve is None:
         return criteria
     name = criteria.resolve.name
     with Session(engine) as session, session.begin():
         answer = name_resolver(settings).resolve(session, asked_name(name))
-    if answer.status == "not_found":
-        raise InvalidParameter("resolve", f"{name!r} is unknown to SIMBAD")
-    if answer.status == "not_checked":
-        raise InvalidParameter("resolve", f"{name!r} could not be resolved: {answer.reason}")
-    cone = Cone(ra=answer.ra, dec=answer.dec, radius=criteria.resolve.radius)
-    return criteria.but(cone=cone, resolve=None)
+    ra, dec = answer.position_for("resolve", name)
+    return criteria.but(cone=Cone(ra=ra, dec=dec, radius=criteria.resolve.radius), resolve=None)

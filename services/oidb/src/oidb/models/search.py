@@ -42,7 +42,7 @@ class SearchParameters(BaseModel):
     category: Text = _text("SCIENCE, CALIB or both, comma-separated")
     conesearch: Text = _text(
         "Cone: '<ra> <dec>,J2000,<radius>,<deg|arcmin|arcsec>'; ra and dec in degrees or "
-        "sexagesimal ('06:45:08.9 -16:42:58')"
+        "sexagesimal ('06:45:08.9 -16:42:58'), or a star name SIMBAD resolves ('HD 58647')"
     )
     observationdate: Text = _text(
         "Observation nights 'YYYY-MM-DD..YYYY-MM-DD' (either side may be left empty)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -24,11 +24,12 @@ from jmmc_core.errors import (
     NotFound,
     Unauthorized,
 )
+from jmmc_core.name_resolver import Resolver
 from jmmc_core.paging import MAX_PAGE, MAX_PAGE_SIZE
 from jmmc_core.spherical import Cone
 
 from ..models.search import SearchParameters
-from ..schema.catalogue import Collection, Granule
+from ..schema.catalogue import Collection, Granule, NameResolution
 from ..storage import search as storage
 from ..storage.search import SORTABLE, Ordering, SearchCriteria, TextMatch
 from .access import Caller, can_download, reading
@@ -66,6 +67,15 @@ _NO = ("no", "false", "0")
 
 
 @dataclass(frozen=True)
+class NamedCone:
+    """A cone around a star given by name, until the name resolver gives its position."""
+
+    name: str
+    #: Degrees.
+    radius: float
+
+
+@dataclass(frozen=True)
 class Search:
     """A checked search: criteria, order and the page asked for."""
 
@@ -74,6 +84,8 @@ class Search:
     order: str
     page: int = 1
     perpage: int = DEFAULT_PERPAGE
+    #: ``conesearch`` around a star name: :func:`resolved` makes it ``criteria.cone``.
+    named_cone: NamedCone | None = None
 
     @property
     def offset(self) -> int:
@@ -164,8 +176,9 @@ def parse_position(name: str, text: str) -> tuple[float, float]:
     return ra, dec
 
 
-def parse_cone(name: str, text: str) -> Cone:
-    """``<position>,J2000,<radius>,<unit>`` (the equinox may be left out)."""
+def parse_cone(name: str, text: str) -> Cone | NamedCone:
+    """``<position>,J2000,<radius>,<unit>`` (the equinox may be left out); the position may be a
+    star name (``HD 58647,J2000,30,arcsec``), which SIMBAD resolves before the search runs."""
     parts = [part.strip() for part in text.split(",")]
     if len(parts) == 4:
         if parts[1].upper() not in EQUINOXES:
@@ -173,14 +186,21 @@ def parse_cone(name: str, text: str) -> Cone:
         del parts[1]
     if len(parts) != 3:
         raise InvalidParameter(name, "expected '<ra> <dec>,J2000,<radius>,<deg|arcmin|arcsec>'")
-    ra, dec = parse_position(name, parts[0])
+    try:
+        position = parse_position(name, parts[0])
+    except InvalidParameter:
+        if not any(character.isalpha() for character in parts[0]):
+            raise
+        position = None  # a star name
     unit = parts[2].lower()
     if unit not in RADIUS_UNITS:
         raise InvalidParameter(name, f"radius unit {parts[2]!r} is not one of deg, arcmin, arcsec")
     radius = _number(name, parts[1]) * RADIUS_UNITS[unit]
     if not 0.0 < radius <= MAX_RADIUS_DEGREES:
         raise InvalidParameter(name, f"radius {parts[1]} {unit} is out of range (0, 90 deg]")
-    return Cone(ra, dec, radius)
+    if position is None:
+        return NamedCone(parts[0], radius)
+    return Cone(*position, radius)
 
 
 def _mjd(name: str, text: str) -> float:
@@ -257,8 +277,13 @@ def parse_search(parameters: SearchParameters) -> Search:
             raise InvalidParameter("caliblevel", "expected levels among 0, 1, 2, 3")
     if "category" in given:
         criteria["categories"] = _choices("category", given["category"], CATEGORIES)
+    named_cone = None
     if "conesearch" in given:
-        criteria["cone"] = parse_cone("conesearch", given["conesearch"])
+        cone = parse_cone("conesearch", given["conesearch"])
+        if isinstance(cone, NamedCone):
+            named_cone = cone
+        else:
+            criteria["cone"] = cone
     if "observationdate" in given:
         criteria["mjd_from"], criteria["mjd_to"] = parse_dates(
             "observationdate", given["observationdate"]
@@ -278,7 +303,21 @@ def parse_search(parameters: SearchParameters) -> Search:
         order=order,
         page=_integer("page", given.get("page", "1"), 1, MAX_PAGE),
         perpage=_integer("perpage", given.get("perpage", str(DEFAULT_PERPAGE)), 1, MAX_PAGE_SIZE),
+        named_cone=named_cone,
     )
+
+
+def resolved(database: Database, wanted: Search) -> Search:
+    """``wanted`` with its cone around a star name centred on SIMBAD's position of the star
+    (the platform's resolver, its answers cached in ``oidb.name_resolutions``)."""
+    if wanted.named_cone is None:
+        return wanted
+    name, radius = wanted.named_cone.name, wanted.named_cone.radius
+    with database.session() as session:
+        answer = Resolver(database.settings, NameResolution).resolve(session, name)
+    ra, dec = answer.position_for("conesearch", name)
+    cone = Cone(ra, dec, radius)
+    return replace(wanted, criteria=replace(wanted.criteria, cone=cone), named_cone=None)
 
 
 def _result(session: Session, wanted: Search) -> SearchResult:
@@ -290,6 +329,7 @@ def _result(session: Session, wanted: Search) -> SearchResult:
 
 def search(database: Database, caller: Caller, wanted: Search) -> SearchResult:
     """One page of the granules ``caller`` may see that meet the search."""
+    wanted = resolved(database, wanted)
     with reading(database, caller) as session:
         return _result(session, wanted)
 
@@ -308,6 +348,7 @@ def search_page(database: Database, caller: Caller, wanted: Search) -> SearchPag
     """Results and form choices in one reading, or None while the database does not answer
     (the page then shows its form and says so)."""
     try:
+        wanted = resolved(database, wanted)
         with reading(database, caller) as session:
             return SearchPage(
                 _result(session, wanted),

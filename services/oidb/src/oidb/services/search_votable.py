@@ -23,7 +23,7 @@ from ..schema.catalogue import Granule
 from ..storage import search as storage
 from .access import Caller, reading
 from .embargo import mjd_to_datetime
-from .search import Search
+from .search import Search, resolved
 
 #: (column, datatype, unit, UCD, description) of every exported column, in order.
 _COLUMNS = (
@@ -125,6 +125,7 @@ def aspro_params(summary: list[dict]) -> tuple[Param, ...]:
 
 def votable_document(database: Database, caller: Caller, wanted: Search) -> Iterator[bytes]:
     """The document as byte chunks; the database is read once iteration starts."""
+    wanted = resolved(database, wanted)
     with reading(database, caller) as session:
         params = aspro_params(storage.instrument_summary(session, wanted.criteria))
         writer = VOTableWriter(
