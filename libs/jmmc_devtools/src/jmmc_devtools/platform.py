@@ -166,10 +166,11 @@ def service_environment(layout: Layout, service: Service) -> dict[str, str]:
         environment["OIDB_PREVIEWS_DIR"] = str(layout.run_dir / "oidb-previews")
         environment["OIDB_PUBLIC_URL"] = f"{layout.public_url}/oidb"
         environment["OIDB_OBSPORTAL_URL"] = f"{layout.public_url}/obsportal"
-    if service.name == "obsportal":
+    if service.name in ("obsportal", "oidb"):
         # Offline, the demo's targets and searches by name resolve from the recorded answers.
         environment.setdefault(
-            "OBSPORTAL_RESOLVER_RECORDINGS", str(REPO / "tests" / "recordings" / "simbad")
+            f"{service.env_prefix}RESOLVER_RECORDINGS",
+            str(REPO / "tests" / "recordings" / "simbad"),
         )
     return environment
 
