@@ -43,7 +43,10 @@ def test_the_mistake_made_after_the_target_time_is_absent(drill):
         (rows,) = connection.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
         ).fetchone()
-        (in_recovery,) = connection.execute("SELECT pg_is_in_recovery()").fetchone()
+        in_recovery, wal_file = connection.execute(
+            "SELECT pg_is_in_recovery(), pg_walfile_name(pg_current_wal_lsn())"
+        ).fetchone()
     assert rows > 0 and f"({rows} rows)" in report.mistake
     assert in_recovery is False, "the restored server is promoted and takes writes"
+    assert wal_file.startswith("00000002"), "recovery ended on a timeline of its own"
     assert report.archived_segments >= 2
