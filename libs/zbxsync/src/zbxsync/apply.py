@@ -170,7 +170,9 @@ class Provisioner:
         for host in self.definitions.infrastructure.hosts:
             macros = {**host.macros, **self.host_macros}
             templates = (*host.zabbix_templates, *host.templates)
-            hosts.append(HostSpec(host.host, templates, macros, host.address, host.name))
+            # Zabbix does not expand macros in an interface: the address is given resolved.
+            address = {**self.site.macros, **macros}.get(host.address, host.address)
+            hosts.append(HostSpec(host.host, templates, macros, address, host.name))
         return hosts
 
     def host_changes(self) -> list[Change]:
