@@ -164,6 +164,7 @@ def test_nothing_is_exposed(manifests):
     admitted = [peer for rule in instances["ingress"] for peer in rule["from"]]
     # Services reach PostgreSQL through the poolers only.
     assert not [peer for peer in admitted if "jmmc.io/database-client" in str(peer)]
+    assert all(port["port"] != 9187 for rule in instances["ingress"] for port in rule["ports"])
     (pooler_rule,) = policies["jmmc-db-poolers"]["ingress"]
     assert pooler_rule["from"] == [
         {"podSelector": {"matchLabels": {"jmmc.io/database-client": "true"}}}
@@ -372,3 +373,17 @@ def test_a_first_install_has_nothing_to_back_up(kubectl):
     result, applied = kubectl(cluster=False)
     assert result.returncode == 0 and "nothing to back up" in result.stderr
     assert applied is None
+
+
+def test_the_exporter_is_reachable_only_from_the_monitoring_named(run: Run):
+    zabbix = {"ipBlock": {"cidr": "10.0.0.5/32"}}
+    manifests = documents(run, *OBJECT_STORE, "--set", "metricsFrom[0].ipBlock.cidr=10.0.0.5/32")
+    (instances,) = [
+        document["spec"]
+        for document in manifests
+        if document["metadata"]["name"] == "jmmc-db-instances"
+    ]
+    metrics = [
+        rule for rule in instances["ingress"] if {"port": 9187, "protocol": "TCP"} in rule["ports"]
+    ]
+    assert metrics == [{"from": [zabbix], "ports": [{"port": 9187, "protocol": "TCP"}]}]
