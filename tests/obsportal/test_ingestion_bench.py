@@ -10,13 +10,13 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
 
 def test_benchmark_prints_its_figures(new_database):
     url = new_database("bench")
-    command = [sys.executable, str(BENCH), "--count", "2000", "--sample", "300"]
+    command = [sys.executable, str(BENCH), "--count", "1000", "--sample", "200"]
     result = subprocess.run(
         [*command, "--database-url", url], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     for figure in ("cards per header", "synthetic", "parse (targeted card reader)",
                    "astropy Header.fromstring", "card reader / astropy",
-                   "obsportal ingest --synthetic 2,000", "projected for 1,000,000",
+                   "obsportal ingest --synthetic 1,000", "projected for 1,000,000",
                    "peak memory"):  # fmt: skip
         assert figure in result.stdout
