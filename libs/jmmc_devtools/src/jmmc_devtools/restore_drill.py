@@ -190,13 +190,17 @@ class RestoreDrill:
         with self.source.connect() as connection:
             (segment,) = connection.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
             deadline = time.monotonic() + ARCHIVE_TIMEOUT_SECONDS
-            while not (self.archive / segment).exists():
-                failed = connection.execute(
-                    "SELECT last_failed_wal FROM pg_stat_archiver"
-                    " WHERE last_failed_time > coalesce(last_archived_time, '-infinity')"
+            # The archiver retries a failed copy by itself; only a deadline ends the wait.
+            while True:
+                archived, failed = connection.execute(
+                    "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
                 ).fetchone()
-                if failed or time.monotonic() > deadline:
-                    raise DrillFailed(f"WAL segment {segment} was not archived")
+                if archived is not None and archived >= segment:
+                    break
+                if time.monotonic() > deadline:
+                    raise DrillFailed(
+                        f"WAL segment {segment} was not archived (last failure: {failed})"
+                    )
                 time.sleep(0.05)
         return sum(1 for path in self.archive.iterdir() if len(path.name) == 24)
 
