@@ -141,3 +141,12 @@ def test_a_run_that_reads_nothing_from_a_non_empty_folder_fails(new_database, tm
     result = run_cli(settings, "--from-dir", "export", cwd=tmp_path)
     assert result.returncode == 1
     assert "0 headers read from dir:export, which is not empty" in result.stdout
+
+
+def test_a_dump_with_trimmed_lines_reads_like_the_padded_one():
+    """Cards padded to 80 characters are read from the card grid, trimmed ones card by card:
+    both readings give the same outcome (accepted, excluded or rejected) for every header."""
+    headers = [synthetic_header(SEED + 1, index) for index in range(300)]
+    for padded in headers:
+        trimmed = b"\n".join(line.rstrip() for line in padded.split(b"\n"))
+        assert process(RawHeader("h", padded)) == process(RawHeader("h", trimmed))
