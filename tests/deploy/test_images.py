@@ -3,12 +3,14 @@
 wheels downloaded on the host, exactly as ci/build-images.sh does it for an operator.
 """
 
+import base64
 import importlib
 import json
 import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -199,13 +201,16 @@ def platform_manifests(run: Run) -> list[dict]:
     return [document for document in yaml.safe_load_all(result.stdout) if document]
 
 
-def pod_as_podman_arguments(manifests: list[dict], kind: str, name: str) -> list[str]:
-    """`podman run` options reproducing the pod's first container (image and args last)."""
+def pod_as_podman_arguments(
+    manifests: list[dict], kind: str, name: str, secrets_folder: Path
+) -> list[str]:
+    """`podman run` options reproducing the pod's first container (image and args last); its
+    Secret volumes are written as files under ``secrets_folder`` from the rendered Secrets."""
     (workload,) = [d for d in manifests if d["kind"] == kind and d["metadata"]["name"] == name]
     pod = workload["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     security = container["securityContext"]
-    config_maps = {d["metadata"]["name"]: d["data"] for d in manifests if d["kind"] == "ConfigMap"}
+    secrets = {d["metadata"]["name"]: d["data"] for d in manifests if d["kind"] == "Secret"}
     options = ["--user", f"{security['runAsUser']}:{pod['securityContext']['runAsGroup']}"]
     options += ["--cap-drop", ",".join(security["capabilities"]["drop"])]
     if security["readOnlyRootFilesystem"]:
@@ -215,39 +220,54 @@ def pod_as_podman_arguments(manifests: list[dict], kind: str, name: str) -> list
     volumes = {v["name"]: v for v in pod["volumes"]}
     for mount in container["volumeMounts"]:
         volume = volumes[mount["name"]]
+        if "secret" in volume:
+            folder = secrets_folder / mount["name"]
+            folder.mkdir(parents=True)
+            data = secrets[volume["secret"]["secretName"]]
+            for item in volume["secret"]["items"]:
+                (folder / item["path"]).write_bytes(base64.b64decode(data[item["key"]]))
+                (folder / item["path"]).chmod(0o444)
+            options += ["-v", f"{folder}:{mount['mountPath']}:ro,z"]
+            continue
         # A shared claim (TAP's results) is a tmpfs here too: writable, gone with the container.
         size = volume.get("emptyDir", {"sizeLimit": "64Mi"})["sizeLimit"].replace("Mi", "m")
         options += ["--tmpfs", f"{mount['mountPath']}:rw,size={size}"]
-    for source in container["envFrom"]:
-        for key, value in config_maps[source["configMapRef"]["name"]].items():
-            options += ["-e", f"{key}={value}"]
+    assert "envFrom" not in container, "settings are inline: hook Jobs run before any ConfigMap"
     for variable in container["env"]:
-        options += [
-            "-e",
-            f"{variable['name']}=secret-from-{variable['valueFrom']['secretKeyRef']['key']}",
-        ]
+        options += ["-e", f"{variable['name']}={variable['value']}"]
+    if "command" in container:
+        options += ["--entrypoint", container["command"][0]]
     return options
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_chart_migration_job_runs_as_rendered_against_a_real_database(
-    images: dict[str, str], platform_manifests: list[dict], service: str, new_database
+    images: dict[str, str], platform_manifests: list[dict], service: str, new_database, tmp_path
 ):
-    options = pod_as_podman_arguments(platform_manifests, "Job", f"{service}-migrate")
-    database = f"{env_prefix(service)}DATABASE_URL={new_database(f'job_{service}')}"
-    migrate = subprocess.run(
-        [*RUN, "--rm", "--network", "host", *options, "-e", database, images[service], "migrate"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    assert "is at head" in migrate.stdout
+    """The hook Job as rendered: settings inline, database password and secret key read from
+    the Secret's files (production refuses the development secret key)."""
+    database = new_database(f"job_{service}")
+    jobs = [(f"{service}-migrate", env_prefix(service))]
+    if service == "obsportal":
+        jobs.insert(0, ("obsportal-accounts-migrate", "ACCOUNTS_"))
+    for job, prefix in jobs:
+        options = pod_as_podman_arguments(platform_manifests, "Job", job, tmp_path / job)
+        migrate = subprocess.run(
+            [*RUN, "--rm", "--network", "host", *options, "-e", f"{prefix}DATABASE_URL={database}",
+             images[service], "migrate"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert migrate.returncode == 0, migrate.stderr
+        assert "is at head" in migrate.stdout
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_chart_deployment_pod_starts_as_rendered_and_answers_health(
-    images: dict[str, str], platform_manifests: list[dict], service: str, start_container: Start
+    images: dict[str, str],
+    platform_manifests: list[dict],
+    service: str,
+    start_container: Start,
+    tmp_path: Path,
 ):
     """Read-only, unprivileged, with the chart's own settings: it serves (503 here, as the
     cluster's `postgres` host does not exist on this machine)."""
@@ -255,7 +275,7 @@ def test_chart_deployment_pod_starts_as_rendered_and_answers_health(
                      if d["kind"] == "Deployment" and d["metadata"]["name"] == service]  # fmt: skip
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     port = free_port()
-    options = pod_as_podman_arguments(platform_manifests, "Deployment", service)
+    options = pod_as_podman_arguments(platform_manifests, "Deployment", service, tmp_path)
     pod = start_container("-p", f"127.0.0.1:{port}:8000", *options, images[service],
                           *container["args"])  # fmt: skip
     response = wait_for_health(f"http://127.0.0.1:{port}/{service}/health", pod)
