@@ -195,7 +195,8 @@ class RestoreDrill:
                 archived, failed = connection.execute(
                     "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
                 ).fetchone()
-                if archived is not None and archived >= segment:
+                # A backup history file (<segment>.<offset>.backup) does not count as its segment.
+                if archived is not None and (archived == segment or archived[:24] > segment):
                     break
                 if time.monotonic() > deadline:
                     raise DrillFailed(
