@@ -19,8 +19,10 @@ from zbxsync.spec import Definitions
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
-#: Charts shared by every service or installing the whole platform, not a service's own.
-SHARED_CHARTS = {"service", "postgres", "platform"}
+#: Charts shared by every service or installing the whole platform, not a service's own
+#: (the two databases: charts/database's roles are kept equal to charts/postgres's by
+#: tests/deploy/test_database_chart.py).
+SHARED_CHARTS = {"service", "postgres", "database", "platform"}
 SERVICES = registered_services()
 TEMPLATES = {template.service: template for template in Definitions(DEFAULT_DEFINITIONS).templates}
 
