@@ -45,7 +45,7 @@ from harness import (
 
 from jmmc_core.migrations import upgrade_to_head
 from jmmc_devtools.pgcluster import PostgresCluster, free_port
-from jmmc_devtools.processes import serving
+from jmmc_devtools.processes import serving, wait_until_healthy
 from obsportal.cli import MIGRATIONS
 from obsportal.config import Settings
 from obsportal.services.search_votable import ALL_COLUMNS
@@ -236,15 +236,13 @@ def main() -> None:
         serve = [str(Path(sys.executable).parent / "obsportal"), "serve", "--port"]
         servers = [
             stack.enter_context(
-                serving(
-                    [*serve, str(port)],
-                    env=environment,
-                    stdout=subprocess.DEVNULL,
-                    health_url=f"http://127.0.0.1:{port}/health",
-                )
+                serving([*serve, str(port)], env=environment, stdout=subprocess.DEVNULL)
             )
             for port in ports
         ]
+        # Generous: on a machine shared with other work, starting takes longer than usual.
+        for port, server in zip(ports, servers, strict=True):
+            wait_until_healthy(f"http://127.0.0.1:{port}/health", process=server, timeout=180)
         base = f"http://127.0.0.1:{ports[0]}"
         log(f"{args.workers} x obsportal serve on ports {ports}; {os.cpu_count()} CPUs")
         log(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")

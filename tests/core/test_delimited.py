@@ -149,3 +149,31 @@ def test_bad_arguments_fail_before_any_byte():
 def test_media_types():
     assert CSV_MEDIA_TYPE == "text/csv;header=present"
     assert TSV_MEDIA_TYPE == "text/tab-separated-values"
+
+
+def test_csv_is_byte_for_byte_what_the_csv_module_writes():
+    # Lines are joined column by column: quoting must still be the csv module's, cell by cell.
+    texts = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\r", "", "\u03b6 Oph", ",", '"']
+    rows = [(index, text, None if index % 3 else 0.5) for index, text in enumerate(texts * 40)]
+    expected = io.StringIO()
+    csv.writer(expected).writerows([NAMES[:3], *rows])
+
+    data = b"".join(DelimitedWriter(NAMES[:3]).iter_bytes(rows))
+
+    assert data.decode() == expected.getvalue()
+
+
+def test_csv_quotes_line_breaks_whatever_the_line_ends():
+    data = b"".join(
+        DelimitedWriter(["a", "b"], line_terminator="\n").iter_bytes([("cr\r", "lf\n")])
+    )
+
+    assert data == b'a,b\n"cr\r","lf\n"\n'
+
+
+def test_a_lone_empty_csv_cell_is_quoted():
+    # An empty line would read back as no row at all.
+    data = b"".join(DelimitedWriter(["note"]).iter_bytes([("",), (None,), ("x",)]))
+
+    assert data == b'note\r\n""\r\n""\r\nx\r\n'
+    assert list(csv.reader(io.StringIO(data.decode(), newline=""))) == [["note"], [""], [""], ["x"]]

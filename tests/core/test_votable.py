@@ -610,3 +610,24 @@ def test_geometry_arrays(version, serialization, stilts, tmp_path):
     writer = VOTableWriter(lint_fields, version=version, serialization=serialization)
     lint_data = b"".join(writer.iter_bytes(lint_rows))
     assert votlint_problems(stilts, lint_data, tmp_path) == []
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+def test_binary2_base64_runs_across_chunks_and_batches(chunk_size):
+    # Batches encode to byte counts that are no multiple of 3: the carried bytes must join the
+    # next batch's base64, never end in '=' padding mid-stream.
+    fields = [Field.text("name"), Field.unicode_text("label"), Field("n", "short")]
+    rows = [
+        ("x" * (index % 7), None if index % 5 == 0 else "\u03b6\U0001f600"[: index % 3], index)
+        for index in range(3000)
+    ]
+    writer = VOTableWriter(fields, serialization="binary2", chunk_size=chunk_size)
+
+    data = b"".join(writer.iter_bytes(rows))
+
+    stream = re.search(rb'<STREAM encoding="base64">\n(.*)</STREAM>', data, re.DOTALL).group(1)
+    assert b"=" not in stream.rstrip(b"=\n")
+    array = parse_votable(data).get_first_table().array
+    assert array["name"].tolist() == [row[0] for row in rows]
+    assert array["label"].data.tolist() == ["" if row[1] is None else row[1] for row in rows]
+    assert array["n"].tolist() == list(range(3000))

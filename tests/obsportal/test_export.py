@@ -132,3 +132,19 @@ def test_first_bytes_leave_before_the_query_is_read(large_service):
         time.sleep(0.1)
     assert _open_transactions(url) == 0
     assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_binary2_sends_ascii_texts_as_char(golden_service):
+    # Ids, header values, baselines and dates are ASCII by construction: one byte per character
+    # in BINARY2 (unicodeChar would be UTF-16); free texts such as target names stay Unicode.
+    response = httpx.get(
+        f"{golden_service}/obsportal/export.votable", params={"serialization": "binary2"}
+    )
+    table = parse_single_table(io.BytesIO(response.content))
+    datatypes = {field.name: field.datatype for field in table.fields}
+
+    assert datatypes["exp_projected_baselines"] == datatypes["exp_date_updated"] == "char"
+    assert datatypes["exp_id"] == datatypes["instrument_name"] == "char"
+    assert datatypes["target_name"] == datatypes["obs_program_title"] == "unicodeChar"
+    tabledata = httpx.get(f"{golden_service}/obsportal/export.votable").content
+    assert len(response.content) < 1.5 * len(tabledata)

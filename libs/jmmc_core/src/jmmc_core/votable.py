@@ -316,7 +316,9 @@ class _BinaryColumn:
 
     is_null: np.ndarray | None
     fixed: np.ndarray | None = None  # uint8 (rows, width)
-    counts: np.ndarray | None = None  # elements per row of a variable-length column
+    # Elements per row of a variable-length column: a list, as building it costs a third of
+    # numpy.fromiter and the length prefixes are looked up from it.
+    counts: list[int] | None = None
     pieces: Sequence[str] | None = None
 
 
@@ -558,10 +560,10 @@ class _TextCodec(_Codec):
             return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
         if self.unicode:
             pieces = _utf16_wire(texts)
-            counts = np.fromiter(map(len, pieces), np.uint32, len(pieces)) // 2
+            counts = [size >> 1 for size in map(len, pieces)]
         else:  # ASCII: the text is its own encoding
             pieces = texts
-            counts = np.fromiter(map(len, pieces), np.uint32, len(pieces))
+            counts = list(map(len, pieces))
         return _BinaryColumn(is_null, counts=counts, pieces=pieces)
 
 
@@ -615,7 +617,7 @@ class _ArrayCodec(_Codec):
         is_null = _null_positions(column)
         if self.size is not None:
             return _BinaryColumn(is_null, fixed=flat.view(np.uint8).reshape(len(column), -1))
-        counts = np.fromiter(map(len, rows), np.uint32, len(rows))
+        counts = list(map(len, rows))
         data = flat.tobytes().decode("latin-1")
         width = self.dtype.itemsize
         ends = np.cumsum(counts) * width
@@ -672,7 +674,7 @@ def _binary_rows(columns: list[_BinaryColumn], rows: int, *, null_flags: bool) -
         if column.fixed is not None:
             runs[-1].append(column.fixed)
         else:
-            runs[-1].append(column.counts.astype(">u4").view(np.uint8).reshape(rows, 4))
+            runs[-1].append(np.array(column.counts, ">u4").view(np.uint8).reshape(rows, 4))
             runs.append([])
     pieces = [column.pieces for column in variable]
     if not pieces:
@@ -696,11 +698,11 @@ def _binary_rows(columns: list[_BinaryColumn], rows: int, *, null_flags: bool) -
     return "".join(interleaved).encode("latin-1")
 
 
-def _prefix_texts(counts: np.ndarray) -> list[str]:
+def _prefix_texts(counts: list[int]) -> list[str]:
     """Length prefixes as Latin-1 text: looked up for short values, a third of the cost."""
-    if counts.max(initial=0) >= len(_SHORT_PREFIXES):
-        return _latin1_rows(counts.astype(">u4").view(np.uint8).reshape(-1, 4).astype(np.uint32))
-    return list(map(_SHORT_PREFIXES.__getitem__, counts.tolist()))
+    if max(counts, default=0) >= len(_SHORT_PREFIXES):
+        return _latin1_rows(np.array(counts, ">u4").view(np.uint8).reshape(-1, 4).astype(np.uint32))
+    return list(map(_SHORT_PREFIXES.__getitem__, counts))
 
 
 def _latin1_rows(block: np.ndarray) -> list[str]:
