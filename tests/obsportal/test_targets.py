@@ -15,6 +15,8 @@ import httpx
 import pytest
 from astropy.io.votable import parse_single_table
 
+from jmmc_devtools.pgcluster import free_port
+
 from ..sesame_replay import SIMBAD_RECORDINGS, sesame_replay
 from . import catalogue_factory
 from .conftest import connect, migrated_database, running_service
@@ -26,6 +28,7 @@ TARGETS = {
     2: ("HD58647", 111.48380, -14.17870),
     3: ("DelSco", 240.08348, -22.62180),
     4: ("HD 100007", 10.0, 10.0),
+    5: ("HD 100014", 20.0, 10.0),
 }
 
 
@@ -71,17 +74,28 @@ def resolved_database(database) -> str:
     offline = resolve_targets(database)
     assert offline == [
         "not checked: HD 100007: resolver offline",
-        "targets resolved: 2 found, 1 unknown to SIMBAD, 1 not checked",
+        "not checked: HD 100014: resolver offline",
+        "targets resolved: 2 found, 1 unknown to SIMBAD, 2 not checked",
     ]
     assert targets(database)["HD 100007"][0] is None  # left for a later run
     assert resolve_targets(database)[-1] == (
-        "targets resolved: 0 found, 0 unknown to SIMBAD, 1 not checked"
+        "targets resolved: 0 found, 0 unknown to SIMBAD, 2 not checked"
     )
+    unreachable = resolve_targets(
+        database,
+        OBSPORTAL_RESOLVER_OFFLINE="false",
+        OBSPORTAL_RESOLVER_URL=f"http://127.0.0.1:{free_port()}/sesame",
+    )
+    assert unreachable == [  # the first target that waited in vain stops the run
+        "not checked: HD 100007: the name resolver did not answer",
+        "not checked: HD 100014: the name resolver did not answer",
+        "targets resolved: 0 found, 0 unknown to SIMBAD, 2 not checked",
+    ]
     with sesame_replay() as url:
         online = resolve_targets(
             database, OBSPORTAL_RESOLVER_OFFLINE="false", OBSPORTAL_RESOLVER_URL=url
         )
-    assert online == ["targets resolved: 0 found, 1 unknown to SIMBAD, 0 not checked"]
+    assert online == ["targets resolved: 0 found, 2 unknown to SIMBAD, 0 not checked"]
     return database
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from jmmc_core.name_resolver import Resolver
+from jmmc_core.name_resolver import UNREACHABLE, Resolver
 from jmmc_core.spherical import Cone
 
 from ..config import Settings
@@ -52,17 +52,22 @@ def resolve_targets(settings: Settings, engine: Engine) -> TargetsReport:
     """Resolve every target not yet checked, one transaction per target.
 
     A target the resolver could not check stays unchecked, so a later run (online, or with
-    more recordings) tries it again; checked targets are never asked again.
+    more recordings) tries it again; checked targets are never asked again. When SIMBAD does
+    not answer, the run stops asking: the targets left are reported as not checked.
     """
     resolver = name_resolver(settings)
     report = TargetsReport()
     with Session(engine) as session:
         pending = storage.unchecked(session)
-    for target_id, name in pending:
+    for done, (target_id, name) in enumerate(pending):
         with Session(engine) as session, session.begin():
             answer = resolver.resolve(session, asked_name(name))
             if answer.status == "not_checked":
                 report.not_checked.append(f"{name}: {answer.reason}")
+                if answer.reason == UNREACHABLE:  # each of the others would wait as long
+                    left = pending[done + 1 :]
+                    report.not_checked += [f"{other}: {answer.reason}" for _, other in left]
+                    break
                 continue
             storage.record(session, target_id, answer)
         if answer.status == "found":
