@@ -158,7 +158,8 @@ def _read_wanted_cards(numbers: list[int], cards: list[str]) -> Header:
     end = keywords.index("END")
     read = [i for i in range(end) if keywords[i] in READ_KEYWORDS and parts[i][1]]
     values = {keywords[i]: parts[i][2] for i in read}
-    if len(values) < len(read) or "CONTINUE" in keywords[:end]:
+    long_string = any(card.startswith("CONTINUE") for card in cards[:end])
+    if len(values) < len(read) or long_string:
         # A repeated keyword or a long string: the card-by-card reading says which.
         chosen = [(numbers[i], cards[i]) for i in range(end + 1)]
         return _read_cards(chosen, complete=False)
