@@ -350,13 +350,12 @@ def _real_size(instrument: str, seed: int, index: int, cards: list[str]) -> byte
     first, second = (round(others * share) for share in FILLER_SHARES)
     parts = [filler[: first * width], filler[first * width : (first + second) * width]]
     parts.append(filler[(first + second) * width : others * width])
-    text = "\n".join(cards) + "\n" + "END".ljust(CARD_LENGTH) + "\n"
+    text = "\n".join(cards) + "\n"
     head, _, rest = text.partition(INSTRUMENT_SECTION + "\n")
     middle, _, tail = rest.partition(ARRAY_SECTION + "\n")
-    return b"".join(
-        (head.encode("ascii"), parts[0], middle.encode("ascii"), parts[1],
-         tail.encode("ascii")[:-width], parts[2], tail.encode("ascii")[-width:])
-    )  # fmt: skip
+    end = "END".ljust(CARD_LENGTH) + "\n"
+    pieces = (head, parts[0], middle, parts[1], tail, parts[2], end)
+    return b"".join(piece.encode("ascii") if isinstance(piece, str) else piece for piece in pieces)
 
 
 def _offset_seconds(seed: int, index: int) -> float:
