@@ -2,7 +2,8 @@
 
 Parameters are declared in :mod:`obsportal.models.parameters` (names case-insensitive) and all
 checked before the database is touched; errors are VOTable documents (an SCS ``Error`` INFO on
-the cone search) answered by the app-wide handlers. Answers stream from a server-side cursor.
+the cone search) answered by the app-wide handlers. Large answers stream as PostgreSQL
+produces them.
 """
 
 from typing import Annotated
