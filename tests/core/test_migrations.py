@@ -67,8 +67,13 @@ def test_schema_is_readable_by_tap_reader(migrated, service):
     assert sphere is True
 
 
-def test_unreachable_database_gives_one_line_error():
-    result = cli("jmdc", "postgresql+psycopg://nobody@127.0.0.1:1/none", "migrate")
+@pytest.mark.parametrize(
+    "service, command",
+    [("jmdc", ("migrate",)), ("obsportal", ("ingest", "--synthetic", "10", "--workers", "1"))],
+)
+def test_unreachable_database_gives_one_line_error(service, command):
+    """A job that streams through psycopg itself (obsportal's bulk load) fails as cleanly."""
+    result = cli(service, "postgresql+psycopg://nobody@127.0.0.1:1/none", *command)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import click
+import psycopg
 import uvicorn
 from alembic import command
 from pydantic import ValidationError
@@ -33,7 +34,8 @@ def one_line_errors(function: Callable[P, R]) -> Callable[P, R]:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise click.ClickException(f"invalid setting {first['loc']}: {first['msg']}") from exc
-        except (SQLAlchemyError, OSError, ValueError) as exc:
+        # Jobs that stream through psycopg directly (bulk loads) raise its errors unwrapped.
+        except (SQLAlchemyError, psycopg.Error, OSError, ValueError) as exc:
             message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise click.ClickException(message) from exc
 
