@@ -885,8 +885,11 @@ class VOTableWriter:
                     text = "</TD></TR>\n<TR><TD>".join(
                         map("</TD><TD>".join, zip(*cells, strict=True))
                     )
-                    pieces = (f"<TR><TD>{text}</TD></TR>\n".encode(),)
-                    raw_size = len(pieces[0])
+                    # The row markup around the batch goes out as pieces of its own: wrapping
+                    # the text would copy all of it once more.
+                    encoded = text.encode()
+                    pieces = (b"<TR><TD>", encoded, b"</TD></TR>\n")
+                    raw_size = len(encoded)
                 yield from pieces
                 per_row = max(raw_size // len(batch), 1)
                 batch_rows = max(16, min(_MAX_BATCH_ROWS, batch_bytes // per_row))
