@@ -93,7 +93,6 @@ def summary_json(run: RunRecord) -> str:
 @main.command(help="Ingest ESO headers into the observation database.")
 @click.option("--from-dir", "from_dir", type=click.Path(path_type=Path, exists=True),
               help="Folder (or tar) of header dumps and FITS files.")  # fmt: skip
-@click.option("--from-eso", is_flag=True, help="Harvest the ESO archive (astroquery).")
 @click.option(
     "--from-eso-tap",
     is_flag=True,
@@ -103,10 +102,10 @@ def summary_json(run: RunRecord) -> str:
     "--instrument",
     "instruments",
     multiple=True,
-    help="With --from-eso(-tap): instrument to harvest (repeatable; default: all VLTI).",
+    help="With --from-eso-tap: instrument to harvest (repeatable; default: all VLTI).",
 )
 @click.option("--since", type=click.DateTime(), default=None,
-              help="With --from-eso(-tap): archive modification date to start from, UTC "
+              help="With --from-eso-tap: archive modification date to start from, UTC "
               "(default: where the last successful run stopped).")  # fmt: skip
 @click.option("--synthetic", type=click.IntRange(min=1), help="Generate N synthetic headers.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of --synthetic.")
@@ -125,7 +124,6 @@ def summary_json(run: RunRecord) -> str:
 @one_line_errors
 def ingest(
     from_dir: Path | None,
-    from_eso: bool,
     from_eso_tap: bool,
     instruments: tuple[str, ...],
     since: datetime | None,
@@ -136,10 +134,10 @@ def ingest(
     as_json: bool,
 ) -> None:
     settings = Settings()
-    chosen = [bool(from_dir), from_eso, from_eso_tap, synthetic is not None, demo]
+    chosen = [bool(from_dir), from_eso_tap, synthetic is not None, demo]
     if sum(chosen) != 1:
         raise click.UsageError(
-            "give exactly one of --from-dir, --from-eso, --from-eso-tap, --synthetic, --demo"
+            "give exactly one of --from-dir, --from-eso-tap, --synthetic, --demo"
         )
     sources: list[Source]
     if from_dir:
@@ -148,12 +146,8 @@ def ingest(
         sources = [SyntheticSource(synthetic, seed=seed)]
     elif demo:
         sources = demo_sources()
-    elif from_eso_tap:
-        sources = [eso_tap_source(settings, list(instruments or settings.eso_instruments), since)]
     else:
-        from .services.ingestion.eso import eso_source  # astroquery is slow to import
-
-        sources = [eso_source(settings, instruments or settings.eso_instruments, since)]
+        sources = [eso_tap_source(settings, list(instruments or settings.eso_instruments), since)]
     failed = False
     with job_report("obsportal", INGESTION_JOB) as report:
         for source in sources:
