@@ -118,3 +118,41 @@ def test_production_backends_are_the_registered_services_on_every_node(tmp_path:
         }
         for s in registered_services()
     ]
+
+
+def test_ansible_deploy_is_the_pipelines_gated_deploy(tmp_path) -> None:
+    """The deploy play runs ``ci/helm.sh deploy``: an images file that does not pin every
+    service stops it in the preflight, naming the service, before anything is applied."""
+    images = tmp_path / "images.txt"
+    images.write_text("")
+    deploy = run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "inventories/production",
+            "deploy.yml",
+            "-e",
+            f"deploy_images_file={images}",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+        ]
+    )
+    assert deploy.returncode != 0
+    said = " ".join(deploy.stdout.split())  # Ansible folds long lines
+    assert f"{images} has no image for " in said
+    wrong = run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "inventories/production",
+            "deploy.yml",
+            "-e",
+            f"deploy_images_file={images}",
+            "-e",
+            "deploy_environment=prod",
+        ]
+    )
+    assert wrong.returncode != 0
+    assert "deploy_environment must be staging or production, not prod" in " ".join(
+        wrong.stdout.split()
+    )
