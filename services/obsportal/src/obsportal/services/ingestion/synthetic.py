@@ -16,7 +16,7 @@ Everything derives from ``(seed, index)``, so any slice of a set can be regenera
 import functools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from time import gmtime, strftime
 
@@ -222,37 +222,49 @@ def synthetic_header(seed: int, index: int) -> bytes:
     jitter = frame.randrange(1, 1000) / 1000
     mjd = FIRST_MJD[instrument] + (_offset_seconds(seed, index) + jitter) / 86400
     stamp = _timestamp(mjd)
-    cards = [
-        *block.head,
+    times = (
         card("MJD-OBS", round(mjd, 8), "Obs start"),
         card("DATE-OBS", stamp[:23]),
         card("ARCFILE", f"{PREFIXES[instrument]}.{stamp}.fits", "Archive File Name"),
         card("ORIGFILE", f"{instrument}_OBS{index % 1000:03d}_{index % 10000:04d}.fits"),
-        *block.setup,
+    )
+    detector = _detector_cards(instrument, frame)
+    array = _array_cards(block, frame)
+    weather = _weather_cards(frame)
+    # The three stretches of read cards between which a real header's other cards go.
+    sections = [
+        block.head + _lines(times) + block.observation,
+        block.setup + _lines(detector),
+        block.array + _lines(array) + _lines(weather),
     ]
-    cards += _detector_cards(instrument, frame)
-    cards.append(ARRAY_SECTION)
-    cards += _array_cards(block.stations, frame)
-    cards += _weather_cards(frame)
     if frame.random() < 0.003:
         ra, dec = repr(block.ra), repr(block.dec)
-        cards = [c.replace(ra, "0.0").replace(dec, "0.0") for c in cards]
-    data = _real_size(instrument, seed, index, cards)
+        sections = [text.replace(ra, "0.0").replace(dec, "0.0") for text in sections]
+    read_cards = block.card_count + len(times) + len(detector) + len(array) + len(weather)
+    data = _real_size(instrument, seed, index, read_cards, sections)
     if frame.random() < REJECT_SHARE:
         data = _defect(frame.choice(DEFECTS), data)
     return data
 
 
+def _lines(cards: Iterable[str]) -> str:
+    return "".join(text + "\n" for text in cards)
+
+
 @dataclass(frozen=True)
 class _Block:
-    """What the frames of one observing block share, cards already written."""
+    """What the frames of one observing block share, cards already written (one per line)."""
 
     instrument: str
     ra: float
     dec: float
-    stations: tuple[str, ...]
-    head: tuple[str, ...]  # up to the frame's time cards
-    setup: tuple[str, ...]  # observation, category and instrument setup cards
+    head: str  # up to the frame's time cards
+    observation: str  # observation and category cards
+    setup: str  # instrument setup cards
+    array: str  # number of telescopes and stations
+    #: Per baseline: its ground length and the card prefixes of its projected length and angle.
+    baselines: tuple[tuple[float, tuple[str, str, str, str]], ...]
+    card_count: int
 
 
 @functools.lru_cache(maxsize=256)
@@ -280,17 +292,33 @@ def _block(seed: int, number: int) -> _Block:
         card("RA", ra, "[deg] RA (J2000) pointing"),
         card("DEC", dec, "[deg] DEC (J2000) pointing"),
     )
-    setup = [
+    observation = [
         card("OBS ID", 200000000 + seed * 10000000 % 90000000 + number),
         card("OBS PROG ID", _program(block, mjd), "ESO program identification"),
         card("OBS TARG NAME", name, "OB target name"),
         card("TPL ID", f"{instrument}_obs_exp"),
     ]
     product = instrument in ("GRAVITY", "MATISSE") and block.random() < 0.05
-    setup += _category_cards(instrument, catg, dpr_type, product)
-    setup.append(INSTRUMENT_SECTION)
-    setup += _setup_cards(instrument, block, mjd)
-    return _Block(instrument, ra, dec, stations, head, tuple(setup))
+    observation += _category_cards(instrument, catg, dpr_type, product)
+    setup = _setup_cards(instrument, block, mjd)
+    array = [card("ISS CONF NTEL", len(stations))]
+    array += [card(f"ISS CONF STATION{i}", name) for i, name in enumerate(stations, 1)]
+    baselines = tuple(
+        (
+            _ground_length(stations[first - 1], stations[second - 1]),
+            tuple(
+                _card_prefix(f"ISS PBL{kind}{first}{second} {edge}")[0]
+                for kind in ("", "A")
+                for edge in ("START", "END")
+            ),
+        )
+        for first in range(1, len(stations))
+        for second in range(first + 1, len(stations) + 1)
+    )
+    return _Block(
+        instrument, ra, dec, _lines(head), _lines(observation), _lines(setup), _lines(array),
+        baselines, len(head) + len(observation) + len(setup) + len(array),
+    )  # fmt: skip
 
 
 #: Card counts of real ESO headers per instrument (the shared sample's smallest and largest;
@@ -306,7 +334,6 @@ CARD_COUNTS = {
 }
 #: Where the other cards go: after the category cards, the instrument and detector cards
 #: and the array cards, as the sections of a real header follow each other.
-INSTRUMENT_SECTION, ARRAY_SECTION = "\x00instrument", "\x00array"
 FILLER_SHARES = (0.15, 0.6)  # of the other cards: before the instrument section, before ISS
 FILLER_FAMILIES = (
     ("TEL", ("AMBI PRES{n}", "AMBI RHUM{n}", "AXIS{n} POS", "FOCU{n} VALUE", "DOME{n} STATUS")),
@@ -339,23 +366,31 @@ def _filler(instrument: str) -> bytes:
     return "".join(text[:80].ljust(80) + "\n" for text in cards).encode("ascii")
 
 
-def _real_size(instrument: str, seed: int, index: int, cards: list[str]) -> bytes:
+def _real_size(
+    instrument: str, seed: int, index: int, read_cards: int, sections: list[str]
+) -> bytes:
     """The header with as many cards as a real one, the read cards among the others."""
     low, high = CARD_COUNTS[instrument]
     # A hash of (seed, index) rather than the random streams, which decide the rest.
     total = low + (index * 2_654_435_761 + seed * 40_503) % (high - low + 1)
-    others = max(total - len(cards) - 1 + 2, 0)  # the two section marks are not cards
-    filler = _filler(instrument)
+    others = max(total - read_cards - 1, 0)
+    filler = memoryview(_filler(instrument))  # slices without copies
     width = CARD_LENGTH + 1
     first, second = (round(others * share) for share in FILLER_SHARES)
-    parts = [filler[: first * width], filler[first * width : (first + second) * width]]
-    parts.append(filler[(first + second) * width : others * width])
-    text = "\n".join(cards) + "\n"
-    head, _, rest = text.partition(INSTRUMENT_SECTION + "\n")
-    middle, _, tail = rest.partition(ARRAY_SECTION + "\n")
-    end = "END".ljust(CARD_LENGTH) + "\n"
-    pieces = (head, parts[0], middle, parts[1], tail, parts[2], end)
-    return b"".join(piece.encode("ascii") if isinstance(piece, str) else piece for piece in pieces)
+    return b"".join(
+        (
+            sections[0].encode("ascii"),
+            filler[: first * width],
+            sections[1].encode("ascii"),
+            filler[first * width : (first + second) * width],
+            sections[2].encode("ascii"),
+            filler[(first + second) * width : others * width],
+            END_CARD,
+        )
+    )
+
+
+END_CARD = b"END".ljust(CARD_LENGTH) + b"\n"
 
 
 def _offset_seconds(seed: int, index: int) -> float:
@@ -438,23 +473,25 @@ def _detector_cards(instrument: str, rng: random.Random) -> list[str]:
     return cards
 
 
-def _array_cards(stations: tuple[str, ...], rng: random.Random) -> list[str]:
-    cards = [card("ISS CONF NTEL", len(stations))]
-    cards += [card(f"ISS CONF STATION{i}", name) for i, name in enumerate(stations, 1)]
-    for first in range(1, len(stations)):
-        for second in range(first + 1, len(stations) + 1):
-            # Projection shortens the ground baseline (by the target's elevation).
-            ground = _ground_length(stations[first - 1], stations[second - 1])
-            length = round(ground * rng.uniform(0.55, 1.0), 3)
-            angle = round(rng.uniform(0, 360), 3)
-            pair = f"{first}{second}"
-            cards += [
-                card(f"ISS PBL{pair} START", length),
-                card(f"ISS PBL{pair} END", round(min(ground, length + rng.uniform(-1, 1)), 3)),
-                card(f"ISS PBLA{pair} START", angle),
-                card(f"ISS PBLA{pair} END", round(angle + rng.uniform(-2, 2), 3)),
-            ]
+def _array_cards(block: _Block, rng: random.Random) -> list[str]:
+    """The projected baselines of one frame (the block's cards carry the stations)."""
+    cards = []
+    for ground, (length_start, length_end, angle_start, angle_end) in block.baselines:
+        # Projection shortens the ground baseline (by the target's elevation).
+        length = round(ground * rng.uniform(0.55, 1.0), 3)
+        angle = round(rng.uniform(0, 360), 3)
+        cards += (
+            _hierarch_card(length_start, length),
+            _hierarch_card(length_end, round(min(ground, length + rng.uniform(-1, 1)), 3)),
+            _hierarch_card(angle_start, angle),
+            _hierarch_card(angle_end, round(angle + rng.uniform(-2, 2), 3)),
+        )
     return cards
+
+
+def _hierarch_card(prefix: str, value: float) -> str:
+    """What :func:`card` writes for a number under a ``HIERARCH`` prefix without comment."""
+    return (prefix + repr(value))[:CARD_LENGTH].ljust(CARD_LENGTH)
 
 
 def _ground_length(first: str, second: str) -> float:
@@ -462,18 +499,25 @@ def _ground_length(first: str, second: str) -> float:
     return math.hypot(p2 - p1, q2 - q1)
 
 
+_WEATHER_PREFIXES = tuple(
+    _card_prefix(f"ISS AMBI {name}")[0]
+    for name in ("FWHM START", "FWHM END", "TAU0 START", "TAU0 END", "TEMP")
+)
+
+
 def _weather_cards(rng: random.Random) -> list[str]:
     if rng.random() < 0.01:
         return []  # weather station down: no ambient keywords at all
     seeing = round(rng.uniform(0.4, 1.6), 2)
     tau0 = round(rng.uniform(0.001, 0.012), 6)
-    return [
-        card("ISS AMBI FWHM START", -1.0 if rng.random() < 0.005 else seeing),
-        card("ISS AMBI FWHM END", round(seeing + rng.uniform(-0.1, 0.1), 2)),
-        card("ISS AMBI TAU0 START", tau0),
-        card("ISS AMBI TAU0 END", tau0),
-        card("ISS AMBI TEMP", round(rng.uniform(5, 20), 2)),
-    ]
+    values = (
+        -1.0 if rng.random() < 0.005 else seeing,
+        round(seeing + rng.uniform(-0.1, 0.1), 2),
+        tau0,
+        tau0,
+        round(rng.uniform(5, 20), 2),
+    )
+    return list(map(_hierarch_card, _WEATHER_PREFIXES, values))
 
 
 def _defect(kind: str, data: bytes) -> bytes:
