@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from itertools import repeat
+from operator import itemgetter
 
 import numpy
 
@@ -129,8 +130,8 @@ def _card_grid(data: bytes) -> tuple[bytes, int] | None:
         data += b"\n"  # the last line of a dump may lack its newline
     if len(data) % width:
         return None
-    line_ends = numpy.frombuffer(data, numpy.uint8)[CARD_LENGTH::width]
-    return (data, width) if bool((line_ends == 10).all()) else None
+    line_ends = data[CARD_LENGTH::width]
+    return (data, width) if line_ends == b"\n" * len(line_ends) else None
 
 
 def _wanted_cards(data: bytes, width: int) -> tuple[list[int], list[str]]:
@@ -153,13 +154,19 @@ def _wanted_cards(data: bytes, width: int) -> tuple[list[int], list[str]]:
 def _read_wanted_cards(numbers: list[int], cards: list[str]) -> Header:
     """The values of the read keywords, split with C-level calls rather than card by card."""
     parts = list(map(str.partition, cards, repeat("=")))
-    keywords = [keyword.rstrip().removeprefix(HIERARCH_ESO) for keyword, _, _ in parts]
+    keywords = list(
+        map(str.removeprefix, map(str.rstrip, map(itemgetter(0), parts)), repeat(HIERARCH_ESO))
+    )
     if "END" not in keywords:
         raise HeaderError("truncated_header", f"no END card after {len(keywords)} read cards")
     end = keywords.index("END")
-    read = [i for i in range(end) if keywords[i] in READ_KEYWORDS and parts[i][1]]
-    values = {keywords[i]: parts[i][2] for i in read}
-    long_string = any(card.startswith("CONTINUE") for card in cards[:end])
+    read = [
+        (keyword, value)
+        for keyword, (_, equals, value) in zip(keywords[:end], parts, strict=False)
+        if equals and keyword in READ_KEYWORDS
+    ]
+    values = dict(read)
+    long_string = any(map(str.startswith, cards[:end], repeat("CONTINUE")))
     if len(values) < len(read) or long_string:
         # A repeated keyword or a long string: the card-by-card reading says which.
         chosen = [(numbers[i], cards[i]) for i in range(end + 1)]

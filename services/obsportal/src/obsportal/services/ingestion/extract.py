@@ -19,7 +19,7 @@ from ...storage.ingestion_records import Accepted, Excluded, Rejected
 from ..baselines import format_baselines
 from .cards import Header, HeaderError, parse_header
 from .modes import DP_ID_PREFIXES, EXPOSURE_TIME, SETUPS
-from .rules import INSTRUMENT_RULES, Category, Decision
+from .rules import INSTRUMENT_RULES, Category, Decision, classify
 
 #: Validation levels as the original wrote them: 1 complete, 0 something missing or doubtful.
 COMPLETE, INCOMPLETE = 1, 0
@@ -99,7 +99,7 @@ def _classify_and_extract(header: Header, header_id: str, archive: dict[str, Any
     if not header_id.startswith(DP_ID_PREFIXES[instrument] + "."):
         raise HeaderError("invalid_arcfile", f"{header_id!r} is not a {instrument} archive id")
     category, raw_category = _category(header)
-    rule = INSTRUMENT_RULES[instrument].classify(category)
+    rule = classify(instrument, category)
     if rule.decision is Decision.excluded:
         details = {"catg": category.catg, "type": category.type, "tech": category.tech}
         return Excluded(header_id, instrument, rule.name, details)

@@ -12,6 +12,7 @@ Sources: ESO EDPS/Reflex classification rules for GRAVITY, the MATISSE consortiu
 piston frames are tagged SCIENCE).
 """
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -246,3 +247,10 @@ MIDI = InstrumentRules(
 INSTRUMENT_RULES: dict[str, InstrumentRules] = {
     rules.instrument: rules for rules in (GRAVITY, MATISSE, PIONIER, AMBER, MIDI)
 }
+
+
+@functools.lru_cache(maxsize=1024)
+def classify(instrument: str, category: Category) -> Rule:
+    """The rule deciding a category of ``instrument``'s frames; an archive has few categories,
+    so each is matched against the rules once."""
+    return INSTRUMENT_RULES[instrument].classify(category)
