@@ -229,18 +229,19 @@ def synthetic_header(seed: int, index: int) -> bytes:
         card("ORIGFILE", f"{instrument}_OBS{index % 1000:03d}_{index % 10000:04d}.fits"),
     )
     detector = _detector_cards(instrument, frame)
-    array = _array_cards(block, frame)
+    baselines = _baseline_cards(block, frame)
     weather = _weather_cards(frame)
     # The three stretches of read cards between which a real header's other cards go.
     sections = [
         block.head + _lines(times) + block.observation,
         block.setup + _lines(detector),
-        block.array + _lines(array) + _lines(weather),
+        block.array + baselines + weather,
     ]
     if frame.random() < 0.003:
         ra, dec = repr(block.ra), repr(block.dec)
         sections = [text.replace(ra, "0.0").replace(dec, "0.0") for text in sections]
-    read_cards = block.card_count + len(times) + len(detector) + len(array) + len(weather)
+    read_cards = block.card_count + len(times) + len(detector)
+    read_cards += (len(baselines) + len(weather)) // (CARD_LENGTH + 1)
     data = _real_size(instrument, seed, index, read_cards, sections)
     if frame.random() < REJECT_SHARE:
         data = _defect(frame.choice(DEFECTS), data)
@@ -262,8 +263,9 @@ class _Block:
     observation: str  # observation and category cards
     setup: str  # instrument setup cards
     array: str  # number of telescopes and stations
-    #: Per baseline: its ground length and the card prefixes of its projected length and angle.
-    baselines: tuple[tuple[float, tuple[str, str, str, str]], ...]
+    #: Ground length of each baseline, and the format of the cards of their projections.
+    grounds: tuple[float, ...]
+    baseline_format: str
     card_count: int
 
 
@@ -303,21 +305,19 @@ def _block(seed: int, number: int) -> _Block:
     setup = _setup_cards(instrument, block, mjd)
     array = [card("ISS CONF NTEL", len(stations))]
     array += [card(f"ISS CONF STATION{i}", name) for i, name in enumerate(stations, 1)]
-    baselines = tuple(
-        (
-            _ground_length(stations[first - 1], stations[second - 1]),
-            tuple(
-                _card_prefix(f"ISS PBL{kind}{first}{second} {edge}")[0]
-                for kind in ("", "A")
-                for edge in ("START", "END")
-            ),
-        )
+    pairs = [
+        (first, second)
         for first in range(1, len(stations))
         for second in range(first + 1, len(stations) + 1)
-    )
+    ]
+    grounds = tuple(_ground_length(stations[i - 1], stations[j - 1]) for i, j in pairs)
+    baseline_format = _number_cards_format(
+        f"ISS PBL{kind}{i}{j} {edge}" for i, j in pairs for kind in ("", "A")
+        for edge in ("START", "END")
+    )  # fmt: skip
     return _Block(
         instrument, ra, dec, _lines(head), _lines(observation), _lines(setup), _lines(array),
-        baselines, len(head) + len(observation) + len(setup) + len(array),
+        grounds, baseline_format, len(head) + len(observation) + len(setup) + len(array),
     )  # fmt: skip
 
 
@@ -473,25 +473,29 @@ def _detector_cards(instrument: str, rng: random.Random) -> list[str]:
     return cards
 
 
-def _array_cards(block: _Block, rng: random.Random) -> list[str]:
+def _baseline_cards(block: _Block, rng: random.Random) -> str:
     """The projected baselines of one frame (the block's cards carry the stations)."""
-    cards = []
-    for ground, (length_start, length_end, angle_start, angle_end) in block.baselines:
+    values = []
+    for ground in block.grounds:
         # Projection shortens the ground baseline (by the target's elevation).
         length = round(ground * rng.uniform(0.55, 1.0), 3)
         angle = round(rng.uniform(0, 360), 3)
-        cards += (
-            _hierarch_card(length_start, length),
-            _hierarch_card(length_end, round(min(ground, length + rng.uniform(-1, 1)), 3)),
-            _hierarch_card(angle_start, angle),
-            _hierarch_card(angle_end, round(angle + rng.uniform(-2, 2), 3)),
+        values += (
+            length,
+            round(min(ground, length + rng.uniform(-1, 1)), 3),
+            angle,
+            round(angle + rng.uniform(-2, 2), 3),
         )
-    return cards
+    return block.baseline_format % tuple(values)
 
 
-def _hierarch_card(prefix: str, value: float) -> str:
-    """What :func:`card` writes for a number under a ``HIERARCH`` prefix without comment."""
-    return (prefix + repr(value))[:CARD_LENGTH].ljust(CARD_LENGTH)
+def _number_cards_format(keywords: Iterable[str]) -> str:
+    """A %-format writing numbers as :func:`card` does under ``HIERARCH`` prefixes without
+    comment, one card a line (the values are far shorter than a card)."""
+    return "".join(
+        f"{prefix}%-{CARD_LENGTH - len(prefix)}r\n"
+        for prefix in (_card_prefix(keyword)[0].replace("%", "%%") for keyword in keywords)
+    )
 
 
 def _ground_length(first: str, second: str) -> float:
@@ -499,15 +503,14 @@ def _ground_length(first: str, second: str) -> float:
     return math.hypot(p2 - p1, q2 - q1)
 
 
-_WEATHER_PREFIXES = tuple(
-    _card_prefix(f"ISS AMBI {name}")[0]
-    for name in ("FWHM START", "FWHM END", "TAU0 START", "TAU0 END", "TEMP")
+_WEATHER_FORMAT = _number_cards_format(
+    f"ISS AMBI {name}" for name in ("FWHM START", "FWHM END", "TAU0 START", "TAU0 END", "TEMP")
 )
 
 
-def _weather_cards(rng: random.Random) -> list[str]:
+def _weather_cards(rng: random.Random) -> str:
     if rng.random() < 0.01:
-        return []  # weather station down: no ambient keywords at all
+        return ""  # weather station down: no ambient keywords at all
     seeing = round(rng.uniform(0.4, 1.6), 2)
     tau0 = round(rng.uniform(0.001, 0.012), 6)
     values = (
@@ -517,7 +520,7 @@ def _weather_cards(rng: random.Random) -> list[str]:
         tau0,
         round(rng.uniform(5, 20), 2),
     )
-    return list(map(_hierarch_card, _WEATHER_PREFIXES, values))
+    return _WEATHER_FORMAT % values
 
 
 def _defect(kind: str, data: bytes) -> bytes:
