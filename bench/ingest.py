@@ -10,6 +10,11 @@ and PostgreSQL included) against the target, and peak memory. Run:
     .venv/bin/python bench/ingest.py --count 1000000    # the target's size
 
 A private PostgreSQL is started in a temporary folder unless ``--database-url`` is given.
+
+Measured on the 2-CPU development machine, shared with other work (load average 3): 100,000
+headers in 38.8 s (2,580 headers/s), 368 us of CPU per header in the CLI and its workers
+(444 us before the generator wrote a block's cards once and a frame's numbers by one format);
+single core ~12,000 generated, ~9,800 read and ~5,600 read+classified+extracted headers/s.
 """
 
 import argparse
@@ -77,8 +82,10 @@ def size_distribution(headers: list[bytes]) -> None:
 def stage_rates(sample: int) -> None:
     """Single-core CPU time of the stages on the same headers, astropy included."""
     started = time.process_time()
-    headers = [synthetic_header(SEED, index) for index in range(sample)]
+    for index in range(sample):
+        synthetic_header(SEED, index)  # dropped at once, as a worker drops each header it read
     generated = time.process_time() - started
+    headers = [synthetic_header(SEED, index) for index in range(sample)]
     size_distribution(headers)
     started = time.process_time()
     for data in headers:
