@@ -146,8 +146,11 @@ def _wanted_cards(data: bytes, width: int) -> tuple[list[int], list[str]]:
     key = numpy.where(first == _HIERARCH, cards["eso"], first)
     index = numpy.flatnonzero(_member(key, _first_codes()))
     rows = numpy.frombuffer(data, numpy.uint8).reshape(-1, width)
-    lines = numpy.full((len(index), CARD_LENGTH + 1), 10, numpy.uint8)
-    lines[:, :CARD_LENGTH] = rows[index, :CARD_LENGTH]
+    if width == CARD_LENGTH + 1:
+        lines = rows[index]  # a dump's lines already end with their newline
+    else:
+        lines = numpy.full((len(index), CARD_LENGTH + 1), 10, numpy.uint8)
+        lines[:, :CARD_LENGTH] = rows[index]
     return (index + 1).tolist(), lines.tobytes().decode("ascii").split("\n")[:-1]
 
 
