@@ -1,10 +1,21 @@
 """What ingestion hands to storage: one record per header read, whatever became of it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 
+def _pickled_as_values(cls: type) -> type:
+    """Records travel from the worker processes to the parent: pickled as the tuple of their
+    values (a slots dataclass otherwise goes through Python-level state methods, field by
+    field), rebuilt by the constructor."""
+    values = attrgetter(*(field.name for field in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@_pickled_as_values
 @dataclass(slots=True)
 class Accepted:
     header_id: str
@@ -41,6 +52,7 @@ class Accepted:
     date_release: datetime | None
 
 
+@_pickled_as_values
 @dataclass(slots=True)
 class Excluded:
     header_id: str
@@ -49,6 +61,7 @@ class Excluded:
     details: dict[str, str]
 
 
+@_pickled_as_values
 @dataclass(slots=True)
 class Rejected:
     source_name: str
