@@ -21,6 +21,13 @@ VALIDATION_LEVEL_MEANING = (
     " header keyword was present and consistent, 0 something was missing or doubtful (the"
     " validation log says what)"
 )
+#: What ``targets.resolution`` means, one sentence per value of ``RESOLUTIONS``.
+RESOLUTION_MEANING = (
+    "What SIMBAD said of the target's name (underscores read as spaces): found, it knows the"
+    " star (identifier, identifier_ra and identifier_dec are SIMBAD's); not_found, it knows no"
+    " object of that name; empty, not asked yet (the resolver was offline or SIMBAD did not"
+    " answer)"
+)
 _PROGRAM_ID = vo("ESO programme", ucd="meta.id;obs.proposal", principal=True)
 _INSTRUMENT = vo(
     "Instrument: GRAVITY, PIONIER, MATISSE, AMBER or MIDI", ucd="meta.id;instr", principal=True
@@ -54,8 +61,18 @@ TARGETS = TableDeclaration(
                  ucd="pos.eq.ra;meta.main", principal=True),
         "dec": vo("Declination (ICRS) first seen for the target", unit="deg",
                   ucd="pos.eq.dec;meta.main", principal=True),
+        "identifier": vo("SIMBAD's main identifier of the target (e.g. HD 58647), the same for"
+                         " every spelling of the star's name; empty unless resolution is found",
+                         ucd="meta.id", principal=True),
+        "identifier_ra": vo("Right ascension (ICRS) SIMBAD gives for the identified star",
+                            unit="deg", ucd="pos.eq.ra"),
+        "identifier_dec": vo("Declination (ICRS) SIMBAD gives for the identified star",
+                             unit="deg", ucd="pos.eq.dec"),
+        "resolution": vo(RESOLUTION_MEANING, ucd="meta.code"),
+        "resolved_at": vo("When SIMBAD was asked about the target's name",
+                          ucd="time.processing"),
     },
-    "Targets as the observing blocks name them",
+    "Targets as the observing blocks name them, identified in SIMBAD by name",
 )  # fmt: skip
 
 OBSERVATIONS = TableDeclaration(
