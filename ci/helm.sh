@@ -5,11 +5,15 @@
 #   ci/helm.sh render CHART MODE [ARGS] helm template CHART with MODE values: "default" (the
 #                                       chart's values.yaml) or "production"
 #                                       (charts/platform/values-production.yaml, or a
-#                                       subchart's part of it), plus the values CI must supply;
+#                                       subchart's part of it; the database chart's own),
+#                                       plus the values CI must supply;
 #                                       "bare": values.yaml and ARGS only
 #   ci/helm.sh check [CHART...]         helm lint --strict, then render with default and
 #                                       production values, kubernetes-validate --strict for
-#                                       Kubernetes $KUBE_VERSION and the checkov checks below
+#                                       Kubernetes $KUBE_VERSION, the CloudNativePG kinds
+#                                       against $CRD_SCHEMAS, and the checkov checks below
+#   ci/helm.sh validate MANIFEST...     check's validation of rendered manifests (paths from
+#                                       the repository's root, or absolute)
 #   ci/helm.sh preflight ENV IMAGES     what deploy checks before applying anything (every
 #                                       service's image pinned by digest and in the registry)
 #   ci/helm.sh deploy ENV IMAGES        preflight; in production ci/backup.sh; the database
@@ -24,8 +28,12 @@ KUBE_VERSION=${KUBE_VERSION:-1.30.0}
 CHECKOV_CHECKS=CKV_K8S_8,CKV_K8S_9,CKV_K8S_10,CKV_K8S_11,CKV_K8S_12,CKV_K8S_13,CKV_K8S_20,CKV_K8S_22,CKV_K8S_23,CKV_K8S_28,CKV_K8S_31,CKV_K8S_37,CKV_K8S_38,CKV_K8S_40
 mapfile -t SERVICES < <(ci/services.sh)
 # Dependencies first: a chart's file:// dependency must be packaged before it is.
-CHARTS=(service postgres "${SERVICES[@]}" platform)
+CHARTS=(service postgres database "${SERVICES[@]}" platform)
 PRODUCTION_VALUES=charts/platform/values-production.yaml
+# Strict JSON schemas of the custom resources (CloudNativePG and its barman-cloud plugin), one
+# <group>_<kind>.json each, derived from the CRDs of the versions charts/database targets
+# (derive.py there): kubernetes-validate knows Kubernetes' own kinds only.
+CRD_SCHEMAS=charts/database/crd-schemas
 
 PATH="$(ci/tools.sh):$PATH"
 work=$(mktemp -d)
@@ -69,6 +77,8 @@ required_values() {  # required_values CHART MODE
     # superuser password from a Secret as an operator would create it.
     postgres) if [ "$mode" = production ]; then echo --set auth.existingSecret=postgres-auth
               else echo --set auth.postgresPassword=ci; fi ;;
+    # The object store is the environment's (values-production.yaml names production's).
+    database) [ "$mode" = production ] || echo --set backup.destinationPath=s3://ci-backups/database ;;
     platform)
       for service in "${SERVICES[@]}"; do
         echo --set "global.imageTags.$service=$STAND_IN_COMMIT"
@@ -85,6 +95,8 @@ required_values() {  # required_values CHART MODE
 production_values() {  # production_values CHART -> path of a values file
   local chart=$1 out
   if [ "$chart" = platform ]; then echo "$PRODUCTION_VALUES"; return; fi
+  # A release of its own: its production values are its own file.
+  if [ "$chart" = database ]; then echo charts/database/values-production.yaml; return; fi
   out="$work/production-$chart.yaml"
   "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$chart" "$PRODUCTION_VALUES" \
     "${SERVICES[0]}" >"$out" <<'EOF'
@@ -132,11 +144,56 @@ check() {
     done
   done
   # One run of each validator over every manifest: checkov alone takes ~3 s to start.
-  echo "== kubernetes-validate --strict -k $KUBE_VERSION"
-  kubernetes-validate --strict --quiet -k "$KUBE_VERSION" "$manifests"/*.yaml || failed=1
+  validate "$manifests"/*.yaml || failed=1
   echo "== checkov $CHECKOV_CHECKS"
   checkov -d "$manifests" --framework kubernetes --check "$CHECKOV_CHECKS" \
     --compact --quiet --skip-download || failed=1
+  return $failed
+}
+
+# Each manifest's custom resources against their schema in $CRD_SCHEMAS (every error, with
+# its path), everything else with kubernetes-validate --strict; a kind with a schema in
+# neither (only a warning to kubernetes-validate) fails too.
+validate() {  # validate MANIFEST...
+  local core="$work/core" failed=0 report
+  mkdir -p "$core"
+  echo "== custom resources against $CRD_SCHEMAS"
+  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$CRD_SCHEMAS" "$core" "$@" <<'EOF' || failed=1
+import json, sys
+from pathlib import Path
+import jsonschema, yaml
+schemas, core, *manifests = (Path(argument) for argument in sys.argv[1:])
+failed, checked = False, []
+for number, path in enumerate(manifests):
+    others = []
+    for document in yaml.safe_load_all(path.read_text()):
+        if not document:
+            continue
+        group = document.get("apiVersion", "").rpartition("/")[0]
+        schema = schemas / f"{group}_{document.get('kind', '').lower()}.json"
+        if not group or not schema.is_file():
+            others.append(document)
+            continue
+        name = f"{path.stem} {document['kind']}/{document.get('metadata', {}).get('name')}"
+        validator = jsonschema.Draft202012Validator(json.loads(schema.read_text()))
+        for error in sorted(validator.iter_errors(document), key=lambda error: str(error.path)):
+            where = ".".join(str(part) for part in error.path) or "(document)"
+            print(f"ERROR {name}: {where}: {error.message}")
+            failed = True
+        checked.append(name)
+    # Kubernetes' own kinds, for kubernetes-validate (numbered: two manifests may share a name).
+    (core / f"{number}-{path.name}").write_text(yaml.safe_dump_all(others))
+print(f"{len(checked)} custom resources checked: {', '.join(checked) or 'none'}")
+sys.exit(1 if failed else 0)
+EOF
+  echo "== kubernetes-validate --strict -k $KUBE_VERSION"
+  report=$(kubernetes-validate --strict --quiet -k "$KUBE_VERSION" "$core"/*.yaml) || failed=1
+  [ -z "$report" ] || echo "$report"
+  if grep -q '^WARN' <<<"$report"; then
+    echo "helm.sh: a kind without a schema (a custom resource's belongs in $CRD_SCHEMAS)"
+    failed=1
+  fi
+  rm -rf "$core"
   return $failed
 }
 
@@ -212,6 +269,7 @@ case "$command" in
   render) render "$@" ;;
   check) check "$@" ;;
   preflight) preflight "$@" ;;
+  validate) validate "$@" ;;
   deploy) deploy "$@" ;;
-  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -9,7 +9,7 @@ import yaml
 
 from .conftest import REPO, SERVICES, Run
 
-CHARTS = ["service", "postgres", *SERVICES, "platform"]
+CHARTS = ["service", "postgres", "database", *SERVICES, "platform"]
 
 
 def helm_template(run: Run, chart: str, *args: str) -> tuple[int, str]:
@@ -26,6 +26,49 @@ def test_every_chart_lints_renders_and_passes_kubernetes_validate_and_checkov(ru
         for values in ("default", "production"):
             assert f"helm lint --strict and template: {chart} ({values} values)" in report
     assert "Failed checks: 0" in report
+
+
+def test_the_cloudnative_pg_resources_are_checked_against_their_crd_schemas(run: Run):
+    result = run(["ci/helm.sh", "check", "database"])
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report
+    checked = next(line for line in report.splitlines() if "custom resources checked" in line)
+    for values in ("default", "production"):
+        for resource in ("Cluster/jmmc-db", "Pooler/postgres-pooler", "ObjectStore/",
+                         "ScheduledBackup/jmmc-db-daily"):  # fmt: skip
+            assert f"database-{values} {resource}" in checked
+
+
+def test_a_misspelt_or_mistyped_custom_resource_field_fails_the_validation(
+    run: Run, tmp_path: Path
+):
+    result = run(["ci/helm.sh", "render", "database", "default"])
+    assert result.returncode == 0, result.stderr
+    manifests = [document for document in yaml.safe_load_all(result.stdout) if document]
+    for document in manifests:
+        if document["kind"] == "Cluster":
+            document["spec"]["walStorag"] = document["spec"].pop("walStorage")
+            document["spec"]["plugins"][0]["isWALArchiver"] = "yes"
+        if document["kind"] == "Pooler":
+            pgbouncer = document["spec"]["pgbouncer"]
+            pgbouncer["poolmode"] = pgbouncer.pop("poolMode")
+    broken = tmp_path / "database.yaml"
+    broken.write_text(yaml.safe_dump_all(manifests))
+    result = run(["ci/helm.sh", "validate", broken])
+    report = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Cluster/jmmc-db: spec: Additional properties are not allowed ('walStorag'" in report
+    assert "Cluster/jmmc-db: spec.plugins.0.isWALArchiver: 'yes' is not of type 'boolean'" in report
+    assert "Pooler/postgres-pooler: spec.pgbouncer: Additional properties" in report
+    assert "'poolmode' was unexpected" in report
+
+
+def test_a_kind_with_no_schema_fails_the_validation(run: Run, tmp_path: Path):
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("apiVersion: example.org/v1\nkind: Widget\nmetadata: {name: w}\n")
+    result = run(["ci/helm.sh", "validate", unknown])
+    assert result.returncode != 0
+    assert "a kind without a schema" in result.stdout
 
 
 def test_checkov_gate_catches_a_writable_root_filesystem_and_missing_probes(

@@ -355,6 +355,16 @@ def test_backup_before_deploy_waits_for_the_operator_to_complete_it(kubectl, man
     }
 
 
+def test_the_backup_before_deploy_is_valid_for_the_operator(kubectl, run: Run, tmp_path):
+    result, backup = kubectl(phases=("completed",))
+    assert result.returncode == 0, result.stderr
+    manifest = tmp_path / "backup.yaml"
+    manifest.write_text(yaml.safe_dump(backup))
+    result = run(["ci/helm.sh", "validate", manifest])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 custom resources checked: backup Backup/jmmc-db-before-deploy-" in result.stdout
+
+
 def test_a_failed_backup_stops_the_deploy(kubectl):
     failed, _ = kubectl(phases=("running", "failed"))
     assert failed.returncode == 1 and "upload refused by the object store" in failed.stderr
