@@ -455,36 +455,44 @@ def _setup_cards(instrument: str, rng: random.Random, mjd: float) -> list[str]:
     ]
 
 
-def _detector_cards(instrument: str, rng: random.Random) -> list[str]:
+def _detector_cards(instrument: str, rng: random.Random) -> tuple[str, ...]:
     if instrument == "GRAVITY":
-        return [
-            card("DET2 SEQ1 DIT", rng.choice((1.0, 10.0, 30.0))),
-            card("DET2 NDIT", 10),
+        return _detector_setup(instrument, rng.choice((1.0, 10.0, 30.0)), 10)
+    dit = rng.choice((0.0005, 0.02, 0.111))
+    return _detector_setup(instrument, dit, rng.choice((100, 500, 1000)))
+
+
+@functools.cache
+def _detector_setup(instrument: str, dit: float, ndit: int) -> tuple[str, ...]:
+    """The detector cards of a frame, written once for each of the few settings."""
+    if instrument == "GRAVITY":
+        return (
+            card("DET2 SEQ1 DIT", dit),
+            card("DET2 NDIT", ndit),
             card("DET1 SEQ1 DIT", 0.7),
             card("DET1 NDIT", 200),
-        ]
-    dit = rng.choice((0.0005, 0.02, 0.111))
-    ndit = rng.choice((100, 500, 1000))
-    cards = [card("DET DIT", dit), card("DET NDIT", ndit)]
+        )
+    cards = (card("DET DIT", dit), card("DET NDIT", ndit))
     if instrument in ("MATISSE", "AMBER"):
-        cards.append(card("EXPTIME", dit, "Integration time"))  # per-DIT, a known trap
-    else:
-        cards.append(card("EXPTIME", round(dit * ndit, 4), "Integration time"))
-    return cards
+        return (*cards, card("EXPTIME", dit, "Integration time"))  # per-DIT, a known trap
+    return (*cards, card("EXPTIME", round(dit * ndit, 4), "Integration time"))
 
 
 def _baseline_cards(block: _Block, rng: random.Random) -> str:
     """The projected baselines of one frame (the block's cards carry the stations)."""
     values = []
+    # rng.uniform(a, b) written out as it computes, a + (b - a) * random(): the same numbers
+    # without a Python call each (measured ~3 us a header faster).
+    random = rng.random
     for ground in block.grounds:
         # Projection shortens the ground baseline (by the target's elevation).
-        length = round(ground * rng.uniform(0.55, 1.0), 3)
-        angle = round(rng.uniform(0, 360), 3)
+        length = round(ground * (0.55 + (1.0 - 0.55) * random()), 3)
+        angle = round((0 + (360 - 0) * random()), 3)
         values += (
             length,
-            round(min(ground, length + rng.uniform(-1, 1)), 3),
+            round(min(ground, length + (-1 + (1 - -1) * random())), 3),
             angle,
-            round(angle + rng.uniform(-2, 2), 3),
+            round(angle + (-2 + (2 - -2) * random()), 3),
         )
     return block.baseline_format % tuple(values)
 
