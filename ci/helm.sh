@@ -208,10 +208,13 @@ database_chart() {
 
 # Refuses, before anything is applied, an images file (the build job's artifact) that lacks
 # a service, names an image by anything but a digest, mixes repositories, or names an image
-# the registry does not have. Prints the helm arguments pinning every image.
+# the registry does not have; in production, one without the database image of
+# charts/database ("database REPOSITORY/postgres-cnpg@sha256:…": elsewhere the chart's tag
+# serves when the file names none). Prints the helm arguments pinning the images: the
+# platform release's on the first line, the database release's on the second.
 preflight() {  # preflight ENV IMAGES-FILE
   local environment=${1:?usage: ci/helm.sh preflight ENV IMAGES-FILE} images=${2:-} service
-  local reference repository="" expected args=() creds=()
+  local reference repository="" expected args=() creds=() database_args=()
   [ -f "charts/platform/values-$environment.yaml" ] \
     || die "no charts/platform/values-$environment.yaml"
   if [ -z "$images" ] || [ ! -f "$images" ]; then
@@ -231,17 +234,34 @@ preflight() {  # preflight ENV IMAGES-FILE
     references[$service]=$reference
     args+=(--set "global.imageTags.$service=${BASH_REMATCH[2]}")
   done
+  local pinned_names=("${SERVICES[@]}")
+  reference=$(awk '$1 == "database" { print $2 }' "$images")
+  if [ -n "$reference" ]; then
+    [[ "$reference" =~ ^(.+)/postgres-cnpg@(sha256:[0-9a-f]{64})$ ]] \
+      || die "database: '$reference' is not pinned by digest (REPOSITORY/postgres-cnpg@sha256:…)"
+    [ "${BASH_REMATCH[1]}" = "$repository" ] \
+      || die "database: '$reference' is not in the repository of the others ($repository)"
+    references[database]=$reference
+    pinned_names+=(database)
+    # charts/postgres, the development option, runs an image of its own.
+    [ "$(database_chart)" != charts/database ] || database_args=(--set "image.digest=${BASH_REMATCH[2]}")
+  elif [ "$environment" = production ] && [ "$(database_chart)" = charts/database ]; then
+    die "$images has no database image: production runs charts/database's image pinned by digest only (ci/pin-images.sh --database-base)"
+  fi
   # Only once every pin is well formed: the registry is asked last.
-  for service in "${SERVICES[@]}"; do
+  for service in "${pinned_names[@]}"; do
     skopeo inspect --raw "${creds[@]}" "docker://${references[$service]}" >/dev/null 2>&1 \
       || die "$service: image ${references[$service]} is not in the registry (or the registry does not answer)"
   done
   echo --set "global.imageRepository=$repository" "${args[@]}"
+  echo --set "global.imageRepository=$repository" "${database_args[@]}"
 }
 
 deploy() {  # deploy ENV IMAGES-FILE
-  local environment=${1:?usage: ci/helm.sh deploy ENV IMAGES-FILE} pinned database
+  local environment=${1:?usage: ci/helm.sh deploy ENV IMAGES-FILE} pinned database_pinned database
   pinned=$(preflight "$@")
+  database_pinned=$(sed -n 2p <<<"$pinned")
+  pinned=$(head -n 1 <<<"$pinned")
   deps
   # Production keeps a backup taken right before the migrations (pre-upgrade hooks) run.
   if [ "$environment" = production ]; then
@@ -250,10 +270,10 @@ deploy() {  # deploy ENV IMAGES-FILE
   database=$(database_chart)
   local database_values=()
   [ ! -f "$database/values-$environment.yaml" ] || database_values=(-f "$database/values-$environment.yaml")
-  # Its image comes from the same registry path as the services' (the first pinned argument).
+  # Its image comes from the same registry path as the services', by digest when pinned.
   # shellcheck disable=SC2086
   helm upgrade --install "${RELEASE:-jmmc}-database" "$database" --namespace "${NAMESPACE:-jmmc}" \
-    --create-namespace "${database_values[@]}" ${pinned%% --set global.imageTags*} \
+    --create-namespace "${database_values[@]}" $database_pinned \
     --wait --timeout 15m --rollback-on-failure
   # shellcheck disable=SC2086  # the pinned arguments are separate words on purpose
   helm upgrade --install "${RELEASE:-jmmc}" charts/platform --namespace "${NAMESPACE:-jmmc}" \

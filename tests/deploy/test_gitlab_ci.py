@@ -86,6 +86,18 @@ def test_deploys_use_only_the_images_this_pipeline_pinned():
         (command,) = [line for line in job["script"] if "ci/helm.sh deploy" in line]
         assert command.split()[-1] == '"$PINNED_IMAGES"', f"{name}: deploys the pinned images"
     assert "--set" not in PIPELINE.read_text(), "no image reference given any other way"
+    (command,) = [line for line in build["script"] if "ci/pin-images.sh" in line]
+    assert '--database-base "${CNPG_BASE_IMAGE:?' in command, "the database image pinned too"
+    assert "postgres-cnpg" not in PIPELINE.read_text(), "no database image built by tag"
+
+
+def test_the_database_release_runs_the_pinned_database_image():
+    script = (REPO / "ci" / "helm.sh").read_text()
+    deploy = script[script.index("deploy() {") :]
+    deploy = deploy[: deploy.index("\n}\n")]
+    release = deploy[deploy.index('helm upgrade --install "${RELEASE:-jmmc}-database"') :]
+    release = release[: release.index("--wait")]
+    assert "$database_pinned" in release, "the preflight's arguments for the database release"
 
 
 def test_production_takes_a_backup_before_any_migration():

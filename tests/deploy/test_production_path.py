@@ -6,6 +6,7 @@ the production values, and on the HAProxy configuration Ansible renders for the 
 inventory.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -362,17 +363,24 @@ def test_values_exposing_postgresql_fail_naming_the_value(
 # 3. Deploys: nothing is applied unless every image is pinned and in the registry.
 
 
-def preflight(run: Run, tmp_path: Path, pins: dict[str, str]) -> tuple[int, str]:
+def preflight(
+    run: Run, tmp_path: Path, pins: dict[str, str], environment: str = "production", **env: str
+) -> tuple[int, str]:
     images = tmp_path / "images.txt"
     images.write_text("".join(f"{service} {image}\n" for service, image in pins.items()))
     # A registry on a loopback port where nothing listens: no image can be found there.
-    result = run(["ci/helm.sh", "preflight", "production", images],
-                 env={"KUBECONFIG": str(tmp_path / "no-cluster")})  # fmt: skip
+    result = run(["ci/helm.sh", "preflight", environment, images],
+                 env={"KUBECONFIG": str(tmp_path / "no-cluster"), **env})  # fmt: skip
     return result.returncode, result.stdout + result.stderr
 
 
+DATABASE_DIGEST = "sha256:" + "d" * 64
+
+
 def pinned(repository: str = "127.0.0.1:9/jmmc") -> dict[str, str]:
-    return {service: f"{repository}/{service}@sha256:{'0' * 64}" for service in SERVICES}
+    """Every service's image and charts/database's, as ci/pin-images.sh writes them."""
+    pins = {service: f"{repository}/{service}@sha256:{'0' * 64}" for service in SERVICES}
+    return {**pins, "database": f"{repository}/postgres-cnpg@{DATABASE_DIGEST}"}
 
 
 def test_deploy_refuses_pins_missing_a_service_or_not_a_digest_naming_it(run: Run, tmp_path: Path):
@@ -388,6 +396,44 @@ def test_deploy_refuses_pins_missing_a_service_or_not_a_digest_naming_it(run: Ru
     assert "never-built.txt' not found: deploy only what this pipeline's build job pinned" in (
         result.stderr
     )
+
+
+def test_production_refuses_a_database_image_not_pinned_by_digest(run: Run, tmp_path: Path):
+    pins = pinned()
+    del pins["database"]
+    status, output = preflight(run, tmp_path, pins)
+    assert status != 0 and "images.txt has no database image: production runs" in output
+    tagged = {**pinned(), "database": "127.0.0.1:9/jmmc/postgres-cnpg:15-pgsphere"}
+    status, output = preflight(run, tmp_path, tagged)
+    assert status != 0
+    assert "database: '127.0.0.1:9/jmmc/postgres-cnpg:15-pgsphere' is not pinned by digest" in (
+        output
+    )
+    elsewhere = {**pinned(), "database": f"127.0.0.1:9/other/postgres-cnpg@{DATABASE_DIGEST}"}
+    status, output = preflight(run, tmp_path, elsewhere)
+    assert status != 0 and "is not in the repository of the others" in output
+    # Staging may run the chart's tag: the preflight goes on to the registry.
+    status, output = preflight(run, tmp_path, pins, "staging")
+    assert status != 0 and "is not in the registry" in output
+
+
+def test_the_database_release_gets_the_pinned_digest(run: Run, tmp_path: Path):
+    """With every image in the registry (a stand-in skopeo), the preflight's second line is
+    the database release's arguments: the registry path and the digest charts/database
+    renders."""
+    asked = tmp_path / "asked"
+    (tmp_path / "skopeo").write_text(f'#!/bin/sh\necho "$@" >>{asked}\n')
+    (tmp_path / "skopeo").chmod(0o755)
+    status, output = preflight(run, tmp_path, pinned(), PATH=f"{tmp_path}:{os.environ['PATH']}")
+    assert status == 0, output
+    platform, database = output.splitlines()
+    assert platform.startswith("--set global.imageRepository=127.0.0.1:9/jmmc --set global.")
+    assert database == (
+        f"--set global.imageRepository=127.0.0.1:9/jmmc --set image.digest={DATABASE_DIGEST}"
+    )
+    assert f"docker://127.0.0.1:9/jmmc/postgres-cnpg@{DATABASE_DIGEST}" in asked.read_text()
+    cluster = run(["ci/helm.sh", "render", "database", "default", *database.split()])
+    assert f"imageName: 127.0.0.1:9/jmmc/postgres-cnpg@{DATABASE_DIGEST}" in cluster.stdout
 
 
 def test_deploy_refuses_an_image_the_registry_does_not_have(run: Run, tmp_path: Path):
