@@ -177,3 +177,17 @@ def test_a_lone_empty_csv_cell_is_quoted():
 
     assert data == b'note\r\n""\r\n""\r\nx\r\n'
     assert list(csv.reader(io.StringIO(data.decode(), newline=""))) == [["note"], [""], [""], ["x"]]
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_non_ascii_texts_are_utf8_even_beside_a_nul(delimiter):
+    # Non-ASCII columns travel as their UTF-8 bytes in Latin-1 text, cut apart at NULs.
+    rows = [("\u03b6 Oph", 1), ("a\0b \u00e9", 2), ("\U0001f600", 3)] * 10
+    data = b"".join(DelimitedWriter(["name", "n"], delimiter=delimiter).iter_bytes(rows))
+
+    lines = data.decode().splitlines()
+    assert lines[1:4] == [
+        f"\u03b6 Oph{delimiter}1",
+        f"a\0b \u00e9{delimiter}2",
+        f"\U0001f600{delimiter}3",
+    ]

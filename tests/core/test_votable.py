@@ -528,6 +528,32 @@ def test_repeated_values_and_signed_zeros_keep_their_text(serialization):
     assert [list(xs) for xs in array["xs"]] == [[v] for v in values]
 
 
+def test_double_texts_from_a_database_match_formatted_floats():
+    # PostgreSQL prints doubles as repr does up to 1e15; from there on with an exponent,
+    # not always shortest (an extra digit here): those texts are formatted again.
+    large = 3.092535278770144e18
+    values = [58484.002, 1e-05, 5.0, -0.0, math.nan, math.inf, -math.inf, 1e15, large]
+    database = ["58484.002", "1e-05", "5.0", "-0.0", "NaN", "+Inf", "-Inf", "1e+15"]
+    database.append("3.0925352787701443e+18")
+    writer = VOTableWriter([Field("x", "double")])
+
+    as_floats = b"".join(writer.iter_bytes([(value,) for value in values]))
+    assert b"".join(writer.iter_bytes([(text,) for text in database])) == as_floats
+    assert b"<TD>1000000000000000.0</TD>" in as_floats
+    assert b"<TD>3.092535278770144e+18</TD>" in as_floats
+
+
+def test_non_ascii_texts_in_tabledata_are_utf8():
+    names = ["\u03b6 Oph", "HD 45677", "caf\u00e9 & <bar>", "\U0001f600"] * 20
+    rows = [(name, index, "ascii") for index, name in enumerate(names)]
+    writer = VOTableWriter([Field.unicode_text("name"), Field("n", "int"), Field.text("s")])
+
+    document = b"".join(writer.iter_bytes(rows))
+    assert "<TD>\u03b6 Oph</TD><TD>0</TD><TD>ascii</TD>".encode() in document
+    assert "<TD>caf\u00e9 &amp; &lt;bar&gt;</TD>".encode() in document
+    assert parse_votable(document).get_first_table().array["name"].tolist() == names
+
+
 def test_rows_may_be_any_sequences():
     rows = [[1, "a"], (2, "b"), range(3, 4)]
     writer = VOTableWriter([Field("n", "int"), Field.text("s")])

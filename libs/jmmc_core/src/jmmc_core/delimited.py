@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from .votable import format_distinct
+from .votable import batch_columns, format_distinct, utf8_as_latin1
 
 __all__ = ["CSV_MEDIA_TYPE", "TSV_MEDIA_TYPE", "DelimitedWriter"]
 
@@ -134,12 +134,13 @@ class DelimitedWriter:
         joined = "".join(texts)
         if '"' in joined:
             texts = [text.replace('"', '""') for text in texts]
-        elif "," not in joined and "\n" not in joined and "\r" not in joined:
-            return texts
-        return [
-            f'"{text}"' if "," in text or '"' in text or "\n" in text or "\r" in text else text
-            for text in texts
-        ]
+        if '"' in joined or "," in joined or "\n" in joined or "\r" in joined:
+            texts = [
+                f'"{text}"' if "," in text or '"' in text or "\n" in text or "\r" in text else text
+                for text in texts
+            ]
+        # Lines leave as Latin-1 (see utf8_as_latin1).
+        return texts if joined.isascii() else utf8_as_latin1(texts)
 
     @classmethod
     def _tsv_cells(cls, column: Sequence[Any]) -> Sequence[str]:
@@ -147,8 +148,8 @@ class DelimitedWriter:
         texts = cls._texts(column)
         joined = "".join(texts)
         if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            return [text.translate(_TSV_ESCAPES) for text in texts]
-        return texts
+            texts = [text.translate(_TSV_ESCAPES) for text in texts]
+        return texts if joined.isascii() else utf8_as_latin1(texts)
 
     def iter_bytes(
         self, rows: Iterable[Sequence[Any]], max_records: int | None = None
@@ -172,22 +173,17 @@ class DelimitedWriter:
             pending.append(lines)
             size += len(lines)
             if size >= self.chunk_size:
-                yield "".join(pending).encode()
+                yield "".join(pending).encode("latin-1")
                 pending.clear()
                 size = 0
             per_row = max(len(lines) // len(batch), 1)
             batch_rows = max(16, min(_MAX_BATCH_ROWS, self.chunk_size // per_row))
         if pending:
-            yield "".join(pending).encode()
+            yield "".join(pending).encode("latin-1")
 
     def _lines(self, batch: list[Sequence[Any]]) -> str:
         width = len(self.names)
-        try:
-            columns = list(zip(*batch, strict=True))
-        except ValueError:  # rows of different lengths
-            columns = []
-        if len(columns) != width:
-            raise ValueError(f"every row must have {width} values, one per column")
+        columns = batch_columns(batch, width, "column")
         cells = map(self._tsv_cells if self.delimiter == "\t" else self._csv_cells, columns)
         lines = map(self.delimiter.join, zip(*cells, strict=True))
         if width == 1 and self.delimiter == ",":
