@@ -22,7 +22,13 @@ from jmmc_core.tap_publishing import TableDeclaration
 from jmmc_core.votable import Field, Param, VOTableWriter
 
 from ..schema.published import EXPOSURES, PROGRAMS, VALIDATION_LEVEL_MEANING
-from ..storage.search import NAN_IF_NULL, SearchCriteria, last_modification, search_rows
+from ..storage.search import (
+    NAN_IF_NULL,
+    TEXT_OR_NAN,
+    SearchCriteria,
+    last_modification,
+    search_rows,
+)
 
 #: Output formats of the exports.
 SERIALIZATIONS = ("tabledata", "binary2")
@@ -38,11 +44,12 @@ class Column:
     field: Field
     source: str
 
-    @property
-    def votable_source(self) -> str:
+    def votable_source(self, serialization: str) -> str:
         """A missing double leaves as ``NaN`` in a VOTable, as the original wrote it; CSV
-        keeps an empty cell."""
-        return f"{self.source}{NAN_IF_NULL}" if self.field.datatype == "double" else self.source
+        keeps an empty cell. TABLEDATA takes doubles as text printed by PostgreSQL."""
+        if self.field.datatype != "double":
+            return self.source
+        return f"{self.source}{TEXT_OR_NAN if serialization == 'tabledata' else NAN_IF_NULL}"
 
 
 def _text(
@@ -291,7 +298,7 @@ def votable_document(
     if metadata_only:
         yield from writer.iter_bytes(())
         return
-    rows = _rows(engine, criteria, [column.votable_source for column in columns])
+    rows = _rows(engine, criteria, [column.votable_source(serialization) for column in columns])
     try:
         yield from writer.iter_bytes(rows)
     finally:

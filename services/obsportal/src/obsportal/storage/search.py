@@ -68,25 +68,45 @@ COLUMNS: dict[str, str] = {
     "target_dec": "e.target_dec",
 }
 
+_DOUBLES = (
+    "exp_mjd_start",
+    "exp_mjd_end",
+    "exp_tau0",
+    "exp_temperature",
+    "exp_seeing",
+    "instrument_em_min",
+    "instrument_em_max",
+    "instrument_em_res_power",
+    "target_ra",
+    "target_dec",
+)
 #: Suffix of a double column's variant that reads a null as NaN (the original VOTables' form).
 NAN_IF_NULL = ":nan"
-COLUMNS.update(
-    {
-        f"{name}{NAN_IF_NULL}": f"coalesce({COLUMNS[name]}, 'NaN')"
-        for name in (
-            "exp_mjd_start",
-            "exp_mjd_end",
-            "exp_tau0",
-            "exp_temperature",
-            "exp_seeing",
-            "instrument_em_min",
-            "instrument_em_max",
-            "instrument_em_res_power",
-            "target_ra",
-            "target_dec",
-        )
-    }
-)
+#: Suffix of a double column's variant that is the NaN-if-null value as text, in the VOTable
+#: writer's form (Python's ``repr``, ``NaN``, ``+Inf``, ``-Inf``), formatted by PostgreSQL:
+#: its shortest round-trip output (``extra_float_digits`` 1, set by the searches) is ``repr``'s
+#: but for integral values (``5`` for ``5.0``), infinities and numbers from 1e15 on (written
+#: ``1e+15`` where ``repr`` writes ``1000000000000000.0``, not always with the fewest digits);
+#: the writer formats again values whose text holds ``e+``. Printing the doubles took a fifth
+#: of the Python process's CPU time in a TABLEDATA export (0.9 s for 300,000 rows); PostgreSQL
+#: prints them in about 0.3 s of its own, on the other core.
+TEXT_OR_NAN = ":text"
+COLUMNS.update({f"{name}{NAN_IF_NULL}": f"coalesce({COLUMNS[name]}, 'NaN')" for name in _DOUBLES})
+
+
+def _double_text(value: str) -> str:
+    return (
+        f"CASE WHEN {value} IS NULL THEN 'NaN'"
+        # NaN equals its trunc() in PostgreSQL but is no smaller than 1e15.
+        f" WHEN {value} = trunc({value}) AND abs({value}) < 1e15 THEN {value}::text || '.0'"
+        f" WHEN {value} = 'Infinity' THEN '+Inf' WHEN {value} = '-Infinity' THEN '-Inf'"
+        f" ELSE {value}::text END"
+    )
+
+
+COLUMNS.update({f"{name}{TEXT_OR_NAN}": _double_text(COLUMNS[name]) for name in _DOUBLES})
+#: The setting for doubles printed shortest (PostgreSQL's default since 12, set all the same).
+_FLOAT_OUTPUT = "extra_float_digits"
 #: Oldest first, as the original answered; the id makes the order total.
 ORDER = " ORDER BY e.mjd_start NULLS LAST, e.exp_id"
 
@@ -210,10 +230,17 @@ SMALL_CONE_DEGREES = 1.0
 
 @contextmanager
 def _autocommit(engine: Engine) -> Iterator[Any]:
-    """A pooled connection in autocommit: a read costs one round trip, no BEGIN/ROLLBACK."""
+    """A pooled connection in autocommit: a read costs one round trip, no BEGIN/ROLLBACK.
+
+    Doubles are printed shortest (:data:`TEXT_OR_NAN`) on every connection, set once per
+    connection and not per read, which would cost a round trip each time.
+    """
     connection = engine.raw_connection()
     connection.dbapi_connection.autocommit = True
     try:
+        if _FLOAT_OUTPUT not in connection.info:
+            connection.dbapi_connection.execute(f"SET {_FLOAT_OUTPUT} = 1")
+            connection.info[_FLOAT_OUTPUT] = True
         yield connection
     finally:
         connection.dbapi_connection.autocommit = False
@@ -273,7 +300,7 @@ def stream_rows(
         # than it saves.
         cursor.execute(
             "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
-            " set_config('jit', 'off', true)"
+            f" set_config('jit', 'off', true), set_config('{_FLOAT_OUTPUT}', '1', true)"
         )
         stream = cursor.stream(query.sql, query.parameters, size=batch)
         rows = list(islice(stream, first_batch))
