@@ -11,19 +11,12 @@ and PostgreSQL included) against the target, and peak memory. Run:
 
 A private PostgreSQL is started in a temporary folder unless ``--database-url`` is given.
 
-Measured on the 2-CPU development machine: 1,000,000 headers in 204.5 s (4,890 headers/s, load
-2.1; 763 s before), 100,000 in 20.7 s (4,825 headers/s) at load 1.2, 2,580 headers/s at load
-3.1 (2,260 before the generator wrote a block's cards once and a frame's numbers by one
-format); 344 us of CPU per header in the CLI and its workers (444 before); single core ~11,900
-generated, ~10,200 read and ~5,900 read+classified+extracted headers/s.
-
-Then the card reader's hash table and dict of card heads, and the baselines text rounded on
-the digits of each number's repr, measured side by side with the code before them on the same
-machine shared with other work: CPU per header in the CLI and its workers 220 against 250 and
-255 against 286 us (30,000 headers, load 2.5-3.5; -12%), 263 against 332 us (100,000, load
-~7); single core ~18,800 read (13,400 before) and ~10,600 read+classified+extracted (7,400)
-headers/s at load ~7. 1,000,000 headers at load 5.4 (shared): 447.6 s, 254 us of CPU per
-header, peak memory 240 MiB.
+Measured on the 2-CPU development machine, nothing else running: 1,000,000 headers in 128.9 s
+(7,756 headers/s against the target's 5,556; load 2.7, the run's own), 216 us of CPU per
+header in the CLI and its workers, peak memory 243 MiB; single core ~19,000 generated, ~17,600
+read and ~10,200 read+classified+extracted headers/s. On the same machine, 100,000 headers with
+the code before the card reader's hash table and the baselines text rounded on each number's
+shortest text: 6,634 against 7,096 headers/s, 251 against 229 us of CPU per header.
 """
 
 import argparse
