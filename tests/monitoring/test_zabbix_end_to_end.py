@@ -255,11 +255,18 @@ def test_cronjob_run_reports_to_zabbix_by_itself(observer: Observer, local_platf
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "reported to Zabbix: processed" in run.stderr, run.stderr
-    (item,) = observer.api.item.get(
-        host="jmmc-oidb",
-        filter={"key_": ingestion_keys("oidb-sync-obsportal")["success"]},
-        output=["lastvalue"],
-    )
+    # The trapper has taken the value; the API shows it once the history syncer has stored
+    # it (about a second later).
+    deadline = time.monotonic() + 15
+    while True:
+        (item,) = observer.api.item.get(
+            host="jmmc-oidb",
+            filter={"key_": ingestion_keys("oidb-sync-obsportal")["success"]},
+            output=["lastvalue"],
+        )
+        if abs(int(item["lastvalue"]) - time.time()) < 120 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert abs(int(item["lastvalue"]) - time.time()) < 120
 
 
