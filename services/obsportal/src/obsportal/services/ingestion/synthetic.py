@@ -487,12 +487,12 @@ def _baseline_cards(block: _Block, rng: random.Random) -> str:
     for ground in block.grounds:
         # Projection shortens the ground baseline (by the target's elevation).
         length = round(ground * (0.55 + (1.0 - 0.55) * random()), 3)
-        angle = round((0 + (360 - 0) * random()), 3)
+        angle = round(360 * random(), 3)
         values += (
             length,
-            round(min(ground, length + (-1 + (1 - -1) * random())), 3),
+            round(min(ground, length + (-1 + 2 * random())), 3),
             angle,
-            round(angle + (-2 + (2 - -2) * random()), 3),
+            round(angle + (-2 + 4 * random()), 3),
         )
     return block.baseline_format % tuple(values)
 
