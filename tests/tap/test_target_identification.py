@@ -67,7 +67,6 @@ def test_a_join_from_exposures_returns_the_simbad_identifier(tap_server, resolve
     assert str(table["identifier_ra"].unit) == "deg"
     assert table["identifier"].meta["ucd"] == "meta.id"
     assert table["identifier_dec"].meta["ucd"] == "pos.eq.dec"
-
-
-def test_the_resolution_description_names_every_value():
+    # What TOPCAT shows for the column explains each value it can hold.
+    assert table["resolution"].description == RESOLUTION_MEANING
     assert all(value in RESOLUTION_MEANING for value in RESOLUTIONS)
