@@ -75,7 +75,7 @@ def astropy_export(cluster: PostgresCluster) -> dict:
     from astropy.io.votable import from_table
     from astropy.table import MaskedColumn, Table
 
-    query = select_exposures([column.source for column in ALL_COLUMNS], SearchCriteria())
+    query = select_exposures([column.csv_expression for column in ALL_COLUMNS], SearchCriteria())
     with psycopg.connect(
         host="127.0.0.1",
         port=cluster.port,

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse
 from pyvo.dal import DALOverflowWarning, DALQueryError, DALResults
+from sqlalchemy import create_engine
 
 from jmmc_core.errors import InvalidParameter
 from jmmc_core.votable import (
@@ -528,19 +529,58 @@ def test_repeated_values_and_signed_zeros_keep_their_text(serialization):
     assert [list(xs) for xs in array["xs"]] == [[v] for v in values]
 
 
-def test_double_texts_from_a_database_match_formatted_floats():
-    # PostgreSQL prints doubles as repr does up to 1e15; from there on with an exponent,
-    # not always shortest (an extra digit here): those texts are formatted again.
-    large = 3.092535278770144e18
-    values = [58484.002, 1e-05, 5.0, -0.0, math.nan, math.inf, -math.inf, 1e15, large]
-    database = ["58484.002", "1e-05", "5.0", "-0.0", "NaN", "+Inf", "-Inf", "1e+15"]
-    database.append("3.0925352787701443e+18")
-    writer = VOTableWriter([Field("x", "double")])
+@pytest.mark.parametrize("version", ["1.4", "1.2"])
+def test_cells_postgresql_writes_are_the_writers_own(new_database, version):
+    # PostgreSQL prints doubles as repr does but for whole numbers, infinities and numbers from
+    # 1e15 on (with an exponent, not always shortest): the document must not show it.
+    doubles = [58484.002, 1e-05, 5.0, -0.0, math.nan, math.inf, -math.inf, None, 1e15]
+    doubles += [1000000000000000.1, -2.5e15, 1e16, 3.092535278770144e18, 1.7976931348623157e308]
+    rows = [
+        (f"<{index}> & co", value, index if index % 3 else None, -index, "ζ Oph", value)
+        for index, value in enumerate(doubles)
+    ]
+    writer = VOTableWriter(
+        [
+            Field.unicode_text("name"),
+            Field("x", "double"),
+            Field("n", "int"),
+            Field("m", "long"),
+            Field.unicode_text("star"),
+            Field("y", "double"),
+        ],
+        version=version,
+    )
+    select = writer.database_select(["name", "x", "n", "m", "star", "y"])
+    assert len(select.expressions) == 4  # name, the run x..m, star, y
 
-    as_floats = b"".join(writer.iter_bytes([(value,) for value in values]))
-    assert b"".join(writer.iter_bytes([(text,) for text in database])) == as_floats
-    assert b"<TD>1000000000000000.0</TD>" in as_floats
-    assert b"<TD>3.092535278770144e+18</TD>" in as_floats
+    values = ", ".join(["(%s, %s::float8, %s::int, %s::bigint, %s, %s::float8)"] * len(rows))
+    query = f"SELECT {', '.join(select.expressions)} FROM (VALUES {values}) AS t"
+    query += "(name, x, n, m, star, y)"
+    engine = create_engine(new_database("cells"))
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SET extra_float_digits = 1")
+        cursor.execute(query, [value for row in rows for value in row])
+        selected = cursor.fetchall()
+    finally:
+        connection.close()
+        engine.dispose()
+
+    document = b"".join(select.iter_bytes(selected))
+    assert document == b"".join(writer.iter_bytes(rows))
+    assert b"<TD>1000000000000000.0</TD>" in document
+    assert b"<TD>1000000000000000.1</TD>" in document
+    assert b"<TD>3.092535278770144e+18</TD>" in document
+    assert b"<TD>&lt;1&gt; &amp; co</TD>" in document
+
+
+def test_only_tabledata_cells_are_written_by_postgresql():
+    writer = VOTableWriter([Field("x", "double")], serialization="binary2")
+    with pytest.raises(ValueError, match="TABLEDATA"):
+        writer.database_select(["x"])
+    with pytest.raises(ValueError, match="one per field"):
+        VOTableWriter([Field("x", "double")]).database_select(["x", "y"])
 
 
 def test_non_ascii_texts_in_tabledata_are_utf8():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine
 
-from obsportal.storage.search import Cone, SearchCriteria, fetch_all, select_exposures
+from obsportal.storage.search import COLUMNS, Cone, SearchCriteria, fetch_all, select_exposures
 
 from . import catalogue_factory
 from .conftest import connect, migrated_database, running_service
@@ -96,7 +96,7 @@ def test_cones_equal_brute_force_across_ra_wrap_and_poles(cone_catalogue):
     found_total = 0
     for cone in _cones():
         distances = _distances(ra, dec, cone)
-        rows = fetch_all(engine, select_exposures(["exp_id"], SearchCriteria(cone=cone)))
+        rows = fetch_all(engine, select_exposures([COLUMNS["exp_id"]], SearchCriteria(cone=cone)))
         found = {row[0] for row in rows}
         ambiguous = set(ids[np.abs(distances - cone.radius) < EDGE])
         expected = set(ids[distances <= cone.radius])
@@ -108,7 +108,8 @@ def test_cones_equal_brute_force_across_ra_wrap_and_poles(cone_catalogue):
 def test_plan_uses_the_gist_index(cone_catalogue):
     _, engine, *_ = cone_catalogue
     for radius in (30 / 3600, 10 / 60):
-        query = select_exposures(["exp_id"], SearchCriteria(cone=Cone(10.0, -20.0, radius)))
+        criteria = SearchCriteria(cone=Cone(10.0, -20.0, radius))
+        query = select_exposures([COLUMNS["exp_id"]], criteria)
         plan = fetch_all(engine, type(query)(f"EXPLAIN {query.sql}", query.parameters))
         text = "\n".join(row[0] for row in plan)
         assert "ix_exposures_position" in text, text

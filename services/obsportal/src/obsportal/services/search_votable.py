@@ -10,7 +10,7 @@ newest original declared one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 
 from jmmc_core.delimited import DelimitedWriter
 from jmmc_core.tap_publishing import TableDeclaration
-from jmmc_core.votable import Field, Param, VOTableWriter
+from jmmc_core.votable import DatabaseSelect, Field, Param, VOTableWriter
 
 from ..schema.published import EXPOSURES, PROGRAMS, VALIDATION_LEVEL_MEANING
 from ..storage.search import (
+    COLUMNS,
     NAN_IF_NULL,
-    TEXT_OR_NAN,
     SearchCriteria,
     last_modification,
     search_rows,
@@ -44,12 +44,17 @@ class Column:
     field: Field
     source: str
 
-    def votable_source(self, serialization: str) -> str:
+    @property
+    def csv_expression(self) -> str:
+        return COLUMNS[self.source]
+
+    @property
+    def votable_expression(self) -> str:
         """A missing double leaves as ``NaN`` in a VOTable, as the original wrote it; CSV
-        keeps an empty cell. TABLEDATA takes doubles as text printed by PostgreSQL."""
+        keeps an empty cell."""
         if self.field.datatype != "double":
-            return self.source
-        return f"{self.source}{TEXT_OR_NAN if serialization == 'tabledata' else NAN_IF_NULL}"
+            return self.csv_expression
+        return COLUMNS[f"{self.source}{NAN_IF_NULL}"]
 
 
 def _text(
@@ -253,10 +258,17 @@ def votable_writer(
     )
 
 
-def _rows(engine: Engine, criteria: SearchCriteria, sources: list[str]) -> Iterator[tuple]:
+@lru_cache(maxsize=64)
+def _tabledata_select(columns: tuple[Column, ...], params: tuple[Param, ...]) -> DatabaseSelect:
+    """The SELECT list with which PostgreSQL writes the numeric cells of a TABLEDATA answer."""
+    writer = votable_writer(columns, params, "tabledata")
+    return writer.database_select([column.votable_expression for column in columns])
+
+
+def _rows(engine: Engine, criteria: SearchCriteria, expressions: Sequence[str]) -> Iterator[tuple]:
     """The rows, with the query already sent: a database failure raises here, before the
     document starts and while the handler can still answer with an error status."""
-    rows = search_rows(engine, sources, criteria)
+    rows = search_rows(engine, expressions, criteria)
     return _resumed(next(rows, None), rows)
 
 
@@ -298,9 +310,15 @@ def votable_document(
     if metadata_only:
         yield from writer.iter_bytes(())
         return
-    rows = _rows(engine, criteria, [column.votable_source(serialization) for column in columns])
+    if serialization == "tabledata":
+        select = _tabledata_select(columns, params)
+        rows = _rows(engine, criteria, select.expressions)
+        chunks = select.iter_bytes(rows)
+    else:
+        rows = _rows(engine, criteria, [column.votable_expression for column in columns])
+        chunks = writer.iter_bytes(rows)
     try:
-        yield from writer.iter_bytes(rows)
+        yield from chunks
     finally:
         rows.close()
 
@@ -313,7 +331,7 @@ def csv_document(
     writer = DelimitedWriter(
         [column.field.name for column in columns], line_terminator="\n", chunk_size=CHUNK_SIZE
     )
-    rows = _rows(engine, criteria, [column.source for column in columns])
+    rows = _rows(engine, criteria, [column.csv_expression for column in columns])
     try:
         yield from writer.iter_bytes(rows)
     finally:

@@ -82,33 +82,9 @@ _DOUBLES = (
 )
 #: Suffix of a double column's variant that reads a null as NaN (the original VOTables' form).
 NAN_IF_NULL = ":nan"
-#: Suffix of a double column's variant that is the NaN-if-null value as text, in the VOTable
-#: writer's form (Python's ``repr``, ``NaN``, ``+Inf``, ``-Inf``), formatted by PostgreSQL:
-#: its shortest round-trip output (``extra_float_digits`` 1, set by the searches) is ``repr``'s
-#: but for integral values (``5`` for ``5.0``), infinities and numbers from 1e15 on (written
-#: ``1e+15`` where ``repr`` writes ``1000000000000000.0``, not always with the fewest digits);
-#: the writer formats again values whose text holds ``e+``. Printing the doubles took a fifth
-#: of the Python process's CPU time in a TABLEDATA export (0.9 s for 300,000 rows); PostgreSQL
-#: prints them in about 0.3 s of its own, on the other core.
-TEXT_OR_NAN = ":text"
 COLUMNS.update({f"{name}{NAN_IF_NULL}": f"coalesce({COLUMNS[name]}, 'NaN')" for name in _DOUBLES})
-
-
-def _double_text(value: str) -> str:
-    # Values with a fraction first: the common case is decided by one test (a sixth less of
-    # PostgreSQL's time for the ten doubles of an export). NaN equals its trunc() in
-    # PostgreSQL, as infinities do, and is no smaller than 1e15.
-    return (
-        f"CASE WHEN {value} <> trunc({value}) THEN {value}::text"
-        f" WHEN {value} IS NULL THEN 'NaN'"
-        f" WHEN abs({value}) < 1e15 THEN {value}::text || '.0'"
-        f" WHEN {value} = 'Infinity' THEN '+Inf' WHEN {value} = '-Infinity' THEN '-Inf'"
-        f" ELSE {value}::text END"
-    )
-
-
-COLUMNS.update({f"{name}{TEXT_OR_NAN}": _double_text(COLUMNS[name]) for name in _DOUBLES})
-#: The setting for doubles printed shortest (PostgreSQL's default since 12, set all the same).
+#: The setting for doubles printed shortest, which TABLEDATA cells written by PostgreSQL need
+#: (``jmmc_core.votable.DatabaseSelect``; PostgreSQL's default since 12, set all the same).
 _FLOAT_OUTPUT = "extra_float_digits"
 #: Oldest first, as the original answered; the id makes the order total.
 ORDER = " ORDER BY e.mjd_start NULLS LAST, e.exp_id"
@@ -220,10 +196,11 @@ def where_clause(criteria: SearchCriteria) -> Query:
     return Query(sql, parameters)
 
 
-def select_exposures(columns: Sequence[str], criteria: SearchCriteria) -> Query:
-    """SELECT ``columns`` (keys of :data:`COLUMNS`) of matching exposures, oldest first."""
+def select_exposures(expressions: Sequence[str], criteria: SearchCriteria) -> Query:
+    """SELECT ``expressions`` (SQL over :data:`COLUMNS`' tables) of matching exposures, oldest
+    first."""
     where = where_clause(criteria)
-    sql = f"SELECT {', '.join(COLUMNS[name] for name in columns)}{_FROM}{where.sql}{ORDER}"
+    sql = f"SELECT {', '.join(expressions)}{_FROM}{where.sql}{ORDER}"
     return Query(sql, where.parameters)
 
 
@@ -235,7 +212,7 @@ SMALL_CONE_DEGREES = 1.0
 def _autocommit(engine: Engine) -> Iterator[Any]:
     """A pooled connection in autocommit: a read costs one round trip, no BEGIN/ROLLBACK.
 
-    Doubles are printed shortest (:data:`TEXT_OR_NAN`) on every connection, set once per
+    Doubles are printed shortest (:data:`_FLOAT_OUTPUT`) on every connection, set once per
     connection and not per read, which would cost a round trip each time.
     """
     connection = engine.raw_connection()
@@ -263,10 +240,10 @@ def last_modification(engine: Engine) -> datetime | None:
 
 
 def search_rows(
-    engine: Engine, columns: Sequence[str], criteria: SearchCriteria
+    engine: Engine, expressions: Sequence[str], criteria: SearchCriteria
 ) -> Iterator[tuple]:
     """Rows of matching exposures: small answers in one read, others from a cursor."""
-    query = select_exposures(columns, criteria)
+    query = select_exposures(expressions, criteria)
     cone = criteria.cone
     if criteria.exp_id is not None or (cone is not None and cone.radius <= SMALL_CONE_DEGREES):
         yield from fetch_all(engine, query)
