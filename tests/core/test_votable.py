@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Sequence
 from itertools import count, cycle, islice
 from operator import itemgetter
 from pathlib import Path
@@ -23,6 +24,7 @@ from astropy.io.votable import parse
 from pyvo.dal import DALOverflowWarning, DALQueryError, DALResults
 from sqlalchemy import create_engine
 
+from jmmc_core.delimited import DelimitedWriter
 from jmmc_core.errors import InvalidParameter
 from jmmc_core.votable import (
     INCOMPLETE_RESULT,
@@ -529,16 +531,42 @@ def test_repeated_values_and_signed_zeros_keep_their_text(serialization):
     assert [list(xs) for xs in array["xs"]] == [[v] for v in values]
 
 
+#: Values PostgreSQL prints unlike repr: whole numbers, infinities, NaN, and numbers from 1e15
+#: on (with an exponent, not always shortest).
+_DOUBLES_TO_PRINT = [58484.002, 1e-05, 5.0, -0.0, math.nan, math.inf, -math.inf, None, 1e15]
+_DOUBLES_TO_PRINT += [
+    1000000000000000.1,
+    -2.5e15,
+    1e16,
+    3.092535278770144e18,
+    1.7976931348623157e308,
+]
+_PRINTED_ROWS = [
+    (f'<{index}> & co, "ltd"', value, index if index % 3 else None, -index, "ζ Oph", value)
+    for index, value in enumerate(_DOUBLES_TO_PRINT)
+]
+
+
+def _selected_by_postgresql(url: str, expressions: Sequence[str]) -> list[tuple]:
+    """:data:`_PRINTED_ROWS` as PostgreSQL returns ``expressions`` over them."""
+    values = ", ".join(
+        ["(%s, %s::float8, %s::int, %s::bigint, %s, %s::float8)"] * len(_PRINTED_ROWS)
+    )
+    query = f"SELECT {', '.join(expressions)} FROM (VALUES {values}) AS t(name, x, n, m, star, y)"
+    engine = create_engine(url)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SET extra_float_digits = 1")
+        cursor.execute(query, [value for row in _PRINTED_ROWS for value in row])
+        return cursor.fetchall()
+    finally:
+        connection.close()
+        engine.dispose()
+
+
 @pytest.mark.parametrize("version", ["1.4", "1.2"])
 def test_cells_postgresql_writes_are_the_writers_own(new_database, version):
-    # PostgreSQL prints doubles as repr does but for whole numbers, infinities and numbers from
-    # 1e15 on (with an exponent, not always shortest): the document must not show it.
-    doubles = [58484.002, 1e-05, 5.0, -0.0, math.nan, math.inf, -math.inf, None, 1e15]
-    doubles += [1000000000000000.1, -2.5e15, 1e16, 3.092535278770144e18, 1.7976931348623157e308]
-    rows = [
-        (f"<{index}> & co", value, index if index % 3 else None, -index, "ζ Oph", value)
-        for index, value in enumerate(doubles)
-    ]
     writer = VOTableWriter(
         [
             Field.unicode_text("name"),
@@ -553,26 +581,26 @@ def test_cells_postgresql_writes_are_the_writers_own(new_database, version):
     select = writer.database_select(["name", "x", "n", "m", "star", "y"])
     assert len(select.expressions) == 4  # name, the run x..m, star, y
 
-    values = ", ".join(["(%s, %s::float8, %s::int, %s::bigint, %s, %s::float8)"] * len(rows))
-    query = f"SELECT {', '.join(select.expressions)} FROM (VALUES {values}) AS t"
-    query += "(name, x, n, m, star, y)"
-    engine = create_engine(new_database("cells"))
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SET extra_float_digits = 1")
-        cursor.execute(query, [value for row in rows for value in row])
-        selected = cursor.fetchall()
-    finally:
-        connection.close()
-        engine.dispose()
-
+    selected = _selected_by_postgresql(new_database("cells"), select.expressions)
     document = b"".join(select.iter_bytes(selected))
-    assert document == b"".join(writer.iter_bytes(rows))
+    assert document == b"".join(writer.iter_bytes(_PRINTED_ROWS))
     assert b"<TD>1000000000000000.0</TD>" in document
     assert b"<TD>1000000000000000.1</TD>" in document
     assert b"<TD>3.092535278770144e+18</TD>" in document
-    assert b"<TD>&lt;1&gt; &amp; co</TD>" in document
+    assert b'<TD>&lt;1&gt; &amp; co, "ltd"</TD>' in document
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_delimited_cells_postgresql_writes_are_the_writers_own(new_database, delimiter):
+    writer = DelimitedWriter(["name", "x", "n", "m", "star", "y"], delimiter=delimiter)
+    datatypes = ["unicodeChar", "double", "int", "long", "unicodeChar", "double"]
+    select = writer.database_select(["name", "x", "n", "m", "star", "y"], datatypes)
+
+    selected = _selected_by_postgresql(new_database("delimited"), select.expressions)
+    text = b"".join(select.iter_bytes(selected))
+    assert text == b"".join(writer.iter_bytes(_PRINTED_ROWS))
+    assert f"{delimiter}1000000000000000.1{delimiter}".encode() in text
+    assert f"{delimiter}+Inf{delimiter}".encode() in text
 
 
 def test_only_tabledata_cells_are_written_by_postgresql():

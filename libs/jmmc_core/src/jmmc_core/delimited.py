@@ -20,6 +20,9 @@ Value rules (DALI text forms):
 * TSV cannot quote, so a backslash, tab, line feed or carriage return inside a text becomes
   ``\\\\``, ``\\t``, ``\\n``, ``\\r`` (the escapes of PostgreSQL's text COPY format): every
   line is one row, every tab separates two cells.
+* Cells PostgreSQL writes (:meth:`DelimitedWriter.database_select`): each run of adjacent
+  ``double`` and integer columns can be one SELECT expression that PostgreSQL writes as the
+  run's cells, by the rules above (``jmmc_core.votable.DatabaseSelect``).
 * Errors are not caught: a delimited file has no place to report one, so a failure while rows
   are read ends the stream with the exception, and the client sees an incomplete transfer
   rather than a silently shorter table.
@@ -29,11 +32,20 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import islice
 from typing import Any
 
-from .votable import batch_columns, format_distinct, utf8_as_latin1
+from .votable import (
+    DatabaseSelect,
+    batch_columns,
+    database_select_list,
+    format_distinct,
+    numbers_as_written,
+    sql_cell,
+    utf8_as_latin1,
+)
 
 __all__ = ["CSV_MEDIA_TYPE", "TSV_MEDIA_TYPE", "DelimitedWriter"]
 
@@ -142,6 +154,11 @@ class DelimitedWriter:
         # Lines leave as Latin-1 (see utf8_as_latin1).
         return texts if joined.isascii() else utf8_as_latin1(texts)
 
+    @property
+    def _cells(self) -> Callable[[Sequence[Any]], Sequence[str]]:
+        """How this format writes a batch column."""
+        return self._tsv_cells if self.delimiter == "\t" else self._csv_cells
+
     @classmethod
     def _tsv_cells(cls, column: Sequence[Any]) -> Sequence[str]:
         """A batch column as escaped TSV texts."""
@@ -151,25 +168,59 @@ class DelimitedWriter:
             texts = [text.translate(_TSV_ESCAPES) for text in texts]
         return texts if joined.isascii() else utf8_as_latin1(texts)
 
+    def database_select(
+        self, expressions: Sequence[str], datatypes: Sequence[str | None]
+    ) -> DatabaseSelect:
+        """The SELECT list that lets PostgreSQL write the cells of the columns whose
+        ``datatypes`` (VOTable names; None for others) are ``double`` or integers; ``expressions``
+        are SQL values, one per column."""
+        if not len(expressions) == len(datatypes) == len(self.names):
+            raise ValueError(
+                f"expected {len(self.names)} expressions and datatypes, one per column"
+            )
+        cells = [
+            None if datatype is None else sql_cell(datatype, expression)
+            for datatype, expression in zip(datatypes, expressions, strict=True)
+        ]
+        selected = database_select_list(cells, expressions, self.delimiter)
+        own = self._cells
+        formats = [numbers_as_written if index is None else own for _, index in selected]
+        return DatabaseSelect(
+            tuple(expression for expression, _ in selected), partial(self._write, formats=formats)
+        )
+
     def iter_bytes(
         self, rows: Iterable[Sequence[Any]], max_records: int | None = None
     ) -> Iterator[bytes]:
         """The header line and the rows (at most ``max_records``) as byte chunks of about
         ``chunk_size``."""
+        return self._write(rows, max_records, formats=[self._cells] * len(self.names))
+
+    def _write(
+        self,
+        rows: Iterable[Sequence[Any]],
+        max_records: int | None,
+        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+    ) -> Iterator[bytes]:
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must be >= 0")
-        return self._chunks(rows, max_records)
+        return self._chunks(rows, max_records, formats)
 
-    def _chunks(self, rows: Iterable[Sequence[Any]], max_records: int | None) -> Iterator[bytes]:
+    def _chunks(
+        self,
+        rows: Iterable[Sequence[Any]],
+        max_records: int | None,
+        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+    ) -> Iterator[bytes]:
         source = iter(rows)
         if max_records is not None:
             source = islice(source, max_records)
-        pending = [self._lines([self.names])]
+        pending = [self._lines([self.names], [self._cells] * len(self.names))]
         size = len(pending[0])
         # Batches are sized from the previous line lengths to fill about one chunk each.
         batch_rows = _FIRST_BATCH_ROWS
         while batch := list(islice(source, batch_rows)):
-            lines = self._lines(batch)
+            lines = self._lines(batch, formats)
             pending.append(lines)
             size += len(lines)
             if size >= self.chunk_size:
@@ -181,12 +232,15 @@ class DelimitedWriter:
         if pending:
             yield "".join(pending).encode("latin-1")
 
-    def _lines(self, batch: list[Sequence[Any]]) -> str:
-        width = len(self.names)
-        columns = batch_columns(batch, width, "column")
-        cells = map(self._tsv_cells if self.delimiter == "\t" else self._csv_cells, columns)
+    def _lines(
+        self,
+        batch: list[Sequence[Any]],
+        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+    ) -> str:
+        columns = batch_columns(batch, len(formats), "value")
+        cells = [format_(column) for format_, column in zip(formats, columns, strict=True)]
         lines = map(self.delimiter.join, zip(*cells, strict=True))
-        if width == 1 and self.delimiter == ",":
+        if len(self.names) == 1 and self.delimiter == ",":
             # A line holding nothing would read as no row at all: an empty cell alone is quoted.
             lines = (line or '""' for line in lines)
         terminator = self.line_terminator

@@ -323,16 +323,26 @@ def votable_document(
         rows.close()
 
 
+@lru_cache(maxsize=8)
+def _csv_select(columns: tuple[Column, ...]) -> DatabaseSelect:
+    """The SELECT list with which PostgreSQL writes the numeric cells of a CSV answer."""
+    writer = DelimitedWriter(
+        [column.field.name for column in columns], line_terminator="\n", chunk_size=CHUNK_SIZE
+    )
+    return writer.database_select(
+        [column.csv_expression for column in columns],
+        [column.field.datatype for column in columns],
+    )
+
+
 def csv_document(
     engine: Engine, criteria: SearchCriteria, columns: tuple[Column, ...]
 ) -> Iterator[bytes]:
     """CSV with a header line, nulls as empty cells (lines end with a line feed, as they always
     did here)."""
-    writer = DelimitedWriter(
-        [column.field.name for column in columns], line_terminator="\n", chunk_size=CHUNK_SIZE
-    )
-    rows = _rows(engine, criteria, [column.csv_expression for column in columns])
+    select = _csv_select(columns)
+    rows = _rows(engine, criteria, select.expressions)
     try:
-        yield from writer.iter_bytes(rows)
+        yield from select.iter_bytes(rows)
     finally:
         rows.close()
