@@ -40,10 +40,11 @@ from typing import Any
 from .votable import (
     DatabaseSelect,
     batch_columns,
-    database_select_list,
+    database_runs,
     format_distinct,
     numbers_as_written,
     sql_cell,
+    sql_joined,
     utf8_as_latin1,
 )
 
@@ -182,12 +183,16 @@ class DelimitedWriter:
             None if datatype is None else sql_cell(datatype, expression)
             for datatype, expression in zip(datatypes, expressions, strict=True)
         ]
-        selected = database_select_list(cells, expressions, self.delimiter)
-        own = self._cells
-        formats = [numbers_as_written if index is None else own for _, index in selected]
-        return DatabaseSelect(
-            tuple(expression for expression, _ in selected), partial(self._write, formats=formats)
-        )
+        selected: list[str] = []
+        formats: list[Callable[[Sequence[Any]], Sequence[str]]] = []
+        for group in database_runs([cell is not None for cell in cells]):
+            if isinstance(group, int):
+                selected.append(expressions[group])
+                formats.append(self._cells)
+            else:
+                selected.append(sql_joined([cells[index] for index in group], self.delimiter))
+                formats.append(numbers_as_written)
+        return DatabaseSelect(tuple(selected), partial(self._write, formats=formats))
 
     def iter_bytes(
         self, rows: Iterable[Sequence[Any]], max_records: int | None = None

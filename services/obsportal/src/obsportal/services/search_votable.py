@@ -259,9 +259,11 @@ def votable_writer(
 
 
 @lru_cache(maxsize=64)
-def _tabledata_select(columns: tuple[Column, ...], params: tuple[Param, ...]) -> DatabaseSelect:
-    """The SELECT list with which PostgreSQL writes the numeric cells of a TABLEDATA answer."""
-    writer = votable_writer(columns, params, "tabledata")
+def _database_select(
+    columns: tuple[Column, ...], params: tuple[Param, ...], serialization: str
+) -> DatabaseSelect:
+    """The SELECT list with which PostgreSQL writes the numeric values of an answer."""
+    writer = votable_writer(columns, params, serialization)
     return writer.database_select([column.votable_expression for column in columns])
 
 
@@ -310,15 +312,10 @@ def votable_document(
     if metadata_only:
         yield from writer.iter_bytes(())
         return
-    if serialization == "tabledata":
-        select = _tabledata_select(columns, params)
-        rows = _rows(engine, criteria, select.expressions)
-        chunks = select.iter_bytes(rows)
-    else:
-        rows = _rows(engine, criteria, [column.votable_expression for column in columns])
-        chunks = writer.iter_bytes(rows)
+    select = _database_select(columns, params, serialization)
+    rows = _rows(engine, criteria, select.expressions)
     try:
-        yield from chunks
+        yield from select.iter_bytes(rows)
     finally:
         rows.close()
 
