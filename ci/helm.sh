@@ -91,6 +91,12 @@ required_values() {  # required_values CHART MODE
   esac
 }
 
+# The Python of the CI tools (checkov's virtualenv, from ci/tools.sh), which has PyYAML and
+# jsonschema whichever Python runs the project.
+tools_python() {
+  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" "$@"
+}
+
 # A subchart gets the part of the platform's production values the umbrella would pass it.
 production_values() {  # production_values CHART -> path of a values file
   local chart=$1 out
@@ -98,7 +104,7 @@ production_values() {  # production_values CHART -> path of a values file
   # A release of its own: its production values are its own file.
   if [ "$chart" = database ]; then echo charts/database/values-production.yaml; return; fi
   out="$work/production-$chart.yaml"
-  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$chart" "$PRODUCTION_VALUES" \
+  tools_python - "$chart" "$PRODUCTION_VALUES" \
     "${SERVICES[0]}" >"$out" <<'EOF'
 import sys, yaml
 chart, path, example = sys.argv[1:]
@@ -158,34 +164,7 @@ validate() {  # validate MANIFEST...
   local core="$work/core" failed=0 report
   mkdir -p "$core"
   echo "== custom resources against $CRD_SCHEMAS"
-  "$(dirname "$(readlink -f "$(command -v checkov)")")/python" - "$CRD_SCHEMAS" "$core" "$@" <<'EOF' || failed=1
-import json, sys
-from pathlib import Path
-import jsonschema, yaml
-schemas, core, *manifests = (Path(argument) for argument in sys.argv[1:])
-failed, checked = False, []
-for number, path in enumerate(manifests):
-    others = []
-    for document in yaml.safe_load_all(path.read_text()):
-        if not document:
-            continue
-        group = document.get("apiVersion", "").rpartition("/")[0]
-        schema = schemas / f"{group}_{document.get('kind', '').lower()}.json"
-        if not group or not schema.is_file():
-            others.append(document)
-            continue
-        name = f"{path.stem} {document['kind']}/{document.get('metadata', {}).get('name')}"
-        validator = jsonschema.Draft202012Validator(json.loads(schema.read_text()))
-        for error in sorted(validator.iter_errors(document), key=lambda error: str(error.path)):
-            where = ".".join(str(part) for part in error.path) or "(document)"
-            print(f"ERROR {name}: {where}: {error.message}")
-            failed = True
-        checked.append(name)
-    # Kubernetes' own kinds, for kubernetes-validate (numbered: two manifests may share a name).
-    (core / f"{number}-{path.name}").write_text(yaml.safe_dump_all(others))
-print(f"{len(checked)} custom resources checked: {', '.join(checked) or 'none'}")
-sys.exit(1 if failed else 0)
-EOF
+  tools_python ci/validate_custom_resources.py "$CRD_SCHEMAS" "$core" "$@" || failed=1
   echo "== kubernetes-validate --strict -k $KUBE_VERSION"
   report=$(kubernetes-validate --strict --quiet -k "$KUBE_VERSION" "$core"/*.yaml) || failed=1
   [ -z "$report" ] || echo "$report"

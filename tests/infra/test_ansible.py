@@ -34,9 +34,13 @@ def run(command: list[str], environment: dict[str, str] | None = None):
     )
 
 
+def ansible_playbook(*arguments: str, environment: dict[str, str] | None = None):
+    return run([str(BIN / "ansible-playbook"), *arguments], environment)
+
+
 def playbook(local_platform, zabbix, *arguments: str):
     environment = {**local_platform.environment, "ZABBIX_API_URL": zabbix.api_url}
-    return run([str(BIN / "ansible-playbook"), *arguments], environment)
+    return ansible_playbook(*arguments, environment=environment)
 
 
 def test_yamllint_and_ansible_lint_production_profile_are_clean() -> None:
@@ -68,7 +72,7 @@ def test_inventory_missing_a_required_variable_fails_naming_it(tmp_path: Path) -
         "all:\n  children:\n    loadbalancers:\n      hosts:\n        localhost:\n"
         "          ansible_connection: local\n          haproxy_pidfile: /tmp/none.pid\n"
     )
-    result = run([str(BIN / "ansible-playbook"), "-i", str(inventory), "haproxy.yml"])
+    result = ansible_playbook("-i", str(inventory), "haproxy.yml")
     assert result.returncode != 0
     assert "required variable haproxy_config_path is not set" in result.stdout
 
@@ -99,9 +103,11 @@ def test_production_backends_are_the_registered_services_on_every_node(tmp_path:
     ]
     (tmp_path / "backends.yml").write_text(yaml.safe_dump(play))
     inventory = ANSIBLE / "inventories" / "production" / "hosts.yml"
-    result = run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(tmp_path / "backends.yml")],
-        {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json"},
+    result = ansible_playbook(
+        "-i",
+        str(inventory),
+        str(tmp_path / "backends.yml"),
+        environment={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     hosts = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
@@ -125,32 +131,26 @@ def test_ansible_deploy_is_the_pipelines_gated_deploy(tmp_path) -> None:
     service stops it in the preflight, naming the service, before anything is applied."""
     images = tmp_path / "images.txt"
     images.write_text("")
-    deploy = run(
-        [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            "inventories/production",
-            "deploy.yml",
-            "-e",
-            f"deploy_images_file={images}",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-        ]
+    deploy = ansible_playbook(
+        "-i",
+        "inventories/production",
+        "deploy.yml",
+        "-e",
+        f"deploy_images_file={images}",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
     )
     assert deploy.returncode != 0
     said = " ".join(deploy.stdout.split())  # Ansible folds long lines
     assert f"{images} has no image for " in said
-    wrong = run(
-        [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            "inventories/production",
-            "deploy.yml",
-            "-e",
-            f"deploy_images_file={images}",
-            "-e",
-            "deploy_environment=prod",
-        ]
+    wrong = ansible_playbook(
+        "-i",
+        "inventories/production",
+        "deploy.yml",
+        "-e",
+        f"deploy_images_file={images}",
+        "-e",
+        "deploy_environment=prod",
     )
     assert wrong.returncode != 0
     assert "deploy_environment must be staging or production, not prod" in " ".join(

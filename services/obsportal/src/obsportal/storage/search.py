@@ -17,11 +17,11 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Double, Engine
 
 from jmmc_core.spherical import Cone
 
-from ..schema.catalogue import name_key_sql
+from ..schema.catalogue import Exposure, name_key_sql
 
 #: pg_sphere's contains operator against a circle; the GiST index on ``position`` serves it.
 CONE_CONDITION = (
@@ -68,21 +68,19 @@ COLUMNS: dict[str, str] = {
     "target_dec": "e.target_dec",
 }
 
-_DOUBLES = (
-    "exp_mjd_start",
-    "exp_mjd_end",
-    "exp_tau0",
-    "exp_temperature",
-    "exp_seeing",
-    "instrument_em_min",
-    "instrument_em_max",
-    "instrument_em_res_power",
-    "target_ra",
-    "target_dec",
+#: The exposures' double columns, as :data:`COLUMNS` selects them.
+_DOUBLES = frozenset(
+    f"e.{column.name}" for column in Exposure.__table__.columns if isinstance(column.type, Double)
 )
 #: Suffix of a double column's variant that reads a null as NaN (the original VOTables' form).
 NAN_IF_NULL = ":nan"
-COLUMNS.update({f"{name}{NAN_IF_NULL}": f"coalesce({COLUMNS[name]}, 'NaN')" for name in _DOUBLES})
+COLUMNS.update(
+    {
+        f"{name}{NAN_IF_NULL}": f"coalesce({expression}, 'NaN')"
+        for name, expression in list(COLUMNS.items())
+        if expression in _DOUBLES
+    }
+)
 #: The setting for doubles printed shortest, which TABLEDATA cells written by PostgreSQL need
 #: (``jmmc_core.votable.DatabaseSelect``; PostgreSQL's default since 12, set all the same).
 _FLOAT_OUTPUT = "extra_float_digits"
