@@ -131,27 +131,17 @@ def test_ansible_deploy_is_the_pipelines_gated_deploy(tmp_path) -> None:
     service stops it in the preflight, naming the service, before anything is applied."""
     images = tmp_path / "images.txt"
     images.write_text("")
-    deploy = ansible_playbook(
-        "-i",
-        "inventories/production",
-        "deploy.yml",
-        "-e",
-        f"deploy_images_file={images}",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-    )
-    assert deploy.returncode != 0
-    said = " ".join(deploy.stdout.split())  # Ansible folds long lines
+
+    def deploy(*extra_vars: str):
+        arguments = ("-i", "inventories/production", "deploy.yml")
+        variables = (f"deploy_images_file={images}", *extra_vars)
+        return ansible_playbook(*arguments, *(f"--extra-vars={variable}" for variable in variables))
+
+    unpinned = deploy(f"ansible_python_interpreter={sys.executable}")
+    assert unpinned.returncode != 0
+    said = " ".join(unpinned.stdout.split())  # Ansible folds long lines
     assert f"{images} has no image for " in said
-    wrong = ansible_playbook(
-        "-i",
-        "inventories/production",
-        "deploy.yml",
-        "-e",
-        f"deploy_images_file={images}",
-        "-e",
-        "deploy_environment=prod",
-    )
+    wrong = deploy("deploy_environment=prod")
     assert wrong.returncode != 0
     assert "deploy_environment must be staging or production, not prod" in " ".join(
         wrong.stdout.split()

@@ -53,6 +53,9 @@ __all__ = ["CSV_MEDIA_TYPE", "TSV_MEDIA_TYPE", "DelimitedWriter"]
 CSV_MEDIA_TYPE = "text/csv;header=present"
 TSV_MEDIA_TYPE = "text/tab-separated-values"
 
+#: Writes a batch column's cells.
+CellFormat = Callable[[Sequence[Any]], Sequence[str]]
+
 _NONE = type(None)
 _FLOATS = frozenset({float, _NONE})
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -156,7 +159,7 @@ class DelimitedWriter:
         return texts if joined.isascii() else utf8_as_latin1(texts)
 
     @property
-    def _cells(self) -> Callable[[Sequence[Any]], Sequence[str]]:
+    def _cells(self) -> CellFormat:
         """How this format writes a batch column."""
         return self._tsv_cells if self.delimiter == "\t" else self._csv_cells
 
@@ -184,7 +187,7 @@ class DelimitedWriter:
             for datatype, expression in zip(datatypes, expressions, strict=True)
         ]
         selected: list[str] = []
-        formats: list[Callable[[Sequence[Any]], Sequence[str]]] = []
+        formats: list[CellFormat] = []
         for group in database_runs([cell is not None for cell in cells]):
             if isinstance(group, int):
                 selected.append(expressions[group])
@@ -205,7 +208,7 @@ class DelimitedWriter:
         self,
         rows: Iterable[Sequence[Any]],
         max_records: int | None,
-        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+        formats: Sequence[CellFormat],
     ) -> Iterator[bytes]:
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must be >= 0")
@@ -215,7 +218,7 @@ class DelimitedWriter:
         self,
         rows: Iterable[Sequence[Any]],
         max_records: int | None,
-        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+        formats: Sequence[CellFormat],
     ) -> Iterator[bytes]:
         source = iter(rows)
         if max_records is not None:
@@ -240,7 +243,7 @@ class DelimitedWriter:
     def _lines(
         self,
         batch: list[Sequence[Any]],
-        formats: Sequence[Callable[[Sequence[Any]], Sequence[str]]],
+        formats: Sequence[CellFormat],
     ) -> str:
         columns = batch_columns(batch, len(formats), "value")
         cells = [format_(column) for format_, column in zip(formats, columns, strict=True)]
