@@ -542,17 +542,26 @@ _DOUBLES_TO_PRINT += [
     1.7976931348623157e308,
 ]
 _PRINTED_ROWS = [
-    (f'<{index}> & co, "ltd"', value, index if index % 3 else None, -index, "ζ Oph", value)
+    (
+        f'<{index}> & co, "ltd"',
+        value,
+        index if index % 3 else None,
+        -index,
+        index if index % 2 else None,
+        "ζ Oph",
+        value,
+    )
     for index, value in enumerate(_DOUBLES_TO_PRINT)
 ]
+_PRINTED_COLUMNS = ["name", "x", "n", "m", "s", "star", "y"]
 
 
 def _selected_by_postgresql(url: str, expressions: Sequence[str]) -> list[tuple]:
     """:data:`_PRINTED_ROWS` as PostgreSQL returns ``expressions`` over them."""
-    values = ", ".join(
-        ["(%s, %s::float8, %s::int, %s::bigint, %s, %s::float8)"] * len(_PRINTED_ROWS)
-    )
-    query = f"SELECT {', '.join(expressions)} FROM (VALUES {values}) AS t(name, x, n, m, star, y)"
+    row = "(%s, %s::float8, %s::int, %s::bigint, %s::smallint, %s, %s::float8)"
+    values = ", ".join([row] * len(_PRINTED_ROWS))
+    columns = ", ".join(_PRINTED_COLUMNS)
+    query = f"SELECT {', '.join(expressions)} FROM (VALUES {values}) AS t({columns})"
     engine = create_engine(url)
     connection = engine.raw_connection()
     try:
@@ -576,20 +585,22 @@ def test_values_postgresql_writes_are_the_writers_own(new_database, version, ser
             Field("x", "double"),
             Field("n", "int"),
             Field("m", "long"),
+            Field("s", "short"),
             Field.unicode_text("star"),
             Field("y", "double"),
         ],
         version=version,
         serialization=serialization,
     )
-    select = writer.database_select(["name", "x", "n", "m", "star", "y"])
-    assert len(select.expressions) == 4  # name, the run x..m, star, y
+    select = writer.database_select(_PRINTED_COLUMNS)
+    assert len(select.expressions) == 4  # name, the run x..s, star, y
 
     selected = _selected_by_postgresql(new_database("cells"), select.expressions)
     document = b"".join(select.iter_bytes(selected))
     assert document == b"".join(writer.iter_bytes(_PRINTED_ROWS))
     table = parse_votable(document).get_first_table().array
-    assert table["n"].mask.tolist() == [value is None for _, _, value, *_ in _PRINTED_ROWS]
+    assert table["n"].mask.tolist() == [row[2] is None for row in _PRINTED_ROWS]
+    assert table["s"].mask.tolist() == [row[4] is None for row in _PRINTED_ROWS]
     if serialization == "tabledata":
         assert b"<TD>1000000000000000.0</TD>" in document
         assert b"<TD>1000000000000000.1</TD>" in document
@@ -599,9 +610,9 @@ def test_values_postgresql_writes_are_the_writers_own(new_database, version, ser
 
 @pytest.mark.parametrize("delimiter", [",", "\t"])
 def test_delimited_cells_postgresql_writes_are_the_writers_own(new_database, delimiter):
-    writer = DelimitedWriter(["name", "x", "n", "m", "star", "y"], delimiter=delimiter)
-    datatypes = ["unicodeChar", "double", "int", "long", "unicodeChar", "double"]
-    select = writer.database_select(["name", "x", "n", "m", "star", "y"], datatypes)
+    writer = DelimitedWriter(_PRINTED_COLUMNS, delimiter=delimiter)
+    datatypes = ["unicodeChar", "double", "int", "long", "short", "unicodeChar", "double"]
+    select = writer.database_select(_PRINTED_COLUMNS, datatypes)
 
     selected = _selected_by_postgresql(new_database("delimited"), select.expressions)
     text = b"".join(select.iter_bytes(selected))

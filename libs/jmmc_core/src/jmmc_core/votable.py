@@ -22,10 +22,10 @@ Value rules, identical in every serialization unless noted:
 * Floats: NaN is ``NaN``, infinities are ``+Inf``/``-Inf``; values are written as the shortest
   text that reads back to the same double (``double``) or float32 (``float``), as Python's
   ``repr`` writes them.
-* Cells PostgreSQL writes (:meth:`VOTableWriter.database_select`): in TABLEDATA, each run of
-  adjacent scalar ``double`` and integer fields can be one SELECT expression that PostgreSQL
-  writes as the run's cells, by the rules above, while this process writes the rest of the
-  document. The output is the same byte for byte.
+* Values PostgreSQL writes (:meth:`VOTableWriter.database_select`): each run of adjacent
+  scalar ``double`` and integer fields can be one SELECT expression that PostgreSQL writes by
+  the rules above (TABLEDATA cells, or BINARY/BINARY2 values with their null flags), while
+  this process writes the rest of the document. The output is the same byte for byte.
 * Text: characters that XML 1.0 forbids (control characters, lone surrogates, U+FFFE/U+FFFF)
   become U+FFFD; ``char`` columns are ASCII, other characters become ``?``; use
   ``unicodeChar`` for Unicode text (non-BMP characters travel as UTF-16 surrogate pairs).
@@ -764,11 +764,9 @@ def _sql_binary_cell(field: Field, value: str, null: int | None) -> str | None:
         return None
     if field.datatype == "double":
         return f"coalesce(float8send(({value})::float8), '\\x7ff8000000000000'::bytea)"
-    if field.datatype == "float":
-        return f"coalesce(float4send(({value})::float4), '\\x7fc00000'::bytea)"
     if field.datatype in ("short", "int", "long"):
         kind = {"short": "int2", "int": "int4", "long": "int8"}[field.datatype]
-        return f"{kind}send(coalesce(({value})::{kind}, {null}))"
+        return f"{kind}send(coalesce(({value})::{kind}, ({null})::{kind}))"
     return None
 
 
@@ -819,14 +817,14 @@ class _DatabaseRunCodec(_Codec):
 class DatabaseSelect:
     """The SELECT list of a table in which PostgreSQL writes the numeric values.
 
-    Each run of adjacent scalar ``double`` and integer fields (and ``float`` in BINARY and
-    BINARY2) is one expression: the run's text cells joined by their separator, or its values
-    in binary, BINARY2 null flags first; every other field is its own expression, formatted by
-    the writer. PostgreSQL writes those values on its own core while this process writes the
-    rest: for obsportal's 29-column export of 300,000 rows in TABLEDATA, the Python process's
-    CPU time fell from 2.2 s to 1.3 s for 0.25 s more of PostgreSQL's. The output is the same
-    byte for byte. The connection must print doubles shortest (``extra_float_digits`` 1 or
-    more, PostgreSQL's default since version 12).
+    Each run of adjacent scalar ``double`` and integer fields is one expression: the run's text
+    cells joined by their separator, or its values in binary, BINARY2 null flags first; every
+    other field is its own expression, formatted by the writer. PostgreSQL writes those values
+    on its own core while this process writes the rest: for obsportal's 29-column export of
+    300,000 rows in TABLEDATA, the Python process's CPU time fell from 2.2 s to 1.3 s for
+    0.25 s more of PostgreSQL's. The output is the same byte for byte. The connection must
+    print doubles shortest (``extra_float_digits`` 1 or more, PostgreSQL's default since
+    version 12).
     """
 
     #: SQL expressions to SELECT, in this order; rows fed to :meth:`iter_bytes` hold their values.
