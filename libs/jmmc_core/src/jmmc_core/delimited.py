@@ -40,7 +40,7 @@ from typing import Any
 from .votable import (
     DatabaseSelect,
     batch_columns,
-    database_runs,
+    database_select_list,
     format_distinct,
     numbers_as_written,
     sql_cell,
@@ -186,16 +186,16 @@ class DelimitedWriter:
             None if datatype is None else sql_cell(datatype, expression)
             for datatype, expression in zip(datatypes, expressions, strict=True)
         ]
-        selected: list[str] = []
-        formats: list[CellFormat] = []
-        for group in database_runs([cell is not None for cell in cells]):
-            if isinstance(group, int):
-                selected.append(expressions[group])
-                formats.append(self._cells)
-            else:
-                selected.append(sql_joined([cells[index] for index in group], self.delimiter))
-                formats.append(numbers_as_written)
-        return DatabaseSelect(tuple(selected), partial(self._write, formats=formats))
+        selected, formats = database_select_list(
+            cells,
+            expressions,
+            [self._cells] * len(self.names),
+            lambda group: (
+                sql_joined([cells[i] for i in group], self.delimiter),
+                numbers_as_written,
+            ),
+        )
+        return DatabaseSelect(selected, partial(self._write, formats=formats))
 
     def iter_bytes(
         self, rows: Iterable[Sequence[Any]], max_records: int | None = None

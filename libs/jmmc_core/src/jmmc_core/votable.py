@@ -740,16 +740,28 @@ def sql_cell(datatype: str, value: str, null_text: str = "") -> str | None:
     return None
 
 
-def database_runs(written: Sequence[bool]) -> list[list[int] | int]:
-    """Positions of a row's values in SELECT-list order: each run of adjacent values
-    PostgreSQL writes (``written``) as a list, one expression; every other value on its own."""
-    grouped: list[list[int] | int] = []
-    for is_written, group in groupby(range(len(written)), key=written.__getitem__):
-        if is_written:
-            grouped.append(list(group))
+def database_select_list(
+    cells: Sequence[str | None],
+    expressions: Sequence[str],
+    formats: Sequence[Any],
+    run: Callable[[list[int]], tuple[str, Any]],
+) -> tuple[tuple[str, ...], list[Any]]:
+    """The SELECT list of a table some of whose values PostgreSQL writes (``cells``: their SQL,
+    None for the others), and how the writer formats each selected value: every run of
+    adjacent written values is one expression, with its format, from ``run(positions)``;
+    every other value is its own ``expressions`` item, formatted by its ``formats`` item."""
+    selected: list[str] = []
+    selected_formats: list[Any] = []
+    for written, group in groupby(range(len(cells)), key=lambda index: cells[index] is not None):
+        if written:
+            sql, format_ = run(list(group))
+            selected.append(sql)
+            selected_formats.append(format_)
         else:
-            grouped.extend(group)
-    return grouped
+            for index in group:
+                selected.append(expressions[index])
+                selected_formats.append(formats[index])
+    return tuple(selected), selected_formats
 
 
 def sql_joined(cells: Sequence[str], separator: str) -> str:
@@ -783,7 +795,7 @@ def _sql_null_bits(values: Sequence[str]) -> str:
 
 
 def numbers_as_written(column: Sequence[str]) -> Sequence[str]:
-    """Runs of text cells PostgreSQL wrote (:func:`database_runs`), with its texts of
+    """Runs of text cells PostgreSQL wrote (:func:`database_select_list`), with its texts of
     numbers from 1e15 on written again as ``repr`` writes them: the runs hold only numbers,
     so every ``e+`` belongs to one of those."""
     if "e+" not in "".join(column):
@@ -1057,29 +1069,29 @@ class VOTableWriter:
                 None if field.arraysize else sql_cell(field.datatype, expression, codec.null_text)
                 for field, codec, expression in fields
             ]
+
+            def run(group: list[int]) -> tuple[str, _Codec]:
+                return sql_joined(
+                    [cells[index] for index in group], "</TD><TD>"
+                ), _DatabaseRunCodec()
+
         else:
             cells = [
                 _sql_binary_cell(field, expression, codec.null)
                 for field, codec, expression in fields
             ]
-        selected: list[str] = []
-        codecs: list[_Codec] = []
-        for group in database_runs([cell is not None for cell in cells]):
-            if isinstance(group, int):
-                selected.append(expressions[group])
-                codecs.append(self._codecs[group])
-            elif self.serialization == "tabledata":
-                selected.append(sql_joined([cells[index] for index in group], "</TD><TD>"))
-                codecs.append(_DatabaseRunCodec())
-            else:
+            null_flags = self.serialization == "binary2"
+
+            def run(group: list[int]) -> tuple[str, _Codec]:
                 values = [cells[index] for index in group]
-                null_bytes = 0
-                if self.serialization == "binary2":
-                    values.insert(0, _sql_null_bits([expressions[index] for index in group]))
-                    null_bytes = (len(group) + 7) // 8
-                selected.append(" || ".join(values))
-                codecs.append(_DatabaseRunCodec(len(group), null_bytes))
-        return DatabaseSelect(tuple(selected), partial(self._iter_bytes, codecs=codecs))
+                if not null_flags:
+                    return " || ".join(values), _DatabaseRunCodec(len(group))
+                flags = _sql_null_bits([expressions[index] for index in group])
+                codec = _DatabaseRunCodec(len(group), null_bytes=(len(group) + 7) // 8)
+                return " || ".join([flags, *values]), codec
+
+        selected, codecs = database_select_list(cells, expressions, self._codecs, run)
+        return DatabaseSelect(selected, partial(self._iter_bytes, codecs=codecs))
 
     # -- body --------------------------------------------------------------------------
 
