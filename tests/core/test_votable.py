@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Sequence
+from decimal import Decimal
 from itertools import count, cycle, islice
 from operator import itemgetter
 from pathlib import Path
@@ -650,8 +651,8 @@ def test_rows_may_be_any_sequences():
 
 
 def test_binary2_values_whose_lengths_end_in_zero_bytes():
-    # BINARY2 rows are assembled as text: length prefixes ending in 0x00 (empty values,
-    # multiples of 256) and long values right after another value must keep every byte.
+    # Length prefixes ending in 0x00 (empty values, multiples of 256) and long values right
+    # after another value keep every byte.
     fields = [Field.text("a"), Field.text("b"), Field("x", "double"), Field.unicode_text("c")]
     sizes = [(0, 0, 0), (256, 512, 256), (2000, 1024, 1023), (3, 70000, 5), (1, 1, 1)]
     rows = [("a" * i, "b" * j, 0.5, "\u03b6" * k) for i, j, k in sizes] + [(None,) * 4]
@@ -664,6 +665,41 @@ def test_binary2_values_whose_lengths_end_in_zero_bytes():
         [0, 0, 0],
     ]
     assert array["x"].mask.tolist() == [False] * 5 + [True]
+
+
+def test_binary_serializations_read_back_as_tabledata():
+    # Values BINARY rows take through the writer's Python rules rather than the row assembler's
+    # direct path: numbers given as text or other types, characters to replace or beyond the
+    # BMP, fixed-size Unicode padding, truncation.
+    fields = [
+        Field("x", "double"),
+        Field("f", "float"),
+        Field("n", "int"),
+        Field("b", "boolean"),
+        Field("code", "unicodeChar", "2"),
+        Field("tag", "char", "3"),
+        Field.unicode_text("name"),
+        Field("note", "char", "4*"),
+    ]
+    rows = [
+        ("1.5", Decimal("2.25"), 3.7, 1, "\u00e9", "ab", "\u03a9mega", "caf\u00e9"),
+        (np.float64(0.1), 1e39, np.int16(-5), 0, "\U0001f600x", "\x01xyz", "\x02\ud800", "e\tf"),
+        (7, -1e-50, True, "", "\u03a9\u03a9\u03a9", "", "", "long text"),
+        (None,) * 8,
+    ]
+
+    def read(serialization: str) -> list[list]:
+        writer = VOTableWriter(fields, serialization=serialization)
+        array = parse_votable(b"".join(writer.iter_bytes(rows))).get_first_table().array
+        return [
+            [repr(value) if isinstance(value, float) else value or None for value in column]
+            for column in (array[name].tolist() for name in array.dtype.names)
+        ]
+
+    expected = read("tabledata")
+    assert expected[6][:3] == ["\u03a9mega", "\ufffd\ufffd", None]
+    assert read("binary2") == expected
+    assert read("binary") == expected
 
 
 @pytest.mark.parametrize("version", ["1.1", "1.2", "1.3", "1.4"])

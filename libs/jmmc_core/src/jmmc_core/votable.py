@@ -3,10 +3,12 @@
 Rows come from any iterator of tuples (a list, a generator, a SQLAlchemy server-side cursor)
 and leave as an iterator of ``bytes`` chunks, so memory does not grow with the row count.
 
-Rows are read in batches and each batch is formatted column by column: converting a whole
+Rows are read in batches. TABLEDATA formats each batch column by column: converting a whole
 column with C-level ``map``/``join``/numpy calls is an order of magnitude faster than formatting
 value by value, and slow per-value paths only run for columns that need them (nulls, NaN,
-markup characters, non-str values).
+markup characters, non-str values). BINARY and BINARY2 rows are assembled by the C extension
+``_binary_rows`` from a plan of the fields (:func:`_plan_item`); values it does not write
+itself are handed back to the field's Python rules, so each rule has one home.
 
 Value rules, identical in every serialization unless noted:
 
@@ -50,16 +52,16 @@ import datetime
 import logging
 import math
 import re
-import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, groupby, islice, repeat
-from operator import is_
 from typing import Any
 
 import numpy as np
 import pybase64
+
+from . import _binary_rows
 
 __all__ = [
     "INCOMPLETE_RESULT",
@@ -106,7 +108,6 @@ _NAMESPACES = {
 }
 
 _INTEGER_DTYPES = {"short": ">i2", "int": ">i4", "long": ">i8", "unsignedByte": "u1"}
-_STRUCT_CODES = {"i2": "h", "i4": "i", "i8": "q", "u1": "B", "f4": "f", "f8": "d"}
 _FLOAT_DTYPES = {"float": ">f4", "double": ">f8"}
 _DEFAULT_INTEGER_NULLS = {"short": -(2**15), "int": -(2**31), "long": -(2**63), "unsignedByte": 255}
 
@@ -130,7 +131,6 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 _BOOLEAN_TEXT = {True: "T", False: "F", None: "?"}
 _BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
 
-_SHORT_PREFIXES = [count.to_bytes(4, "big").decode("latin-1") for count in range(1024)]
 
 _FIRST_BATCH_ROWS = 32
 _MAX_BATCH_ROWS = 10_000
@@ -315,28 +315,28 @@ def scs_error_document(message: str, *, version: str = "1.4") -> bytes:
 # Column codecs: format one batch column for TABLEDATA or BINARY/BINARY2
 
 
-@dataclass
-class _BinaryColumn:
-    """A batch column in binary form: a fixed-width block, or a length prefix plus pieces.
-
-    Pieces are the encoded values as Latin-1 text (a character per byte): rows are assembled
-    with one ``str.join``, which spares encoding the (ASCII) values of ``char`` columns.
-    """
-
-    #: Rows, or rows x fields for a column of several fields (cells PostgreSQL wrote).
-    is_null: np.ndarray | None
-    fixed: np.ndarray | None = None  # uint8 (rows, width)
-    fields: int = 1
-    # Elements per row of a variable-length column: a list, as building it costs a third of
-    # numpy.fromiter and the length prefixes are looked up from it.
-    counts: list[int] | None = None
-    pieces: Sequence[str] | None = None
+# Kinds of BINARY/BINARY2 plan items, as _binary_rows.c numbers them.
+(_ITEM_DOUBLE, _ITEM_FLOAT, _ITEM_INTEGER, _ITEM_BOOLEAN, _ITEM_TEXT, _ITEM_RUN, _ITEM_ENCODED) = (
+    range(7)
+)
 
 
-def _null_positions(column: Sequence[Any]) -> np.ndarray | None:
-    if None not in column:
-        return None
-    return np.fromiter(map(is_, column, repeat(None)), bool, len(column))
+def _plan_item(
+    kind: int,
+    *,
+    fields: int = 1,
+    width: int = 0,
+    limit: int = 0,
+    unicode: bool = False,
+    null: int = 0,
+    encode: Callable[[Any], Any] | None = None,
+) -> tuple:
+    """How _binary_rows writes one selected value of every row (see _binary_rows.c): ``fields``
+    null flags; ``width`` bytes of an integer, a run or a fixed-size text (0: variable size);
+    ``limit`` characters kept of a text, or bytes of null flags before a run's values;
+    ``null`` the integer written for None; ``encode`` a text value the C code does not write,
+    or (``_ITEM_ENCODED``) a batch column, as bytes."""
+    return (kind, fields, width, limit, unicode, null, encode)
 
 
 def _texts_and_joined(column: Sequence[Any]) -> tuple[Sequence[str], str]:
@@ -433,15 +433,6 @@ def _float32_texts(values: Iterable[Any]) -> list[str]:
     return texts
 
 
-def _utf16_wire(texts: Sequence[str]) -> list[str]:
-    """UTF-16 encodings as Latin-1 text."""
-    return format_distinct(texts, _utf16_latin1)
-
-
-def _utf16_latin1(texts: Iterable[str]) -> Iterator[str]:
-    return map(bytes.decode, map(str.encode, texts, repeat("utf-16-be")), repeat("latin-1"))
-
-
 def _as_int(value: Any, null: int | None) -> int:
     if value is None:
         if null is None:
@@ -468,19 +459,9 @@ class _Codec:
         """One value as unescaped text, for PARAM values."""
         return next(iter(self.tabledata((value,))))
 
-    def binary(self, column: Sequence[Any]) -> _BinaryColumn:
+    def binary_item(self) -> tuple:
+        """How BINARY/BINARY2 rows hold the field's values (:func:`_plan_item`)."""
         raise NotImplementedError
-
-
-def _packed(dtype: np.dtype, column: Sequence[Any]) -> np.ndarray | None:
-    """The values of a numeric column without nulls, big-endian, as a block of bytes: struct
-    packs a list of Python numbers in half the time numpy takes to read it. None when a value
-    is None or out of the type's range (numpy's path handles those)."""
-    try:
-        data = struct.pack(f">{len(column)}{_STRUCT_CODES[dtype.str[1:]]}", *column)
-    except (struct.error, TypeError, OverflowError):
-        return None
-    return np.frombuffer(data, np.uint8).reshape(len(column), dtype.itemsize)
 
 
 class _BooleanCodec(_Codec):
@@ -490,13 +471,8 @@ class _BooleanCodec(_Codec):
         except (KeyError, TypeError):
             return [_BOOLEAN_TEXT[None if value is None else bool(value)] for value in column]
 
-    def binary(self, column):
-        try:
-            data = bytes(map(_BOOLEAN_BYTE.__getitem__, column))
-        except (KeyError, TypeError):
-            data = bytes(_BOOLEAN_BYTE[None if v is None else bool(v)] for v in column)
-        block = np.frombuffer(data, np.uint8).reshape(-1, 1)
-        return _BinaryColumn(_null_positions(column), fixed=block)
+    def binary_item(self):
+        return _plan_item(_ITEM_BOOLEAN)
 
 
 class _IntegerCodec(_Codec):
@@ -513,18 +489,8 @@ class _IntegerCodec(_Codec):
             null_text = self.null_text
             return [null_text if value is None else str(int(value)) for value in column]
 
-    def binary(self, column):
-        packed = _packed(self.dtype, column)
-        if packed is not None:
-            return _BinaryColumn(None, fixed=packed)
-        is_null = None
-        try:
-            values = np.array(column, self.dtype)
-        except TypeError:
-            is_null = _null_positions(column)
-            null = self.null
-            values = np.array([null if value is None else value for value in column], self.dtype)
-        return _BinaryColumn(is_null, fixed=values.view(np.uint8).reshape(len(column), -1))
+    def binary_item(self):
+        return _plan_item(_ITEM_INTEGER, width=self.dtype.itemsize, null=self.null)
 
 
 class _FloatCodec(_Codec):
@@ -546,19 +512,8 @@ class _FloatCodec(_Codec):
             texts[index] = _float_text(column[index])
         return texts
 
-    def binary(self, column):
-        packed = _packed(self.dtype, column)
-        if packed is not None:
-            return _BinaryColumn(None, fixed=packed)
-        native = np.array(column, float)  # None becomes NaN
-        nan = np.isnan(native)
-        is_null = None
-        if nan.any():  # None or NaN: only the values themselves tell
-            positions = np.flatnonzero(nan)
-            is_null = np.zeros(len(column), bool)
-            is_null[positions] = [column[index] is None for index in positions.tolist()]
-        values = native.astype(self.dtype)
-        return _BinaryColumn(is_null, fixed=values.view(np.uint8).reshape(len(column), -1))
+    def binary_item(self):
+        return _plan_item(_ITEM_DOUBLE if self.dtype.itemsize == 8 else _ITEM_FLOAT)
 
 
 class _TextCodec(_Codec):
@@ -604,22 +559,19 @@ class _TextCodec(_Codec):
     def value_text(self, value):
         return self._texts((value,))[0][0]
 
-    def binary(self, column):
-        texts = self._texts(column)[0]
-        # Texts are the column itself only when it held nothing but str, so no None.
-        is_null = None if texts is column else _null_positions(column)
-        if self.padded:
-            encoding = "utf-16-be" if self.unicode else "ascii"
-            width = self.limit * (2 if self.unicode else 1)
-            data = b"".join(t.encode(encoding).ljust(width, b"\0") for t in texts)
-            return _BinaryColumn(is_null, fixed=np.frombuffer(data, np.uint8).reshape(-1, width))
-        if self.unicode:
-            pieces = _utf16_wire(texts)
-            counts = [size >> 1 for size in map(len, pieces)]
-        else:  # ASCII: the text is its own encoding
-            pieces = texts
-            counts = list(map(len, pieces))
-        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
+    def binary_item(self):
+        width = (self.limit * (2 if self.unicode else 1)) if self.padded else 0
+        return _plan_item(
+            _ITEM_TEXT,
+            width=width,
+            limit=self.limit or 0,
+            unicode=self.unicode,
+            encode=self._encoded,
+        )
+
+    def _encoded(self, value: Any) -> bytes:
+        """One value as BINARY holds it, unpadded: what _binary_rows.c does not write itself."""
+        return self._texts((value,))[0][0].encode("utf-16-be" if self.unicode else "ascii")
 
 
 class _ArrayCodec(_Codec):
@@ -666,21 +618,23 @@ class _ArrayCodec(_Codec):
             return np.array(elements, float)
         return np.array([_as_int(e, self.values_null) for e in elements])
 
-    def binary(self, column):
+    def binary_item(self):
+        return _plan_item(_ITEM_ENCODED, encode=self._encoded)
+
+    def _encoded(self, column: Sequence[Any]) -> list[bytes]:
+        """A batch column's arrays as BINARY holds them (length-prefixed if variable)."""
         rows = [self._elements(value) for value in column]
         flat = self._binary_elements(list(chain.from_iterable(rows))).astype(self.dtype)
-        is_null = _null_positions(column)
-        if self.size is not None:
-            return _BinaryColumn(is_null, fixed=flat.view(np.uint8).reshape(len(column), -1))
-        counts = list(map(len, rows))
-        data = flat.tobytes().decode("latin-1")
+        data = flat.tobytes()
         width = self.dtype.itemsize
-        ends = np.cumsum(counts) * width
-        pieces = [
-            data[start:end]
-            for start, end in zip(chain((0,), ends.tolist()), ends.tolist(), strict=False)
+        ends = np.cumsum([len(elements) * width for elements in rows]).tolist()
+        starts = [0, *ends[:-1]]
+        if self.size is not None:
+            return [data[start:end] for start, end in zip(starts, ends, strict=True)]
+        return [
+            ((end - start) // width).to_bytes(4, "big") + data[start:end]
+            for start, end in zip(starts, ends, strict=True)
         ]
-        return _BinaryColumn(is_null, counts=counts, pieces=pieces)
 
 
 def _codec(field: Field, version: str, serialization: str = "tabledata") -> _Codec:
@@ -807,22 +761,18 @@ def numbers_as_written(column: Sequence[str]) -> Sequence[str]:
 
 class _DatabaseRunCodec(_Codec):
     """A run of adjacent numeric cells PostgreSQL wrote: TABLEDATA cells, or BINARY/BINARY2
-    values (``null_bytes`` of BINARY2 null flags first)."""
+    values of ``width`` bytes (``null_bytes`` of BINARY2 null flags first)."""
 
-    def __init__(self, fields: int = 1, null_bytes: int = 0) -> None:
+    def __init__(self, fields: int = 1, width: int = 0, null_bytes: int = 0) -> None:
         self.fields = fields
+        self.width = width
         self.null_bytes = null_bytes
 
     def tabledata(self, column):
         return numbers_as_written(column)
 
-    def binary(self, column):
-        block = np.frombuffer(b"".join(column), np.uint8).reshape(len(column), -1)
-        flags = block[:, : self.null_bytes]
-        is_null = None
-        if flags.any():
-            is_null = np.unpackbits(flags, axis=1)[:, : self.fields].astype(bool)
-        return _BinaryColumn(is_null, fixed=block[:, self.null_bytes :], fields=self.fields)
+    def binary_item(self):
+        return _plan_item(_ITEM_RUN, fields=self.fields, width=self.width, limit=self.null_bytes)
 
 
 @dataclass(frozen=True)
@@ -849,81 +799,7 @@ class DatabaseSelect:
 
 
 # --------------------------------------------------------------------------------------
-# BINARY and BINARY2 row assembly and base64 streaming
-
-
-def _null_flags(columns: list[_BinaryColumn], rows: int) -> np.ndarray:
-    """The BINARY2 null bitmap of a batch, a row of bytes per row."""
-    is_null = np.zeros((rows, sum(column.fields for column in columns)), bool)
-    start = 0
-    for column in columns:
-        if column.is_null is not None:
-            is_null[:, start : start + column.fields] = column.is_null.reshape(rows, -1)
-        start += column.fields
-    return np.packbits(is_null, axis=1)
-
-
-def _binary_rows(columns: list[_BinaryColumn], rows: int, *, null_flags: bool) -> bytes:
-    """Interleave batch columns into rows: BINARY2 (``null_flags``: the null bitmap, then each
-    field) or BINARY (the fields alone; nulls are already encoded as values)."""
-    # Fixed-width runs (bitmap, fixed fields, length prefixes) are stacked per row with numpy;
-    # variable-length pieces go between them, one list slot per row, for a single join.
-    # A variable-length column's counts stay a list until its prefix joins other fixed fields:
-    # most prefixes follow another text directly and are looked up instead (_prefix_texts).
-    runs: list[list[np.ndarray | list[int]]] = [[_null_flags(columns, rows)] if null_flags else []]
-    variable = [column for column in columns if column.fixed is None]
-    for column in columns:
-        if column.fixed is not None:
-            runs[-1].append(column.fixed)
-        else:
-            runs[-1].append(column.counts)
-            runs.append([])
-    pieces = [column.pieces for column in variable]
-    if not pieces:
-        return np.concatenate(runs[0], axis=1).tobytes()
-    # A row's trailing run and the next row's leading run make one slot, so that every slot
-    # ends with a length prefix (see _latin1_rows). Runs are widened to code points as they
-    # are stacked.
-    trailing = np.concatenate([np.empty((rows, 0), np.uint8), *runs.pop()], axis=1)  # or none
-    runs[0].insert(0, np.roll(trailing, 1, axis=0))
-    slots = [
-        _prefix_texts(run[0])
-        if index and len(run) == 1  # a length prefix right after the previous value
-        else _latin1_rows(np.concatenate(list(map(_fixed_block, run)), axis=1, dtype=np.uint32))
-        for index, run in enumerate(runs)
-    ]
-    slots[0][0] = slots[0][0][trailing.shape[1] :]  # the first row follows no other row
-    interleaved = [""] * (rows * 2 * len(pieces))
-    for offset, segment in enumerate(chain.from_iterable(zip(slots, pieces, strict=True))):
-        interleaved[offset :: 2 * len(pieces)] = segment
-    interleaved.append(trailing[-1].tobytes().decode("latin-1"))
-    return "".join(interleaved).encode("latin-1")
-
-
-def _fixed_block(part: np.ndarray | list[int]) -> np.ndarray:
-    """A fixed-width block, or the length prefixes of a column's counts as one."""
-    if isinstance(part, list):
-        return np.array(part, ">u4").view(np.uint8).reshape(-1, 4)
-    return part
-
-
-def _prefix_texts(counts: list[int]) -> list[str]:
-    """Length prefixes as Latin-1 text: looked up for short values, a third of the cost."""
-    try:
-        return list(map(_SHORT_PREFIXES.__getitem__, counts))
-    except IndexError:  # a value of 1024 elements or more
-        return _latin1_rows(_fixed_block(counts).astype(np.uint32))
-
-
-def _latin1_rows(block: np.ndarray) -> list[str]:
-    """The rows of a block of bytes held as uint32 code points, as Latin-1 text (one call)."""
-    width = block.shape[1]
-    texts = block.view(f"U{width}").ravel().tolist()
-    # numpy drops trailing NULs from text: rows ending with a zero byte get theirs back (rare,
-    # as rows end with a length prefix: its last byte is 0 for empty values and 256-multiples).
-    for index in np.flatnonzero(block[:, -1] == 0).tolist():
-        texts[index] = texts[index].ljust(width, "\0")
-    return texts
+# BINARY and BINARY2 base64 streaming
 
 
 class _Base64Stream:
@@ -1084,10 +960,11 @@ class VOTableWriter:
 
             def run(group: list[int]) -> tuple[str, _Codec]:
                 values = [cells[index] for index in group]
+                width = sum(self._codecs[index].dtype.itemsize for index in group)
                 if not null_flags:
-                    return " || ".join(values), _DatabaseRunCodec(len(group))
+                    return " || ".join(values), _DatabaseRunCodec(len(group), width)
                 flags = _sql_null_bits([expressions[index] for index in group])
-                codec = _DatabaseRunCodec(len(group), null_bytes=(len(group) + 7) // 8)
+                codec = _DatabaseRunCodec(len(group), width, null_bytes=(len(group) + 7) // 8)
                 return " || ".join([flags, *values]), codec
 
         selected, codecs = database_select_list(cells, expressions, self._codecs, run)
@@ -1101,23 +978,20 @@ class VOTableWriter:
         """Encoded batches of rows; records a failure in ``status`` instead of raising."""
         binary = self.serialization != "tabledata"
         null_flags = self.serialization == "binary2"
-        # About 256 KiB of output per batch (512 KiB of BINARY/BINARY2, which make a few numpy
-        # calls per column and batch): larger batches cost memory and gain no speed.
+        plan = tuple(codec.binary_item() for codec in codecs) if binary else ()
+        # About 256 KiB of output per batch (512 KiB of BINARY/BINARY2): larger batches cost
+        # memory and gain no speed.
         batch_bytes = (8 if binary else 4) * max(self.chunk_size, 65536)
         batch_rows = _FIRST_BATCH_ROWS
         base64 = _Base64Stream()
         try:
             while batch := list(islice(rows, batch_rows)):
-                columns = batch_columns(batch, len(codecs), "value")
                 if binary:
-                    encoded = _binary_rows(
-                        [codec.binary(c) for codec, c in zip(codecs, columns, strict=True)],
-                        len(batch),
-                        null_flags=null_flags,
-                    )
+                    encoded = _binary_rows.rows(batch, plan, null_flags)
                     raw_size = len(encoded)
                     pieces = base64.encode(encoded)
                 else:
+                    columns = batch_columns(batch, len(codecs), "value")
                     cells = [codec.tabledata(c) for codec, c in zip(codecs, columns, strict=True)]
                     text = "</TD></TR>\n<TR><TD>".join(
                         map("</TD><TD>".join, zip(*cells, strict=True))
