@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   postgresql-15 postgresql-15-pgsphere postgresql-contrib
   haproxy socat stilts systemd openssl
-  python3-venv
+  python3-venv python3-dev gcc libc6-dev
   chromium chromium-driver wrk curl
   zabbix-server-pgsql zabbix-frontend-php php-pgsql php8.2-cgi php-cli zabbix-agent
   podman runc containernetworking-plugins iptables catatonit debootstrap rsync unzip shellcheck
@@ -40,7 +40,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.installed
-inputs=$(cat constraints.txt pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
+# The C sources too: an editable install compiles them once, so a changed one means reinstalling.
+inputs=$(shopt -s globstar nullglob; cat constraints.txt pyproject.toml libs/*/pyproject.toml \
+  services/*/pyproject.toml libs/*/src/**/*.c | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   .venv/bin/pip install -q --upgrade pip
   editables=()

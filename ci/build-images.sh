@@ -7,8 +7,12 @@
 #     --repository PREFIX     image name prefix (default: $CI_REGISTRY_IMAGE or localhost/jmmc)
 #     --tag TAG               image tag (default: per service, ci/image-tags.sh: the newest
 #                             commit that changed what the image is built from)
-#     --base IMAGE            BASE_IMAGE build argument (default: the Containerfile's)
-#     --local-base            build the base with ci/base-image.sh (podman, no registry)
+#     --base IMAGE            BASE_IMAGE build argument, the runtime stage's base (default:
+#                             the Containerfile's, the official Python slim image)
+#     --build-base IMAGE      BUILD_IMAGE build argument, the build stage's base: the same
+#                             Python with a C compiler and its headers (default: the
+#                             Containerfile's, the official Python image)
+#     --local-base            build both bases with ci/base-image.sh (podman, no registry)
 #     --offline               wheels downloaded on the host, build with no network
 #     --changed-since REV     only services whose inputs changed since REV (all when REV is
 #                             not a known commit: GitLab's 000… on a new branch, or "all")
@@ -27,6 +31,7 @@ engine=""
 repository=${CI_REGISTRY_IMAGE:-localhost/jmmc}
 tag=""
 base=""
+build_base=""
 local_base=0
 offline=0
 changed_since=""
@@ -39,13 +44,14 @@ while [ $# -gt 0 ]; do
     --repository) repository=${2:?}; shift ;;
     --tag) tag=${2:?}; shift ;;
     --base) base=${2:?}; shift ;;
+    --build-base) build_base=${2:?}; shift ;;
     --local-base) local_base=1 ;;
     --offline) offline=1 ;;
     --changed-since) changed_since=${2:?}; shift ;;
     --push) push=1 ;;
     --dry-run) dry_run=1 ;;
     --list) ci/services.sh; exit 0 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) services+=("$1") ;;
   esac
@@ -92,12 +98,15 @@ build_args=(--build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unkno
 pip_options=()
 if [ "$local_base" -eq 1 ]; then
   [ "$engine" = podman ] || die "--local-base needs --engine podman"
-  base=$(ci/base-image.sh)
+  bases=$(ci/base-image.sh)
+  base=$(sed -n 1p <<<"$bases")
+  build_base=$(sed -n 2p <<<"$bases")
   # Debian's python3 is 3.11.2 while the official image tracks 3.11's newest patch release;
   # a few wheels (soupsieve) declare >=3.11.5 without needing it.
   pip_options+=(--ignore-requires-python)
 fi
 [ -z "$base" ] || build_args+=(--build-arg "BASE_IMAGE=$base")
+[ -z "$build_base" ] || build_args+=(--build-arg "BUILD_IMAGE=$build_base")
 
 mkdir -p "$WHEELS"
 if [ "$offline" -eq 1 ]; then

@@ -99,6 +99,16 @@ def test_image_runs_the_service_as_non_root_with_a_health_check(
     assert "http://127.0.0.1:8000/health" in " ".join(image["Healthcheck"]["Test"])
 
 
+def run_python(image: str, code: str) -> subprocess.CompletedProcess[str]:
+    """``python3 -c code`` in a container of ``image``, as its user, without network."""
+    return subprocess.run(
+        [*RUN, "--rm", "--network", "none", "--entrypoint", "python3", image, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_image_holds_only_its_service_and_the_shared_core(images: dict[str, str], service: str):
     candidates = [*SERVICES, "jmmc_core", "jmmc_devtools", "pytest", "ruff"]
@@ -106,24 +116,21 @@ def test_image_holds_only_its_service_and_the_shared_core(images: dict[str, str]
         "import importlib.util, json; "
         f"print(json.dumps([m for m in {candidates!r} if importlib.util.find_spec(m)]))"
     )
-    result = subprocess.run(
-        [
-            *RUN,
-            "--rm",
-            "--network",
-            "none",
-            "--entrypoint",
-            "python3",
-            images[service],
-            "-c",
-            probe,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(images[service], probe)
     assert result.returncode == 0, result.stderr
     assert sorted(json.loads(result.stdout)) == sorted([service, "jmmc_core"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_loads_the_shared_core_c_extension_and_has_no_compiler(
+    images: dict[str, str], service: str
+):
+    """Compiled in the build stage, the extension runs on the runtime stage's base, which has
+    no C compiler."""
+    probe = "import shutil, jmmc_core._binary_rows; print(shutil.which('gcc'), shutil.which('cc'))"
+    result = run_python(images[service], probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "None"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
