@@ -719,8 +719,12 @@ def database_select_list(
 
 
 def sql_joined(cells: Sequence[str], separator: str) -> str:
-    """SQL of text ``cells`` joined by ``separator``."""
-    return "concat(" + f", '{separator}', ".join(cells) + ")"
+    """SQL of text ``cells`` (never null, see :func:`sql_cell`) joined by ``separator``.
+
+    With ``||``: concat() passes every argument through the text output function, and cost
+    PostgreSQL a tenth more CPU time for obsportal's CSV export of 300,000 rows (2.28 s
+    against 2.04 s)."""
+    return "(" + f" || '{separator}' || ".join(cells) + ")"
 
 
 def _sql_binary_cell(field: Field, value: str, null: int | None) -> str | None:
