@@ -702,6 +702,20 @@ def test_binary_serializations_read_back_as_tabledata():
     assert read("binary") == expected
 
 
+@pytest.mark.parametrize("serialization", ["binary", "binary2"])
+def test_binary_value_out_of_range_ends_with_error_status(serialization, caplog):
+    # The batch holding the value is lost; earlier batches and the document's end are not.
+    writer = VOTableWriter([Field("s", "short"), Field.text("t")], serialization=serialization)
+    rows = [(index, "ok") for index in range(40)] + [(70_000, "too big")]
+
+    with caplog.at_level(logging.ERROR, logger="jmmc_core.votable"):
+        table = parse_votable(b"".join(writer.iter_bytes(rows)))
+
+    assert statuses(table)[-1] == ("ERROR", INCOMPLETE_RESULT)
+    assert table.get_first_table().array["s"].tolist() == list(range(32))
+    assert "70000 is out of range for a 2-byte integer" in caplog.text
+
+
 @pytest.mark.parametrize("version", ["1.1", "1.2", "1.3", "1.4"])
 def test_binary_declares_integer_null_sentinels(version):
     # BINARY has no null flags: every integer scalar declares the sentinel that stands for null.
