@@ -746,12 +746,13 @@ _ROWS = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("serialization", ["binary", "binary2"])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(_ROWS, min_size=1, max_size=40))
-def test_binary2_rows_read_back_by_the_documented_rules(rows):
+def test_binary_rows_read_back_by_the_documented_rules(serialization, rows):
     # Property test of the row assembler: any values, nulls anywhere, read back by astropy as
     # the module's value rules say.
-    writer = VOTableWriter(PROPERTY_FIELDS, serialization="binary2")
+    writer = VOTableWriter(PROPERTY_FIELDS, serialization=serialization)
     array = parse_votable(b"".join(writer.iter_bytes(rows))).get_first_table().array
     for position, field in enumerate(PROPERTY_FIELDS):
         column = array[field.name]
