@@ -747,7 +747,11 @@ _ROWS = st.tuples(
 
 
 @pytest.mark.parametrize("serialization", ["binary", "binary2"])
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(rows=st.lists(_ROWS, min_size=1, max_size=40))
 def test_binary_rows_read_back_by_the_documented_rules(serialization, rows):
     # Property test of the row assembler: any values, nulls anywhere, read back by astropy as
