@@ -197,6 +197,11 @@ illegal_in_xml(Py_UCS4 character)
 static int
 write_plain_text(Buffer *buffer, const Item *item, PyObject *text)
 {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) { /* a legacy string made by an old C extension */
+        return -1;
+    }
+#endif
     int kind = PyUnicode_KIND(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     if (kind == PyUnicode_1BYTE_KIND) {
