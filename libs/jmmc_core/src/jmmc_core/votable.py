@@ -131,7 +131,6 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 _BOOLEAN_TEXT = {True: "T", False: "F", None: "?"}
 _BOOLEAN_BYTE = {True: 0x54, False: 0x46, None: 0x3F}  # 'T', 'F', '?'
 
-
 _FIRST_BATCH_ROWS = 32
 _MAX_BATCH_ROWS = 10_000
 _DISTINCT_SAMPLE = 32
@@ -312,7 +311,8 @@ def scs_error_document(message: str, *, version: str = "1.4") -> bytes:
 
 
 # --------------------------------------------------------------------------------------
-# Column codecs: format one batch column for TABLEDATA or BINARY/BINARY2
+# Column codecs: format one batch column for TABLEDATA, or say how BINARY/BINARY2 rows hold
+# the field's values (a _binary_rows plan item)
 
 
 # Kinds of BINARY/BINARY2 plan items, as _binary_rows.c numbers them.
